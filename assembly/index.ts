@@ -1,0 +1,15 @@
+// The WebAssembly core of ddpm-wasm: every kernel family lives in its own file and is re-exported here.
+// Pointers are byte addresses into linear memory; tensors are float32, row-major (NCHW for images).
+// Argument order everywhere: outputs, saved buffers, inputs, weights, workspace, sizes, options.
+// Backward kernels ADD into their gradient outputs (the caller zeroes them once), so gradients accumulate.
+export * from './memory';
+export * from './math';
+export * from './peak';
+export * from './matmul';
+export * from './linear';
+export * from './conv2d';
+export * from './groupnorm';
+export * from './attention';
+export * from './elementwise';
+export * from './random';
+export * from './adamw';

@@ -1,0 +1,2 @@
+/** (being written) assembly/adamw.ts */
+export interface AdamWKernels {}

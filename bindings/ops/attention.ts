@@ -1,0 +1,2 @@
+/** (being written) assembly/attention.ts */
+export interface AttentionKernels {}

@@ -1,0 +1,2 @@
+/** (being written) assembly/conv2d.ts */
+export interface Conv2dKernels {}

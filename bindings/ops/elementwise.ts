@@ -1,0 +1,2 @@
+/** (being written) assembly/elementwise.ts */
+export interface ElementwiseKernels {}

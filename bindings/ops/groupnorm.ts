@@ -1,0 +1,2 @@
+/** (being written) assembly/groupnorm.ts */
+export interface GroupNormKernels {}

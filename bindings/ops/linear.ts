@@ -1,0 +1,2 @@
+/** (being written) assembly/linear.ts */
+export interface LinearKernels {}

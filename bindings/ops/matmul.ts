@@ -1,0 +1,72 @@
+/**
+ * Matrix products (assembly/matmul.ts): `matmul` for [M,K]·[K,N], `batchMatmul` for [B,M,K]·[B,K,N], and the
+ * backward of a product. Transposes are free: they only change how the kernel packs its operands.
+ */
+import { wasm } from '../core/instance.ts';
+import { Tensor } from '../tensor.ts';
+import { fmt, tensorArg } from './check.ts';
+
+/** assembly/matmul.ts */
+export interface MatmulKernels {
+  matmul(a: number, b: number, c: number, M: number, K: number, N: number, flags: number): void;
+  matmulScalar(a: number, b: number, c: number, M: number, K: number, N: number, flags: number): void;
+  batchMatmul(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, flags: number): void;
+  batchMatmulScalar(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, flags: number): void;
+}
+
+/** Flags of the `matmul` kernels: how to read A and B, and whether to add into C instead of overwriting it. */
+export const MatmulFlags = { transposeA: 1, transposeB: 2, accumulate: 4 } as const;
+
+export interface MatmulOptions {
+  /** Use Aᵀ: `a` is then [K, M]. Default false. */
+  transposeA?: boolean;
+  /** Use Bᵀ: `b` is then [N, K]. Default false. */
+  transposeB?: boolean;
+}
+
+/** C = A·B for A [M, K] and B [K, N] (or their transposes, see options). */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const { M, K, N, flags } = productShape('matmul', a, b, 2, options);
+  const c = new Tensor([M, N]);
+  wasm().matmul(a.ptr, b.ptr, c.ptr, M, K, N, flags);
+  return c;
+}
+
+/** C[i] = A[i]·B[i] for A [B, M, K] and B [B, K, N] (or their transposes, see options). */
+export function batchMatmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const { batch, M, K, N, flags } = productShape('batchMatmul', a, b, 3, options);
+  const c = new Tensor([batch, M, N]);
+  wasm().batchMatmul(a.ptr, b.ptr, c.ptr, batch, M, K, N, flags);
+  return c;
+}
+
+/** Gradients of C = A·B (no transposes): dA = dC·Bᵀ, dB = Aᵀ·dC. */
+export function matmulBackward(dc: Tensor, a: Tensor, b: Tensor): { da: Tensor; db: Tensor } {
+  const { M, K, N } = productShape('matmulBackward', a, b, 2, {});
+  const dcShape = tensorArg('matmulBackward', 'dc', dc, 2);
+  if (dcShape[0] !== M || dcShape[1] !== N) {
+    throw new Error(`matmulBackward: dc must be [${M}, ${N}] for a ${fmt(a.shape)} and b ${fmt(b.shape)}, got ${fmt(dcShape)}`);
+  }
+  const da = new Tensor([M, K]);
+  const db = new Tensor([K, N]);
+  wasm().matmul(dc.ptr, b.ptr, da.ptr, M, N, K, MatmulFlags.transposeB);
+  wasm().matmul(a.ptr, dc.ptr, db.ptr, K, M, N, MatmulFlags.transposeA);
+  return { da, db };
+}
+
+function productShape(op: string, a: Tensor, b: Tensor, rank: number, options: MatmulOptions) {
+  const legend = rank === 2 ? '[rows, cols]' : '[batch, rows, cols]';
+  const as = tensorArg(op, 'a', a, rank, legend);
+  const bs = tensorArg(op, 'b', b, rank, legend);
+  const batch = rank === 3 ? as[0] : 1;
+  if (rank === 3 && bs[0] !== batch) throw new Error(`${op}: a and b must have the same batch size: a ${fmt(as)}, b ${fmt(bs)}`);
+  const [ar, ac] = as.slice(rank - 2), [br, bc] = bs.slice(rank - 2);
+  const [M, K] = options.transposeA ? [ac, ar] : [ar, ac];
+  const [Kb, N] = options.transposeB ? [bc, br] : [br, bc];
+  if (K !== Kb) {
+    throw new Error(`${op}: inner dimensions differ: a ${fmt(as)}${options.transposeA ? 'ᵀ' : ''} has ${K} columns, ` +
+      `b ${fmt(bs)}${options.transposeB ? 'ᵀ' : ''} has ${Kb} rows`);
+  }
+  const flags = (options.transposeA ? MatmulFlags.transposeA : 0) | (options.transposeB ? MatmulFlags.transposeB : 0);
+  return { batch, M, K, N, flags };
+}

@@ -1,0 +1,2 @@
+/** (being written) assembly/random.ts */
+export interface RandomKernels {}

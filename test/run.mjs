@@ -1,0 +1,26 @@
+// The test command (`npm test`): runs the uvu suites under tsx, then prints one plain summary line,
+// `N passed, N failed`, which CI reads (it does not read uvu's own summary). Exits non-zero on any failure.
+//
+//   node test/run.mjs                 every suite
+//   node test/run.mjs kernels         only test files whose path matches the pattern
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filter = process.argv[2] ?? '';
+const pattern = `${filter.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\\.test\\.ts$`;
+
+const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', pattern, '--no-color'], {
+  cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' },
+});
+let output = '';
+child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
+const code = await new Promise((resolve) => child.on('close', resolve));
+
+const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+// A crash before uvu's summary counts as one failure, so the line never reads "0 failed" for a broken run.
+const failed = total - passed - skipped + (code !== 0 && total === passed + skipped ? 1 : 0);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || code !== 0 ? 1 : 0);
