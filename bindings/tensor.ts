@@ -19,14 +19,22 @@ export class Tensor {
   readonly shape: Shape;
   /** Number of elements. */
   readonly size: number;
+  /** The tensor whose storage this one views (see `subview`), or null when it owns its storage. */
+  readonly base: Tensor | null;
   private alive = true;
 
   /** Allocates uninitialised storage; use `Tensor.from`, `Tensor.zeros` or an op instead. */
-  constructor(shape: Shape) {
+  constructor(shape: Shape, viewOf?: { base: Tensor; ptr: number }) {
     this.shape = Object.freeze(checkShape(shape, 'Tensor'));
     this.size = this.shape.reduce((a, b) => a * b, 1);
-    this.ptr = allocator.alloc(this.size * 4);
-    scopes[scopes.length - 1]?.add(this);
+    if (viewOf) {
+      this.base = viewOf.base;
+      this.ptr = viewOf.ptr;
+    } else {
+      this.base = null;
+      this.ptr = allocator.alloc(this.size * 4);
+      scopes[scopes.length - 1]?.add(this);
+    }
   }
 
   /** A tensor holding a copy of `data` (length must equal the product of `shape`). */
@@ -57,19 +65,33 @@ export class Tensor {
    * detaches it). For library code; users should prefer `toFloat32Array()`.
    */
   view(): Float32Array {
-    if (!this.alive) throw new Error(`Tensor: used after dispose() (shape [${this.shape.join(', ')}])`);
+    if (this.isDisposed) throw new Error(`Tensor: used after dispose() (shape [${this.shape.join(', ')}])`);
     return new Float32Array(wasm().memory.buffer, this.ptr, this.size);
   }
 
-  /** Frees the storage now. Disposing twice is harmless. */
+  /**
+   * A tensor that shares this one's storage: `shape` elements starting at element `offset`. Views own nothing
+   * (their `dispose()` does nothing) and must not outlive their base. Parameters and gradients are views into
+   * one flat tensor each, so optimizers and checkpoints see a single buffer.
+   */
+  subview(offset: number, shape: Shape): Tensor {
+    const size = checkShape(shape, 'subview').reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > this.size) {
+      throw new Error(`subview: elements [${offset}, ${offset + size}) are outside a tensor of ${this.size} elements`);
+    }
+    return new Tensor(shape, { base: this.base ?? this, ptr: this.ptr + offset * 4 });
+  }
+
+  /** Frees the storage now (views free nothing). Disposing twice is harmless. */
   dispose(): void {
     if (!this.alive) return;
     this.alive = false;
+    if (this.base !== null) return;
     allocator.release(this.ptr);
     for (const scope of scopes) scope.delete(this);
   }
 
-  get isDisposed(): boolean { return !this.alive; }
+  get isDisposed(): boolean { return !this.alive || (this.base !== null && this.base.isDisposed); }
 
   /** A new tensor with the same data and another shape of the same size. */
   reshape(shape: Shape): Tensor {

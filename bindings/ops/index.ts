@@ -1,2 +1,15 @@
-/** The ops: each validates its arguments, allocates its outputs and calls one WebAssembly kernel. */
-export { matmul, batchMatmul, matmulBackward } from './matmul.ts';
+/**
+ * The ops: each validates its arguments, allocates its outputs and calls WebAssembly kernels.
+ *
+ * Backward ops share one convention: the last argument may name where each gradient goes. A Tensor there
+ * receives the gradient ADDED to what it holds (parameter gradients accumulate in place); `null` skips that
+ * gradient; when absent, a zeroed tensor is allocated and returned.
+ */
+export * from './matmul.ts';
+export * from './linear.ts';
+export * from './conv2d.ts';
+export * from './groupnorm.ts';
+export * from './attention.ts';
+export * from './elementwise.ts';
+export * from './random.ts';
+export * from './adamw.ts';
