@@ -13,3 +13,4 @@ export * from './attention';
 export * from './elementwise';
 export * from './random';
 export * from './adamw';
+export * from './scheduler';

@@ -11,6 +11,7 @@ import type { GroupNormKernels } from '../ops/groupnorm.ts';
 import type { LinearKernels } from '../ops/linear.ts';
 import type { MatmulKernels } from '../ops/matmul.ts';
 import type { RandomKernels } from '../ops/random.ts';
+import type { SchedulerKernels } from '../ops/scheduler.ts';
 
 /** memory.ts, math.ts and peak.ts. */
 export interface BaseKernels {
@@ -28,4 +29,4 @@ export interface BaseKernels {
 }
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
-  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels {}
+  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels {}

@@ -13,3 +13,4 @@ export * from './attention.ts';
 export * from './elementwise.ts';
 export * from './random.ts';
 export * from './adamw.ts';
+export * from './scheduler.ts';

@@ -1,0 +1,2 @@
+/** (being written) assembly/scheduler.ts */
+export interface SchedulerKernels {}
