@@ -1,2 +1,276 @@
-// (being written)
-export {};
+// Scaled dot-product self-attention, forward and backward, one (batch item, head) block at a time.
+//
+//   S = q·kᵀ / sqrt(D)          P = softmax(S) along rows (the row max subtracted first)          O = P·v
+//   dV += Pᵀ·dO    dP = dO·vᵀ    dS = P ∘ (dP − rowsum(dP ∘ P)) / sqrt(D)    dQ += dS·k    dK += dSᵀ·q
+//
+// Legend: BH blocks (batch items × heads, each independent), T tokens, D head size. q, k, v, o and their
+// gradients are [BH, T, D], probs is [BH, T, T], all contiguous float32.
+//
+// The SIMD kernels do every product with `gemm` (assembly/matmul.ts; transposes are swapped strides) and the
+// softmax rows with f32x4 arithmetic and `expSimd` below. The scalar twins are plain loops with Mathf.exp.
+// Determinism: every reduction runs in a fixed order that depends only on T and D, and each block's results
+// depend only on that block's q, k, v (and dO), never on BH or on the other blocks.
+
+import { gemm } from './matmul';
+
+// ---------------------------------------------------------------------------------------------------------
+// exp for f32x4, from plain IEEE operations only (so identical in every engine)
+//
+// Cephes' expf: n = round(x·log2 e), r = x − n·ln2 in two steps (Cody–Waite: n·LN2_HI is exact for |n| < 2^15),
+// exp(r) by a degree-7 polynomial on |r| <= ln2/2, then 2^n applied as two exact power-of-two factors 2^(n>>1)
+// and 2^(n−(n>>1)), so results that are subnormal are rounded once, correctly. x is first clamped to
+// [EXP_LO, EXP_HI] with pmin/pmax (plain selections), which gives 0 below and +inf above, and lets NaN through.
+// Measured against float64 exp rounded to float32 on a dense sweep of [-110, 92]: within 1 ulp everywhere
+// (test/kernels/attention.test.ts asserts <= 2).
+
+// @ts-ignore: decorator
+@inline const LOG2E: f32 = 1.44269504088896341;
+// @ts-ignore: decorator
+@inline const ROUNDER: f32 = 12582912.0; // 1.5·2^23
+// @ts-ignore: decorator
+@inline const ROUNDER_BITS: i32 = 0x4B400000;
+// @ts-ignore: decorator
+@inline const LN2_HI: f32 = 0.693359375;
+// @ts-ignore: decorator
+@inline const LN2_LO: f32 = -2.12194440e-4;
+// @ts-ignore: decorator
+@inline const EXP_LO: f32 = -105.0; // exp(-105) < half the smallest subnormal: rounds to 0
+// @ts-ignore: decorator
+@inline const EXP_HI: f32 = 89.0; // exp(89) > the largest float32: +inf
+
+/** e^x in each lane, within 1 ulp of the correctly rounded result (subnormals and ±inf included). */
+// @ts-ignore: decorator
+@inline function expSimd(x: v128): v128 {
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
+  // n = round(x·log2 e): adding 1.5·2^23 rounds to an integer (ties to even), whose bits then hold n exactly.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
+  const n = f32x4.sub(t, f32x4.splat(ROUNDER));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(<f32>1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(<f32>1));
+  const ni = i32x4.sub(t, i32x4.splat(ROUNDER_BITS));
+  const half = i32x4.shr_s(ni, 1);
+  const scale1 = i32x4.shl(i32x4.add(half, i32x4.splat(127)), 23);
+  const scale2 = i32x4.shl(i32x4.add(i32x4.sub(ni, half), i32x4.splat(127)), 23);
+  return f32x4.mul(f32x4.mul(y, scale1), scale2);
+}
+
+/** e^x of one float with `expSimd` (lane 0), for row tails, so every element of a row uses the same exp. */
+// @ts-ignore: decorator
+@inline function expSimdLane(x: f32): f32 {
+  return f32x4.extract_lane(expSimd(f32x4.splat(x)), 0);
+}
+
+/**
+ * y[i] = e^x[i] for n floats, with the exp the SIMD kernels use. Exported so the tests can measure its error
+ * against float64 exp; the kernels inline `expSimd` directly.
+ */
+export function attentionExp(y: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), expSimd(v128.load(x + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(y + (<usize>i << 2), expSimdLane(load<f32>(x + (<usize>i << 2))));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Forward
+
+/**
+ * o = softmax(q·kᵀ / sqrt(D))·v per block; probs receives the softmax, which the backward needs. An o of 0
+ * computes only probs (for a backward that recomputes them). o, q, k, v: [BH, T, D]; probs: [BH, T, T].
+ */
+export function attentionForward(o: usize, probs: usize, q: usize, k: usize, v: usize, BH: i32, T: i32, D: i32): void {
+  const scale = <f32>(1 / Math.sqrt(<f64>D));
+  const headBytes = <usize>(T * D) << 2, probsBytes = <usize>(T * T) << 2;
+  for (let bh = 0; bh < BH; bh++) {
+    const qh = q + <usize>bh * headBytes, kh = k + <usize>bh * headBytes, vh = v + <usize>bh * headBytes;
+    const ph = probs + <usize>bh * probsBytes;
+    gemm(T, T, D, qh, D, 1, kh, 1, D, ph, T, false); // S = q·kᵀ (unscaled; the scale goes into the softmax)
+    for (let i = 0; i < T; i++) softmaxRow(ph + (<usize>(i * T) << 2), T, scale);
+    if (o != 0) gemm(T, D, T, ph, T, 1, vh, D, 1, o + <usize>bh * headBytes, D, false); // O = P·v
+  }
+}
+
+/** The scalar twin of `attentionForward`: plain loops, Mathf.exp, sums in increasing index order. */
+export function attentionForwardScalar(o: usize, probs: usize, q: usize, k: usize, v: usize, BH: i32, T: i32, D: i32): void {
+  const scale = <f32>(1 / Math.sqrt(<f64>D));
+  for (let bh = 0; bh < BH; bh++) {
+    const base = bh * T * D;
+    for (let i = 0; i < T; i++) {
+      const row = (bh * T + i) * T;
+      let max: f32 = -Infinity;
+      for (let j = 0; j < T; j++) {
+        let s: f32 = 0;
+        for (let d = 0; d < D; d++) s += at(q, base + i * D + d) * at(k, base + j * D + d);
+        put(probs, row + j, s);
+        max = Mathf.max(max, s);
+      }
+      let sum: f32 = 0;
+      for (let j = 0; j < T; j++) {
+        const e = Mathf.exp((at(probs, row + j) - max) * scale);
+        put(probs, row + j, e);
+        sum += e;
+      }
+      const inv: f32 = 1 / sum;
+      for (let j = 0; j < T; j++) put(probs, row + j, at(probs, row + j) * inv);
+      for (let d = 0; o != 0 && d < D; d++) {
+        let s: f32 = 0;
+        for (let j = 0; j < T; j++) s += at(probs, row + j) * at(v, base + j * D + d);
+        put(o, base + i * D + d, s);
+      }
+    }
+  }
+}
+
+/** Replaces the T logits at p by softmax(scale · logits): exp((s − max)·scale), then divided by their sum. */
+// @ts-ignore: decorator
+@inline function softmaxRow(p: usize, T: i32, scale: f32): void {
+  const T4 = T & ~3;
+  let maxes = f32x4.splat(-Infinity);
+  for (let j = 0; j < T4; j += 4) maxes = f32x4.max(maxes, v128.load(p + (<usize>j << 2)));
+  let max = Mathf.max(Mathf.max(f32x4.extract_lane(maxes, 0), f32x4.extract_lane(maxes, 1)),
+    Mathf.max(f32x4.extract_lane(maxes, 2), f32x4.extract_lane(maxes, 3)));
+  for (let j = T4; j < T; j++) max = Mathf.max(max, load<f32>(p + (<usize>j << 2)));
+
+  const maxes4 = f32x4.splat(max), scale4 = f32x4.splat(scale);
+  let sums = f32x4.splat(0);
+  for (let j = 0; j < T4; j += 4) {
+    const at = p + (<usize>j << 2);
+    const e = expSimd(f32x4.mul(f32x4.sub(v128.load(at), maxes4), scale4));
+    v128.store(at, e);
+    sums = f32x4.add(sums, e);
+  }
+  let sum = laneSum(sums);
+  for (let j = T4; j < T; j++) {
+    const at = p + (<usize>j << 2);
+    const e = expSimdLane((load<f32>(at) - max) * scale);
+    store<f32>(at, e);
+    sum += e;
+  }
+
+  const inv = f32x4.splat(<f32>1 / sum);
+  for (let j = 0; j < T4; j += 4) {
+    const at = p + (<usize>j << 2);
+    v128.store(at, f32x4.mul(v128.load(at), inv));
+  }
+  for (let j = T4; j < T; j++) {
+    const at = p + (<usize>j << 2);
+    store<f32>(at, load<f32>(at) * f32x4.extract_lane(inv, 0));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward
+
+/**
+ * Adds the gradients of the loss wrt q, k and v into dq, dk and dv, given dO = dL/dO and the probs saved by
+ * `attentionForward`. A gradient pointer of 0 skips that gradient. work: T·T floats of scratch (dP, then dS).
+ * dq, dk, dv, dO, q, k, v: [BH, T, D]; probs: [BH, T, T].
+ */
+export function attentionBackward(
+  dq: usize, dk: usize, dv: usize, dO: usize, q: usize, k: usize, v: usize, probs: usize, work: usize,
+  BH: i32, T: i32, D: i32,
+): void {
+  const scale = <f32>(1 / Math.sqrt(<f64>D));
+  const headBytes = <usize>(T * D) << 2, probsBytes = <usize>(T * T) << 2;
+  for (let bh = 0; bh < BH; bh++) {
+    const offset = <usize>bh * headBytes;
+    const ph = probs + <usize>bh * probsBytes, dOh = dO + offset;
+    if (dv != 0) gemm(T, D, T, ph, 1, T, dOh, D, 1, dv + offset, D, true); // dV += Pᵀ·dO
+    if (dq == 0 && dk == 0) continue;
+    gemm(T, T, D, dOh, D, 1, v + offset, 1, D, work, T, false); // dP = dO·vᵀ
+    for (let i = 0; i < T; i++) {
+      softmaxBackwardRow(work + (<usize>(i * T) << 2), ph + (<usize>(i * T) << 2), T, scale);
+    }
+    if (dq != 0) gemm(T, D, T, work, T, 1, k + offset, D, 1, dq + offset, D, true); // dQ += dS·k
+    if (dk != 0) gemm(T, D, T, work, 1, T, q + offset, D, 1, dk + offset, D, true); // dK += dSᵀ·q
+  }
+}
+
+/** The scalar twin of `attentionBackward`: plain loops, sums in increasing index order. */
+export function attentionBackwardScalar(
+  dq: usize, dk: usize, dv: usize, dO: usize, q: usize, k: usize, v: usize, probs: usize, work: usize,
+  BH: i32, T: i32, D: i32,
+): void {
+  const scale = <f32>(1 / Math.sqrt(<f64>D));
+  for (let bh = 0; bh < BH; bh++) {
+    const base = bh * T * D, pBase = bh * T * T;
+    if (dv != 0) {
+      for (let j = 0; j < T; j++) {
+        for (let d = 0; d < D; d++) {
+          let s: f32 = 0;
+          for (let i = 0; i < T; i++) s += at(probs, pBase + i * T + j) * at(dO, base + i * D + d);
+          put(dv, base + j * D + d, at(dv, base + j * D + d) + s);
+        }
+      }
+    }
+    if (dq == 0 && dk == 0) continue;
+    for (let i = 0; i < T; i++) {
+      let rowDot: f32 = 0;
+      for (let j = 0; j < T; j++) {
+        let s: f32 = 0;
+        for (let d = 0; d < D; d++) s += at(dO, base + i * D + d) * at(v, base + j * D + d);
+        put(work, i * T + j, s);
+        rowDot += s * at(probs, pBase + i * T + j);
+      }
+      for (let j = 0; j < T; j++) {
+        put(work, i * T + j, at(probs, pBase + i * T + j) * (at(work, i * T + j) - rowDot) * scale);
+      }
+    }
+    for (let i = 0; i < T; i++) {
+      for (let d = 0; d < D; d++) {
+        let sq: f32 = 0, sk: f32 = 0;
+        for (let j = 0; j < T; j++) {
+          sq += at(work, i * T + j) * at(k, base + j * D + d);
+          sk += at(work, j * T + i) * at(q, base + j * D + d);
+        }
+        if (dq != 0) put(dq, base + i * D + d, at(dq, base + i * D + d) + sq);
+        if (dk != 0) put(dk, base + i * D + d, at(dk, base + i * D + d) + sk);
+      }
+    }
+  }
+}
+
+/** Turns the row dP (at dp) into dS = P ∘ (dP − <dP, P>)·scale in place; pr is the matching row of P. */
+// @ts-ignore: decorator
+@inline function softmaxBackwardRow(dp: usize, pr: usize, T: i32, scale: f32): void {
+  const T4 = T & ~3;
+  let dots = f32x4.splat(0);
+  for (let j = 0; j < T4; j += 4) {
+    const off = <usize>j << 2;
+    dots = f32x4.add(dots, f32x4.mul(v128.load(dp + off), v128.load(pr + off)));
+  }
+  let rowDot = laneSum(dots);
+  for (let j = T4; j < T; j++) rowDot += load<f32>(dp + (<usize>j << 2)) * load<f32>(pr + (<usize>j << 2));
+
+  const rowDot4 = f32x4.splat(rowDot), scale4 = f32x4.splat(scale);
+  for (let j = 0; j < T4; j += 4) {
+    const off = <usize>j << 2;
+    const ds = f32x4.mul(f32x4.mul(v128.load(pr + off), f32x4.sub(v128.load(dp + off), rowDot4)), scale4);
+    v128.store(dp + off, ds);
+  }
+  for (let j = T4; j < T; j++) {
+    const off = <usize>j << 2;
+    store<f32>(dp + off, load<f32>(pr + off) * (load<f32>(dp + off) - rowDot) * scale);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+/** (lane0 + lane1) + (lane2 + lane3): the fixed order in which the SIMD row sums are finished. */
+// @ts-ignore: decorator
+@inline function laneSum(x: v128): f32 {
+  return (f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1)) + (f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3));
+}
+
+// @ts-ignore: decorator
+@inline function at(p: usize, index: i32): f32 { return load<f32>(p + (<usize>index << 2)); }
+
+// @ts-ignore: decorator
+@inline function put(p: usize, index: i32, value: f32): void { store<f32>(p + (<usize>index << 2), value); }

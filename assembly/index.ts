@@ -14,3 +14,5 @@ export * from './elementwise';
 export * from './random';
 export * from './adamw';
 export * from './scheduler';
+export * from './layout';
+export * from './dropout';

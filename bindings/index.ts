@@ -1,9 +1,29 @@
 /**
  * ddpm-wasm: denoising diffusion probabilistic models on the CPU, bit-identical in every JavaScript runtime.
  *
- *   import { init, Tensor, ops } from 'ddpm-wasm';
+ *   import { init, Tensor, ops, DDPMScheduler, UNet2DModel, Trainer, DDPMPipeline } from 'ddpm-wasm';
  *   await init();
+ *
+ * Layers of the API, bottom up: the WebAssembly kernels behind `ops`; tensors and the memory rule (`tidy`);
+ * layers and models; schedulers; training; pipelines; checkpoints; datasets.
  */
 export { init } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
 export * as ops from './ops/index.ts';
+
+export * from './schedulers/index.ts';
+export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
+export { UNet2DModel } from './models/unet2d.ts';
+export type { UNet2DConfig } from './models/unet2d-config.ts';
+export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier.ts';
+export type { Denoiser } from './models/denoiser.ts';
+export { ParameterSet, Parameter } from './nn/parameters.ts';
+
+export { Trainer, TrainingDivergedError, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
+export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
+
+export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
+export { encodeModel, decodeModel, encodeTrainingState, restoreTrainingState, describeData, type ModelMetadata } from './io/checkpoint.ts';
+
+export { ArrayDataset, DataOrder, type Dataset } from './data/dataset.ts';
+export { toyDataset, TOY_NAMES, GAUSSIAN8_CENTERS, GAUSSIAN8_STD, type ToyName } from './data/toys.ts';

@@ -6,8 +6,10 @@
 import type { AdamWKernels } from '../ops/adamw.ts';
 import type { AttentionKernels } from '../ops/attention.ts';
 import type { Conv2dKernels } from '../ops/conv2d.ts';
+import type { DropoutKernels } from '../ops/dropout.ts';
 import type { ElementwiseKernels } from '../ops/elementwise.ts';
 import type { GroupNormKernels } from '../ops/groupnorm.ts';
+import type { LayoutKernels } from '../ops/layout.ts';
 import type { LinearKernels } from '../ops/linear.ts';
 import type { MatmulKernels } from '../ops/matmul.ts';
 import type { RandomKernels } from '../ops/random.ts';
@@ -29,4 +31,4 @@ export interface BaseKernels {
 }
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
-  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels {}
+  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels {}

@@ -1,2 +1,345 @@
-/** (being written) assembly/elementwise.ts */
-export interface ElementwiseKernels {}
+/**
+ * Element-wise ops and small reductions (assembly/elementwise.ts): SiLU, arithmetic, sums and losses, per-sample
+ * channel bias, global average pooling, nearest 2x upsampling, channel concatenation and sinusoidal timestep
+ * embeddings. Ops return new tensors unless documented as in place; backward ops take an optional last argument
+ * `into` (see ./index.ts): a Tensor there receives the gradient ADDED to what it holds. All float math runs in
+ * WebAssembly, so results are bit-identical in every runtime. Scalars passed to float32 kernels (alpha, value) are
+ * rounded to float32.
+ */
+import { wasm } from '../core/instance.ts';
+import { checkShape, Tensor, type Shape } from '../tensor.ts';
+import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
+import type { GradientResult } from './linear.ts';
+
+type Ptr = number;
+type Binary = (out: Ptr, a: Ptr, b: Ptr, n: number) => void;
+type Planes = (out: Ptr, x: Ptr, N: number, C: number, HW: number) => void;
+type Upsample = (out: Ptr, x: Ptr, N: number, C: number, H: number, W: number) => void;
+type Concat = (out: Ptr, a: Ptr, b: Ptr, N: number, CA: number, CB: number, HW: number) => void;
+type Embed = (out: Ptr, t: Ptr, N: number, DIM: number, flip: number, shift: number, maxPeriod: number) => void;
+
+/** assembly/elementwise.ts (every kernel has a `...Scalar` twin with the same signature). */
+export interface ElementwiseKernels {
+  siluForward(y: Ptr, x: Ptr, n: number): void; siluForwardScalar(y: Ptr, x: Ptr, n: number): void;
+  siluBackward(dx: Ptr, dy: Ptr, x: Ptr, n: number): void; siluBackwardScalar(dx: Ptr, dy: Ptr, x: Ptr, n: number): void;
+  add: Binary; addScalar: Binary; sub: Binary; subScalar: Binary; mul: Binary; mulScalar: Binary;
+  scale(out: Ptr, a: Ptr, alpha: number, n: number): void; scaleScalar(out: Ptr, a: Ptr, alpha: number, n: number): void;
+  axpy(y: Ptr, x: Ptr, alpha: number, n: number): void; axpyScalar(y: Ptr, x: Ptr, alpha: number, n: number): void;
+  fill(out: Ptr, value: number, n: number): void; fillScalar(out: Ptr, value: number, n: number): void;
+  sum(x: Ptr, n: number): number; sumScalar(x: Ptr, n: number): number;
+  sumOfSquares(x: Ptr, n: number): number; sumOfSquaresScalar(x: Ptr, n: number): number;
+  mseLoss(pred: Ptr, target: Ptr, n: number): number; mseLossScalar(pred: Ptr, target: Ptr, n: number): number;
+  mseLossBackward(dpred: Ptr, pred: Ptr, target: Ptr, n: number, scale: number): void;
+  mseLossBackwardScalar(dpred: Ptr, pred: Ptr, target: Ptr, n: number, scale: number): void;
+  countNonFinite(x: Ptr, n: number): number; countNonFiniteScalar(x: Ptr, n: number): number;
+  addChannelBias: Planes; addChannelBiasScalar: Planes; channelBiasBackward: Planes; channelBiasBackwardScalar: Planes;
+  globalAvgPoolForward: Planes; globalAvgPoolForwardScalar: Planes;
+  globalAvgPoolBackward: Planes; globalAvgPoolBackwardScalar: Planes;
+  upsampleNearest2xForward: Upsample; upsampleNearest2xForwardScalar: Upsample;
+  upsampleNearest2xBackward: Upsample; upsampleNearest2xBackwardScalar: Upsample;
+  softmaxCrossEntropy(probs: Ptr, logits: Ptr, labels: Ptr, N: number, CLASSES: number): number;
+  softmaxCrossEntropyScalar(probs: Ptr, logits: Ptr, labels: Ptr, N: number, CLASSES: number): number;
+  softmaxCrossEntropyBackward(dlogits: Ptr, probs: Ptr, labels: Ptr, N: number, CLASSES: number, scale: number): void;
+  softmaxCrossEntropyBackwardScalar(dlogits: Ptr, probs: Ptr, labels: Ptr, N: number, CLASSES: number, scale: number): void;
+  concatChannels: Concat; concatChannelsScalar: Concat;
+  concatChannelsBackward: Concat; concatChannelsBackwardScalar: Concat;
+  timestepEmbedding: Embed; timestepEmbeddingScalar: Embed;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SiLU and arithmetic
+
+/** silu(x) = x * sigmoid(x), element-wise; finite at any finite x (silu(-100) = -0, silu(100) = 100). */
+export function silu(x: Tensor): Tensor {
+  const y = new Tensor(tensorArg('silu', 'x', x));
+  wasm().siluForward(y.ptr, x.ptr, x.size);
+  return y;
+}
+
+/** dx = dy * silu'(x), ADDED into `into.dx` when given. dy and x have one shape. */
+export function siluBackward(dy: Tensor, x: Tensor, into?: { dx?: Tensor }): Tensor {
+  sameShape('siluBackward', 'x', tensorArg('siluBackward', 'x', x), 'dy', tensorArg('siluBackward', 'dy', dy));
+  const dx = gradientOut('siluBackward', 'dx', into?.dx, x.shape);
+  wasm().siluBackward(dx.ptr, dy.ptr, x.ptr, x.size);
+  return dx;
+}
+
+/** a + b, element-wise (same shapes, no broadcasting). */
+export const add = (a: Tensor, b: Tensor): Tensor => binary('add', wasm().add, a, b);
+/** a - b, element-wise (same shapes, no broadcasting). */
+export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', wasm().sub, a, b);
+/** a * b, element-wise (same shapes, no broadcasting). */
+export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', wasm().mul, a, b);
+
+/** alpha * a, element-wise (alpha finite, rounded to float32). */
+export function scale(a: Tensor, alpha: number): Tensor {
+  const out = new Tensor(tensorArg('scale', 'a', a));
+  wasm().scale(out.ptr, a.ptr, numberArg('scale', 'alpha', alpha), a.size);
+  return out;
+}
+
+/** y += alpha * x, in place (same shapes; alpha finite, default 1, rounded to float32); returns y. */
+export function addInPlace(y: Tensor, x: Tensor, alpha = 1): Tensor {
+  sameShape('addInPlace', 'y', tensorArg('addInPlace', 'y', y), 'x', tensorArg('addInPlace', 'x', x));
+  wasm().axpy(y.ptr, x.ptr, numberArg('addInPlace', 'alpha', alpha), y.size);
+  return y;
+}
+
+/** Sets every element of x to `value` (finite, rounded to float32), in place; returns x. */
+export function fill(x: Tensor, value: number): Tensor {
+  tensorArg('fill', 'x', x);
+  wasm().fill(x.ptr, numberArg('fill', 'value', value), x.size);
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reductions and losses (summed in float64, in an order fixed by the element count alone)
+
+/** The sum of all elements, accumulated in float64 (0 for an empty tensor). */
+export function sum(x: Tensor): number {
+  tensorArg('sum', 'x', x);
+  return wasm().sum(x.ptr, x.size);
+}
+
+/** The sum of squares of all elements, accumulated in float64 (the squared L2 norm, e.g. for clipping). */
+export function sumOfSquares(x: Tensor): number {
+  tensorArg('sumOfSquares', 'x', x);
+  return wasm().sumOfSquares(x.ptr, x.size);
+}
+
+/** How many elements are NaN or ±Infinity (read from the bits in WebAssembly: NaN payloads differ by engine). */
+export function countNonFinite(x: Tensor): number {
+  tensorArg('countNonFinite', 'x', x);
+  return wasm().countNonFinite(x.ptr, x.size);
+}
+
+/** mean((pred - target)^2) over all elements, in float64. pred and target have one shape, not empty. */
+export function mseLoss(pred: Tensor, target: Tensor): number {
+  lossShapes('mseLoss', pred, target);
+  return wasm().mseLoss(pred.ptr, target.ptr, pred.size);
+}
+
+/** dpred = scale * 2 * (pred - target) / n (n = pred.size), ADDED into `into.dpred` when given. Default scale 1. */
+export function mseLossBackward(pred: Tensor, target: Tensor, scale = 1, into?: { dpred?: Tensor }): Tensor {
+  lossShapes('mseLossBackward', pred, target);
+  numberArg('mseLossBackward', 'scale', scale);
+  const dpred = gradientOut('mseLossBackward', 'dpred', into?.dpred, pred.shape);
+  wasm().mseLossBackward(dpred.ptr, pred.ptr, target.ptr, pred.size, scale);
+  return dpred;
+}
+
+/**
+ * Softmax over the last dimension and the mean cross-entropy against integer labels (stable: each row's max is
+ * subtracted before exp). Returns the loss (float64) and the probabilities, which the backward needs.
+ * @param logits [N, CLASSES], N >= 1, CLASSES >= 1.
+ * @param labels N integers in [0, CLASSES).
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): { loss: number; probs: Tensor } {
+  const [N, CLASSES] = classShapes('softmaxCrossEntropy', logits, 'logits', labels);
+  const probs = new Tensor([N, CLASSES]);
+  const loss = withInt32(labels, (ptr) => wasm().softmaxCrossEntropy(probs.ptr, logits.ptr, ptr, N, CLASSES));
+  return { loss, probs };
+}
+
+/** dlogits = scale * (probs - onehot(labels)) / N, ADDED into `into.dlogits` when given. Default scale 1. */
+export function softmaxCrossEntropyBackward(probs: Tensor, labels: Int32Array, scale = 1, into?: { dlogits?: Tensor }): Tensor {
+  const op = 'softmaxCrossEntropyBackward';
+  const [N, CLASSES] = classShapes(op, probs, 'probs', labels);
+  numberArg(op, 'scale', scale);
+  const dlogits = gradientOut(op, 'dlogits', into?.dlogits, probs.shape);
+  withInt32(labels, (ptr) => wasm().softmaxCrossEntropyBackward(dlogits.ptr, probs.ptr, ptr, N, CLASSES, scale));
+  return dlogits;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Feature maps [N, C, ...spatial]: per-sample channel bias, global average pooling, upsampling, concatenation
+
+/** x[n, c, ...] += bias[n, c], in place (e.g. a projected time embedding). x [N, C, ...], bias [N, C]; returns x. */
+export function addChannelBias(x: Tensor, bias: Tensor): Tensor {
+  const { N, C, HW } = planes('addChannelBias', x, 'x');
+  expectShape('addChannelBias', 'bias', tensorArg('addChannelBias', 'bias', bias), [N, C], `x ${fmt(x.shape)}`);
+  wasm().addChannelBias(x.ptr, bias.ptr, N, C, HW);
+  return x;
+}
+
+/** The gradient of `addChannelBias` for its bias: dbias[n, c] = sum of dy[n, c, ...], [N, C]. */
+export function channelBiasBackward(dy: Tensor, into?: { dbias?: Tensor }): Tensor {
+  const { N, C, HW } = planes('channelBiasBackward', dy, 'dy');
+  const dbias = gradientOut('channelBiasBackward', 'dbias', into?.dbias, [N, C]);
+  wasm().channelBiasBackward(dbias.ptr, dy.ptr, N, C, HW);
+  return dbias;
+}
+
+/** y[n, c] = mean of x[n, c, ...]: x [N, C, ...spatial] (spatial size >= 1) -> [N, C]. */
+export function globalAvgPool(x: Tensor): Tensor {
+  const { N, C, HW } = planes('globalAvgPool', x, 'x', 1);
+  const y = new Tensor([N, C]);
+  wasm().globalAvgPoolForward(y.ptr, x.ptr, N, C, HW);
+  return y;
+}
+
+/** dx[n, c, ...] = dy[n, c] / (spatial size), [N, C, ...] = xShape; ADDED into `into.dx` when given. */
+export function globalAvgPoolBackward(dy: Tensor, xShape: Shape, into?: { dx?: Tensor }): Tensor {
+  const op = 'globalAvgPoolBackward';
+  const shape = checkShape(xShape, op);
+  if (shape.length < 2) throw new Error(`${op}: xShape must be [N, C, ...spatial], got ${fmt(shape)}`);
+  const { N, C, HW } = planeSizes(op, shape, 'xShape', 1);
+  expectShape(op, 'dy', tensorArg(op, 'dy', dy), [N, C], `xShape ${fmt(shape)}`);
+  const dx = gradientOut(op, 'dx', into?.dx, shape);
+  wasm().globalAvgPoolBackward(dx.ptr, dy.ptr, N, C, HW);
+  return dx;
+}
+
+/** Nearest-neighbour 2x upsampling: x [N, C, H, W] -> [N, C, 2H, 2W]. */
+export function upsampleNearest2x(x: Tensor): Tensor {
+  const [N, C, H, W] = tensorArg('upsampleNearest2x', 'x', x, 4, '[N, C, H, W]');
+  const y = new Tensor([N, C, 2 * H, 2 * W]);
+  wasm().upsampleNearest2xForward(y.ptr, x.ptr, N, C, H, W);
+  return y;
+}
+
+/** The gradient of `upsampleNearest2x`: dy [N, C, 2H, 2W] -> dx [N, C, H, W] (each the sum of its 4 children). */
+export function upsampleNearest2xBackward(dy: Tensor, into?: { dx?: Tensor }): Tensor {
+  const op = 'upsampleNearest2xBackward';
+  const [N, C, H2, W2] = tensorArg(op, 'dy', dy, 4, '[N, C, 2H, 2W]');
+  if (H2 % 2 !== 0 || W2 % 2 !== 0) throw new Error(`${op}: dy must have an even height and width [N, C, 2H, 2W], got ${fmt(dy.shape)}`);
+  const dx = gradientOut(op, 'dx', into?.dx, [N, C, H2 / 2, W2 / 2]);
+  wasm().upsampleNearest2xBackward(dx.ptr, dy.ptr, N, C, H2 / 2, W2 / 2);
+  return dx;
+}
+
+/** Concatenates along channels (U-Net skip connections): a [N, CA, ...S], b [N, CB, ...S] -> [N, CA + CB, ...S]. */
+export function concatChannels(a: Tensor, b: Tensor): Tensor {
+  const A = planes('concatChannels', a, 'a'), B = planes('concatChannels', b, 'b');
+  if (a.shape.length !== b.shape.length || A.N !== B.N || a.shape.slice(2).some((d, i) => d !== b.shape[i + 2])) {
+    throw new Error(`concatChannels: a and b must differ only in channels (dimension 1): a ${fmt(a.shape)}, b ${fmt(b.shape)}`);
+  }
+  const out = new Tensor([A.N, A.C + B.C, ...a.shape.slice(2)]);
+  wasm().concatChannels(out.ptr, a.ptr, b.ptr, A.N, A.C, B.C, A.HW);
+  return out;
+}
+
+/**
+ * Splits the gradient of `concatChannels`: dout [N, CA + CB, ...S] -> da [N, CA, ...S], db [N, CB, ...S]. Each is
+ * ADDED into `into.da` / `into.db` when a Tensor, skipped when null, allocated when absent.
+ */
+export function concatChannelsBackward<I extends { da?: Tensor | null; db?: Tensor | null } = {}>(
+  dout: Tensor, channelsA: number, into?: I): { da: GradientResult<I, 'da'>; db: GradientResult<I, 'db'> } {
+  const op = 'concatChannelsBackward';
+  const { N, C, HW } = planes(op, dout, 'dout');
+  if (!Number.isInteger(channelsA) || channelsA < 0 || channelsA > C) {
+    throw new Error(`${op}: channelsA must be an integer in [0, ${C}] (the channels of dout ${fmt(dout.shape)}), got ${channelsA}`);
+  }
+  const rest = dout.shape.slice(2), aShape = [N, channelsA, ...rest], bShape = [N, C - channelsA, ...rest];
+  if (into?.da) sameShape(op, 'the gradient da', aShape, 'into.da', tensorArg(op, 'into.da', into.da));
+  if (into?.db) sameShape(op, 'the gradient db', bShape, 'into.db', tensorArg(op, 'into.db', into.db));
+  const da = into?.da === undefined ? Tensor.zeros(aShape) : into.da;
+  const db = into?.db === undefined ? Tensor.zeros(bShape) : into.db;
+  wasm().concatChannelsBackward(da?.ptr ?? 0, db?.ptr ?? 0, dout.ptr, N, channelsA, C - channelsA, HW);
+  return { da, db } as never;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Timestep embeddings
+
+/** Options of `timestepEmbedding`, named and defaulted as diffusers' UNet2DModel uses them. */
+export interface TimestepEmbeddingOptions {
+  /** Put the cosines first ([cos, sin]). Default true (diffusers' get_timestep_embedding defaults to false). */
+  flipSinToCos?: boolean;
+  /** s in exponent_i = -ln(maxPeriod) * i / (half - s). Default 0; must differ from half = floor(dim / 2). */
+  downscaleFreqShift?: number;
+  /** The longest period. Default 10000; positive. */
+  maxPeriod?: number;
+}
+
+/**
+ * Sinusoidal embeddings of (possibly fractional) timesteps, as diffusers' get_timestep_embedding, computed in
+ * float64 in WebAssembly and stored as float32: half = floor(dim / 2), e_ni = t_n * exp(-ln(maxPeriod) * i /
+ * (half - downscaleFreqShift)), row n = [sin e_n, cos e_n] (or [cos, sin] when flipSinToCos), plus a zero column
+ * when dim is odd.
+ * @param timesteps N timesteps (a Float32Array or a rank-1 Tensor).
+ * @param dim the embedding width, >= 1.
+ * @returns [N, dim].
+ */
+export function timestepEmbedding(timesteps: Float32Array | Tensor, dim: number, options: TimestepEmbeddingOptions = {}): Tensor {
+  const op = 'timestepEmbedding';
+  const { flipSinToCos = true, downscaleFreqShift = 0, maxPeriod = 10000 } = options;
+  if (!(timesteps instanceof Float32Array)) tensorArg(op, 'timesteps', timesteps, 1, '[N]');
+  intArg(op, 'dim', dim, 1);
+  if (typeof flipSinToCos !== 'boolean') throw new Error(`${op}: flipSinToCos must be a boolean, got ${String(flipSinToCos)}`);
+  const shift = Math.fround(numberArg(op, 'downscaleFreqShift', downscaleFreqShift));
+  const period = Math.fround(numberArg(op, 'maxPeriod', maxPeriod, true));
+  if (period === 0 || period === Infinity) throw new Error(`${op}: maxPeriod must fit a float32 and be positive, got ${maxPeriod}`);
+  if (dim >= 2 && shift === Math.floor(dim / 2)) {
+    throw new Error(`${op}: downscaleFreqShift (${downscaleFreqShift}) must differ from floor(dim / 2) = ${Math.floor(dim / 2)}: ` +
+      'the exponent divides by their difference');
+  }
+  const t = timesteps instanceof Tensor ? timesteps : Tensor.from(timesteps, [timesteps.length]);
+  const out = new Tensor([t.size, dim]);
+  wasm().timestepEmbedding(out.ptr, t.ptr, t.size, dim, flipSinToCos ? 1 : 0, shift, period);
+  if (t !== timesteps) t.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks and helpers
+
+function binary(op: string, kernel: Binary, a: Tensor, b: Tensor): Tensor {
+  sameShape(op, 'a', tensorArg(op, 'a', a), 'b', tensorArg(op, 'b', b));
+  const out = new Tensor(a.shape);
+  kernel(out.ptr, a.ptr, b.ptr, a.size);
+  return out;
+}
+
+/** The output of a single-gradient backward op: `given` (checked to have `shape`) or a new zeroed tensor. */
+function gradientOut(op: string, name: string, given: Tensor | undefined, shape: Shape): Tensor {
+  if (given === undefined) return Tensor.zeros(shape);
+  sameShape(op, `the gradient ${name}`, shape, `into.${name}`, tensorArg(op, `into.${name}`, given));
+  return given;
+}
+
+/** Checks that `name` has the shape [N, C] that `context` implies. */
+function expectShape(op: string, name: string, actual: Shape, expected: Shape, context: string): void {
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new Error(`${op}: ${name} must be [N, C] = ${fmt(expected)} for ${context}, got ${fmt(actual)}`);
+  }
+}
+
+function lossShapes(op: string, pred: Tensor, target: Tensor): void {
+  sameShape(op, 'pred', tensorArg(op, 'pred', pred), 'target', tensorArg(op, 'target', target));
+  if (pred.size === 0) throw new Error(`${op}: pred is empty (shape ${fmt(pred.shape)}): the mean is undefined`);
+}
+
+/** Checks a [N, CLASSES] tensor and N labels in [0, CLASSES); returns [N, CLASSES]. */
+function classShapes(op: string, x: Tensor, name: string, labels: Int32Array): [number, number] {
+  const [N, CLASSES] = tensorArg(op, name, x, 2, '[N, CLASSES]');
+  if (N < 1 || CLASSES < 1) throw new Error(`${op}: ${name} must have at least one row and one class, got ${fmt(x.shape)}`);
+  if (!(labels instanceof Int32Array)) throw new Error(`${op}: labels must be an Int32Array, got ${typeof labels}`);
+  if (labels.length !== N) throw new Error(`${op}: labels has ${labels.length} entries, ${name} ${fmt(x.shape)} has ${N} rows`);
+  const bad = labels.findIndex((label) => label < 0 || label >= CLASSES);
+  if (bad >= 0) throw new Error(`${op}: labels[${bad}] = ${labels[bad]} is outside [0, ${CLASSES}) (${name} ${fmt(x.shape)})`);
+  return [N, CLASSES];
+}
+
+/** Copies int32 values into WebAssembly memory for the duration of `fn`. */
+function withInt32<T>(values: Int32Array, fn: (ptr: number) => T): T {
+  const buffer = new Tensor([values.length]);
+  try {
+    new Int32Array(wasm().memory.buffer, buffer.ptr, values.length).set(values);
+    return fn(buffer.ptr);
+  } finally {
+    buffer.dispose();
+  }
+}
+
+/** Checks x [N, C, ...spatial] (rank >= 2); HW is the product of the spatial sizes (1 when there are none). */
+function planes(op: string, x: Tensor, name: string, minHW = 0): { N: number; C: number; HW: number } {
+  return planeSizes(op, tensorArg(op, name, x), name, minHW);
+}
+
+function planeSizes(op: string, shape: Shape, name: string, minHW: number): { N: number; C: number; HW: number } {
+  if (shape.length < 2) throw new Error(`${op}: ${name} must be [N, C, ...spatial] (rank >= 2), got ${fmt(shape)}`);
+  const HW = shape.slice(2).reduce((a, b) => a * b, 1);
+  if (HW < minHW) throw new Error(`${op}: ${name} ${fmt(shape)} has an empty spatial size`);
+  return { N: shape[0], C: shape[1], HW };
+}

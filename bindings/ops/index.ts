@@ -14,3 +14,5 @@ export * from './elementwise.ts';
 export * from './random.ts';
 export * from './adamw.ts';
 export * from './scheduler.ts';
+export * from './layout.ts';
+export * from './dropout.ts';

@@ -1,2 +1,98 @@
-/** (being written) assembly/linear.ts */
-export interface LinearKernels {}
+/**
+ * Fully connected layers (assembly/linear.ts): `linear` computes y = x · wᵀ + b with w in PyTorch's [OUT, IN]
+ * layout, `linearBackward` its gradients. Each output row depends only on its input row (bit for bit), so a
+ * batch item gets the same result whatever the batch size.
+ */
+import { wasm } from '../core/instance.ts';
+import { Tensor, type Shape } from '../tensor.ts';
+import { fmt, sameShape, tensorArg } from './check.ts';
+
+/** assembly/linear.ts */
+export interface LinearKernels {
+  linearForward(y: number, x: number, w: number, b: number, N: number, IN: number, OUT: number): void;
+  linearForwardScalar(y: number, x: number, w: number, b: number, N: number, IN: number, OUT: number): void;
+  linearBackward(dx: number, dw: number, db: number, dy: number, x: number, w: number, N: number, IN: number, OUT: number): void;
+  linearBackwardScalar(dx: number, dw: number, db: number, dy: number, x: number, w: number, N: number, IN: number, OUT: number): void;
+}
+
+/**
+ * What a backward op returns for the gradient named `K`, given its `into` argument `I`: `null` when `into[K]` is
+ * `null` (skipped), a Tensor when it is a Tensor or absent (allocated), and `Tensor | null` when it may be either.
+ */
+export type GradientResult<I, K extends string> =
+  K extends keyof I ? (I[K] extends null ? null : null extends I[K] ? Tensor | null : Tensor) : Tensor;
+
+/** Where `linearBackward` puts each gradient: a Tensor to add into, `null` to skip it, absent to allocate it. */
+export interface LinearGradients {
+  /** [..., IN], like x. */
+  dx?: Tensor | null;
+  /** [OUT, IN], like w. */
+  dw?: Tensor | null;
+  /** [OUT], like the bias; pass `null` for a layer without bias. */
+  db?: Tensor | null;
+}
+
+/**
+ * y = x · wᵀ + b, as PyTorch's nn.Linear.
+ * @param x [..., IN]: any number of leading dimensions (at least one dimension in all).
+ * @param w [OUT, IN].
+ * @param b [OUT], or null for no bias.
+ * @returns y [..., OUT].
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const { rows, IN, OUT } = linearShapes('linear', x, w);
+  if (b !== null) {
+    const bs = tensorArg('linear', 'b', b, 1, '[OUT]');
+    if (bs[0] !== OUT) throw new Error(`linear: b must have ${OUT} elements (OUT of w ${fmt(w.shape)}), got ${fmt(bs)}`);
+  }
+  const y = new Tensor([...x.shape.slice(0, -1), OUT]);
+  wasm().linearForward(y.ptr, x.ptr, w.ptr, b === null ? 0 : b.ptr, rows, IN, OUT);
+  return y;
+}
+
+/**
+ * Gradients of y = x · wᵀ + b for the upstream gradient dy: dx = dy · w, dw = dyᵀ · x, db = column sums of dy.
+ * Each gradient is ADDED into `into.<name>` when that is a Tensor, skipped when it is `null`, and allocated
+ * (zeroed, then filled) when absent.
+ * @param dy [..., OUT], the shape of y.
+ * @param x [..., IN], the layer's input.
+ * @param w [OUT, IN].
+ * @returns the gradients, `null` for the skipped ones.
+ */
+export function linearBackward<I extends LinearGradients = {}>(dy: Tensor, x: Tensor, w: Tensor, into?: I):
+  { dx: GradientResult<I, 'dx'>; dw: GradientResult<I, 'dw'>; db: GradientResult<I, 'db'> } {
+  const op = 'linearBackward';
+  const { rows, IN, OUT } = linearShapes(op, x, w);
+  const yShape = [...x.shape.slice(0, -1), OUT], dys = tensorArg(op, 'dy', dy);
+  if (dys.length !== yShape.length || dys.some((d, i) => d !== yShape[i])) {
+    throw new Error(`${op}: dy must be ${fmt(yShape)}, the shape of y for x ${fmt(x.shape)} and w ${fmt(w.shape)}, got ${fmt(dys)}`);
+  }
+  checkInto(op, 'dx', into?.dx, x.shape);
+  checkInto(op, 'dw', into?.dw, w.shape);
+  checkInto(op, 'db', into?.db, [OUT]);
+  const dx = resolve(into?.dx, x.shape), dw = resolve(into?.dw, w.shape), db = resolve(into?.db, [OUT]);
+  wasm().linearBackward(dx?.ptr ?? 0, dw?.ptr ?? 0, db?.ptr ?? 0, dy.ptr, x.ptr, w.ptr, rows, IN, OUT);
+  return { dx, dw, db } as never;
+}
+
+/** Checks x [..., IN] and w [OUT, IN]; returns the sizes, with every leading dimension of x folded into rows. */
+function linearShapes(op: string, x: Tensor, w: Tensor): { rows: number; IN: number; OUT: number } {
+  const xs = tensorArg(op, 'x', x);
+  const ws = tensorArg(op, 'w', w, 2, '[OUT, IN]');
+  if (xs.length < 1) throw new Error(`${op}: x must have at least one dimension [..., IN], got ${fmt(xs)}`);
+  const IN = xs[xs.length - 1];
+  if (ws[1] !== IN) {
+    throw new Error(`${op}: w has ${ws[1]} input features, x has ${IN} (x ${fmt(xs)}, w ${fmt(ws)} is [OUT, IN])`);
+  }
+  return { rows: xs.slice(0, -1).reduce((a, b) => a * b, 1), IN, OUT: ws[0] };
+}
+
+/** Checks one entry of `into`: a Tensor there must have the gradient's shape. */
+function checkInto(op: string, name: string, target: Tensor | null | undefined, shape: Shape): void {
+  if (target === null || target === undefined) return;
+  sameShape(op, `the gradient ${name}`, shape, `into.${name}`, tensorArg(op, `into.${name}`, target));
+}
+
+/** One entry of `into` (checked): absent allocates zeros of `shape`, null skips, a Tensor is added into. */
+const resolve = (target: Tensor | null | undefined, shape: Shape): Tensor | null =>
+  target === undefined ? Tensor.zeros(shape) : target;

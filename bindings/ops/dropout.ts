@@ -1,0 +1,43 @@
+/** Dropout (assembly/dropout.ts) with its mask drawn from the counter-based generator. */
+import { wasm } from '../core/instance.ts';
+import { Tensor } from '../tensor.ts';
+import { numberArg, sameShape, tensorArg } from './check.ts';
+import { randUniform } from './random.ts';
+
+/** assembly/dropout.ts */
+export interface DropoutKernels {
+  dropoutForward(y: number, mask: number, x: number, u: number, n: number, p: number): void;
+  dropoutForwardScalar(y: number, mask: number, x: number, u: number, n: number, p: number): void;
+  dropoutBackward(dx: number, dy: number, mask: number, n: number): void;
+  dropoutBackwardScalar(dx: number, dy: number, mask: number, n: number): void;
+}
+
+export interface DropoutOptions {
+  /** Probability of zeroing an element, in [0, 1). */
+  p: number;
+  seed: number;
+  /** Offset of the first element in the random stream. */
+  offset: number;
+  stream: number;
+}
+
+/** y = x * mask with mask = (u >= p) / (1 - p), u uniform from (seed, stream, offset). Returns y and the mask. */
+export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: Tensor } {
+  tensorArg('dropout', 'x', x);
+  const p = numberArg('dropout', 'p', options.p);
+  if (p < 0 || p >= 1) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+  const u = randUniform(x.shape, { seed: options.seed, offset: options.offset, stream: options.stream });
+  const y = new Tensor(x.shape), mask = new Tensor(x.shape);
+  wasm().dropoutForward(y.ptr, mask.ptr, x.ptr, u.ptr, x.size, p);
+  u.dispose();
+  return { y, mask };
+}
+
+/** dx (+)= dy * mask. */
+export function dropoutBackward(dy: Tensor, mask: Tensor, into: { dx?: Tensor } = {}): Tensor {
+  sameShape('dropoutBackward', 'mask', tensorArg('dropoutBackward', 'mask', mask), 'dy', tensorArg('dropoutBackward', 'dy', dy));
+  const dx = into.dx ?? Tensor.zeros(dy.shape);
+  sameShape('dropoutBackward', 'dy', dy.shape, 'dx', dx.shape);
+  wasm().dropoutBackward(dx.ptr, dy.ptr, mask.ptr, dy.size);
+  return dx;
+}

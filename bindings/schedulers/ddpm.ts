@@ -1,0 +1,110 @@
+/**
+ * The DDPM sampler (Ho et al. 2020), after diffusers' DDPMScheduler: ancestral sampling from the posterior
+ * q(x_{t_prev} | x_t, x0) with x0 predicted by the model.
+ *
+ *   const s = new DDPMScheduler({ numTrainTimesteps: 1000, betaSchedule: 'linear' });
+ *   let x = ops.randn([n, 3, 32, 32], { seed });
+ *   for (const t of s.timesteps) x = s.step(model(x, t), t, x).prevSample;     (inside tidy, disposing as you go)
+ *
+ * With all T timesteps t_prev = t - 1; after `setTimesteps(n)` the sampler strides over n of them, and each step
+ * uses the effective alpha_t = ab_t / ab_{t_prev} (diffusers' strided DDPM).
+ */
+import { schedulerStep } from '../ops/scheduler.ts';
+import type { Tensor } from '../tensor.ts';
+import {
+  choice, NoiseScheduler, SCHEDULER_DEFAULTS, show,
+  type SchedulerOptions, type SchedulerStepOutput, type StepNoiseOptions,
+} from './base.ts';
+
+/**
+ * The variance of each step's noise: `'fixed_small'` the posterior variance
+ * beta~_t = (1 - ab_{t_prev}) / (1 - ab_t) · beta_t, clamped below at 1e-20 as diffusers does (the lower bound of
+ * Ho et al.); `'fixed_large'` beta_t itself (the upper bound).
+ */
+export type VarianceType = 'fixed_small' | 'fixed_large';
+
+export const VARIANCE_TYPES: readonly VarianceType[] = ['fixed_small', 'fixed_large'];
+
+export interface DDPMSchedulerOptions extends SchedulerOptions {
+  /** The variance of the noise added at each step (see `VarianceType`). Default `'fixed_small'`. */
+  varianceType?: VarianceType;
+}
+
+/** The options of `DDPMScheduler.step`: the noise z, or the seed to draw it from. */
+export type DDPMStepOptions = StepNoiseOptions;
+
+const DDPM_DEFAULTS: Required<DDPMSchedulerOptions> = { ...SCHEDULER_DEFAULTS, varianceType: 'fixed_small' };
+const STEP_OPTIONS = ['noise', 'seed'] as const;
+
+export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
+  /** Index of each inference timestep in `timesteps`, after setTimesteps. */
+  private indexOf: Map<number, number> | null = null;
+
+  /** A DDPM scheduler; every option is documented on `DDPMSchedulerOptions`. */
+  constructor(options: DDPMSchedulerOptions = {}) {
+    super('DDPMScheduler', options, DDPM_DEFAULTS);
+    choice(this.name, 'varianceType', this.config.varianceType, VARIANCE_TYPES);
+  }
+
+  override setTimesteps(numInferenceSteps: number): void {
+    super.setTimesteps(numInferenceSteps);
+    this.indexOf = new Map();
+    this.timesteps.forEach((t, k) => { if (!this.indexOf!.has(t)) this.indexOf!.set(t, k); });
+  }
+
+  /**
+   * The timestep after t in the sampling order: t - 1 with all T timesteps, else the next of `timesteps`;
+   * -1 after the last one.
+   */
+  previousTimestep(timestep: number): number {
+    if (this.indexOf === null) return timestep - 1;
+    const k = this.indexOf.get(timestep);
+    if (k === undefined) {
+      throw new Error(`${this.name}: timestep ${show(timestep)} is not one of the ${this.timesteps.length} timesteps ` +
+        `chosen by setTimesteps(${this.numInferenceSteps}) (${this.timesteps[0]} .. ${this.timesteps[this.timesteps.length - 1]})`);
+    }
+    return k + 1 < this.timesteps.length ? this.timesteps[k + 1] : -1;
+  }
+
+  /** The variance of the noise `step` adds at timestep t (see `VarianceType`). */
+  getVariance(timestep: number): number {
+    const t = this.checkTimestep(`${this.name}.getVariance`, timestep);
+    return this.posterior(t).variance;
+  }
+
+  /**
+   * One reverse step from x_t (`sample`) to x_{t_prev}, given the model output at t (the shape of `sample`):
+   * returns the previous sample and the predicted x0. No noise is added at t = 0.
+   */
+  step(modelOutput: Tensor, timestep: number, sample: Tensor, options: DDPMStepOptions = {}): SchedulerStepOutput {
+    const op = `${this.name}.step`;
+    this.checkStepOptions(op, options, STEP_OPTIONS);
+    const t = this.checkTimestep(op, timestep);
+    const { abT, x0Coefficient, sampleCoefficient, variance } = this.posterior(t);
+    // 1. x0 from the model output (eq. 15 for epsilon), clipped to [-clipSampleRange, clipSampleRange].
+    const x0 = this.originalSampleCoefficients(abT);
+    // 2. The posterior mean mu~_t(x_t, x0) (eq. 7), plus sigma_t z for t > 0.
+    const noise = t > 0 ? this.stepNoise(op, sample, t, options) : null;
+    return schedulerStep(sample, modelOutput, {
+      a: x0.onSample, b: x0.onOutput, c: 0, d: 0, e: 0,
+      f: x0Coefficient, g: sampleCoefficient, h: 0,
+      sigma: t > 0 ? Math.sqrt(variance) : 0, clipRange: this.clipRange,
+    }, noise);
+  }
+
+  /** The posterior q(x_{t_prev} | x_t, x0) at t: mean coefficients (eq. 7) and the step's variance. */
+  private posterior(t: number) {
+    const prevT = this.previousTimestep(t);
+    const abT = this.alphasCumprod[t];
+    const abPrev = prevT >= 0 ? this.alphasCumprod[prevT] : 1;
+    const betaProdT = 1 - abT, betaProdPrev = 1 - abPrev;
+    const currentAlpha = abT / abPrev;
+    const currentBeta = 1 - currentAlpha;
+    const x0Coefficient = Math.sqrt(abPrev) * currentBeta / betaProdT;
+    const sampleCoefficient = Math.sqrt(currentAlpha) * betaProdPrev / betaProdT;
+    const variance = this.config.varianceType === 'fixed_large'
+      ? currentBeta
+      : Math.max(betaProdPrev / betaProdT * currentBeta, 1e-20);
+    return { abT, x0Coefficient, sampleCoefficient, variance };
+  }
+}

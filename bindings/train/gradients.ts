@@ -1,0 +1,106 @@
+/**
+ * The gradient of one training batch, computed so that its bits do not depend on how many workers share it.
+ *
+ * The batch is cut into a fixed number of contiguous shards (`gradientShards`, a training option). Each shard's
+ * gradient is computed from zero, alone, and the shard gradients are summed in a fixed pairwise tree:
+ * ((g0 + g1) + (g2 + g3)) for four shards. A single thread computes the shards one after another; workers each
+ * compute some of them (`train/workers.ts`); either way the same numbers are added in the same order.
+ */
+import type { Denoiser } from '../models/denoiser.ts';
+import { mseLoss, mseLossBackward } from '../ops/elementwise.ts';
+import { wasm } from '../core/instance.ts';
+import { Tensor, tidy } from '../tensor.ts';
+
+/** What a shard needs: noisy inputs, timesteps, labels and the regression target of its samples. */
+export interface ShardInput {
+  x: Tensor;
+  timesteps: Int32Array;
+  labels: Int32Array | null;
+  target: Tensor;
+  /** Global index of the shard's first sample (step * batchSize + its place in the batch): addresses dropout. */
+  firstSample: number;
+}
+
+/** [start, end) of each of `shards` contiguous shards of a batch of `batch` items (some may be empty). */
+export function shardRanges(batch: number, shards: number): [number, number][] {
+  return Array.from({ length: shards }, (_, s) => [Math.floor((s * batch) / shards), Math.floor(((s + 1) * batch) / shards)]);
+}
+
+/** Rows [start, end) of a batch tensor, as a view. */
+export function rows(t: Tensor, start: number, end: number): Tensor {
+  const perItem = t.size / t.shape[0];
+  return t.subview(start * perItem, [end - start, ...t.shape.slice(1)]);
+}
+
+/** The shard of `input` covering batch items [start, end). */
+export function shardOf(input: ShardInput, start: number, end: number): ShardInput {
+  return {
+    x: rows(input.x, start, end),
+    timesteps: input.timesteps.subarray(start, end),
+    labels: input.labels ? input.labels.subarray(start, end) : null,
+    target: rows(input.target, start, end),
+    firstSample: input.firstSample + start,
+  };
+}
+
+/**
+ * Forward and backward of one shard, into the model's gradient buffer (zeroed first). The loss is the batch's
+ * mean squared error, so the shard's part is scaled by its share of the batch's elements. Returns the shard's
+ * sum of squared errors divided by the batch's element count (the shard's contribution to the batch loss).
+ */
+export function shardGradient(model: Denoiser, shard: ShardInput, batchElements: number, seed: number): number {
+  model.params.zeroGrads();
+  if (shard.x.shape[0] === 0) return 0;
+  return tidy(() => {
+    model.setDropoutContext({ seed, firstSample: shard.firstSample });
+    try {
+      const out = model.forward(shard.x, shard.timesteps, shard.labels);
+      const share = out.size / batchElements;
+      const loss = mseLoss(out, shard.target) * share;
+      model.backward(mseLossBackward(out, shard.target, share), null);
+      return loss;
+    } finally {
+      model.setDropoutContext(null);
+    }
+  });
+}
+
+/**
+ * Sums the shard gradients in the fixed pairwise tree into `out`: level by level, neighbours are added
+ * (a + b, c + d, ...), an odd one out moving up unchanged. `shardGrads` are overwritten.
+ */
+export function treeSum(shardGrads: Tensor[], out: Tensor): void {
+  let level = shardGrads;
+  while (level.length > 1) {
+    const next: Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      if (i + 1 < level.length) wasm().add(level[i].ptr, level[i].ptr, level[i + 1].ptr, out.size);
+      next.push(level[i]);
+    }
+    level = next;
+  }
+  out.view().set(level[0].view());
+}
+
+/** Sums the losses of the shards in the same fixed tree (so the reported loss is worker-independent too). */
+export function treeSumNumbers(values: number[]): number {
+  let level = values;
+  while (level.length > 1) {
+    const next: number[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? level[i] + level[i + 1] : level[i]);
+    level = next;
+  }
+  return level[0];
+}
+
+/** Gradients of the whole batch computed shard by shard in this thread, summed into model.params.grads. */
+export function batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[]): number {
+  const batchElements = input.target.size;
+  const losses = shardRanges(input.x.shape[0], shards).map(([start, end], s) => {
+    const loss = shardGradient(model, shardOf(input, start, end), batchElements, seed);
+    scratch[s].view().set(model.params.grads.view());
+    return loss;
+  });
+  treeSum(scratch, model.params.grads);
+  return treeSumNumbers(losses);
+}

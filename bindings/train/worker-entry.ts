@@ -1,0 +1,43 @@
+/**
+ * The script a training worker runs (see train/workers.ts): it loads its own WebAssembly core, builds the model
+ * from the kind and config it is sent, then answers 'gradients' requests with each shard's gradient.
+ * The same file serves Node's worker_threads and Web Workers (browsers, Deno, Bun).
+ */
+import { init } from '../core/instance.ts';
+import type { Denoiser } from '../models/denoiser.ts';
+import { createModel } from '../models/registry.ts';
+import { computeShardGradients, type WorkerReply, type WorkerRequest } from './workers.ts';
+
+let model: Denoiser | null = null;
+
+async function handle(request: WorkerRequest): Promise<WorkerReply> {
+  try {
+    if (request.type === 'init') {
+      await init();
+      model = createModel(request.kind as 'mlp' | 'unet2d', request.config);
+      return { type: 'ready' };
+    }
+    if (!model) throw new Error('gradients requested before init');
+    return computeShardGradients(model, request);
+  } catch (error) {
+    return { type: 'error', message: (error as Error).message };
+  }
+}
+
+const transferables = (reply: WorkerReply) => (reply.type === 'gradients' ? reply.grads.map((g) => g.buffer as ArrayBuffer) : []);
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+  && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
+if (isNode) {
+  const { parentPort } = await import('node:worker_threads');
+  parentPort!.on('message', async (request: WorkerRequest) => {
+    const reply = await handle(request);
+    parentPort!.postMessage(reply, transferables(reply));
+  });
+} else {
+  const scope = globalThis as unknown as { onmessage: (event: MessageEvent<WorkerRequest>) => void; postMessage(m: unknown, t: ArrayBuffer[]): void };
+  scope.onmessage = async (event) => {
+    const reply = await handle(event.data);
+    scope.postMessage(reply, transferables(reply));
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * Data-parallel training on several cores: each worker (a Node worker thread or a Web Worker) holds its own
+ * WebAssembly instance and a copy of the model. Every step the trainer sends the current parameters and some of
+ * the batch's shards to each worker, computes the rest itself, and sums all shard gradients in the fixed tree of
+ * train/gradients.ts. The same wasm runs the same shards on the same numbers, so the trained weights are
+ * bit-identical whatever the number of workers.
+ */
+import type { Denoiser } from '../models/denoiser.ts';
+import type { ModelKind } from '../models/registry.ts';
+import { Tensor } from '../tensor.ts';
+import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput } from './gradients.ts';
+
+/** A shard as plain arrays, to cross into a worker. */
+export interface ShardMessage {
+  x: Float32Array;
+  shape: number[];
+  timesteps: Int32Array;
+  labels: Int32Array | null;
+  target: Float32Array;
+  firstSample: number;
+}
+
+export type WorkerRequest =
+  | { type: 'init'; kind: ModelKind; config: object }
+  | { type: 'gradients'; params: Float32Array; shards: ShardMessage[]; batchElements: number; seed: number };
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'gradients'; grads: Float32Array[]; losses: number[] }
+  | { type: 'error'; message: string };
+
+/** The smallest common surface of Node's worker_threads.Worker and the web's Worker. */
+interface Port {
+  post(message: WorkerRequest, transfer?: ArrayBuffer[]): void;
+  next(): Promise<WorkerReply>;
+  terminate(): void;
+}
+
+export class GradientWorkers {
+  private constructor(private readonly ports: Port[]) {}
+
+  /**
+   * Starts `count - 1` workers (this thread is the first of `count`) holding a copy of `model`'s architecture.
+   */
+  static async start(model: Denoiser, count: number): Promise<GradientWorkers> {
+    const ports = await Promise.all(Array.from({ length: count - 1 }, () => spawn()));
+    try {
+      for (const port of ports) port.post({ type: 'init', kind: model.kind as ModelKind, config: model.config });
+      await Promise.all(ports.map(expectReply('ready')));
+    } catch (error) {
+      for (const port of ports) port.terminate();
+      throw error;
+    }
+    return new GradientWorkers(ports);
+  }
+
+  get count(): number { return this.ports.length + 1; }
+
+  /**
+   * The batch's gradient into model.params.grads, and its loss. Shards are dealt out in contiguous runs: with
+   * 4 shards and 2 threads, this thread computes shards 0 and 1 and the worker 2 and 3.
+   */
+  async batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[]): Promise<number> {
+    const ranges = shardRanges(input.x.shape[0], shards);
+    const owners = ranges.map((_, s) => Math.floor((s * this.count) / shards));
+    const batchElements = input.target.size;
+    const params = model.params.values.toFloat32Array();
+    const replies = this.ports.map((port, w) => {
+      const mine = ranges.filter((_, s) => owners[s] === w + 1).map(([start, end]) => toMessage(shardOf(input, start, end)));
+      port.post({ type: 'gradients', params: params.slice(), shards: mine, batchElements, seed });
+      return expectReply('gradients')(port);
+    });
+    const losses: number[] = new Array(shards);
+    ranges.forEach(([start, end], s) => {
+      if (owners[s] !== 0) return;
+      losses[s] = shardGradient(model, shardOf(input, start, end), batchElements, seed);
+      scratch[s].view().set(model.params.grads.view());
+    });
+    const results = await Promise.all(replies);
+    results.forEach((reply, w) => {
+      const theirs = ranges.map((_, s) => s).filter((s) => owners[s] === w + 1);
+      if (reply.type !== 'gradients') return;
+      theirs.forEach((s, i) => {
+        scratch[s].view().set(reply.grads[i]);
+        losses[s] = reply.losses[i];
+      });
+    });
+    treeSum(scratch, model.params.grads);
+    return treeSumNumbers(losses);
+  }
+
+  close(): void {
+    for (const port of this.ports) port.terminate();
+  }
+}
+
+function toMessage(shard: ShardInput): ShardMessage {
+  return {
+    x: shard.x.toFloat32Array(), shape: [...shard.x.shape], timesteps: shard.timesteps.slice(),
+    labels: shard.labels ? shard.labels.slice() : null, target: shard.target.toFloat32Array(), firstSample: shard.firstSample,
+  };
+}
+
+/** The worker side of a 'gradients' request: each shard's gradient, computed from zero. */
+export function computeShardGradients(model: Denoiser, request: Extract<WorkerRequest, { type: 'gradients' }>): WorkerReply {
+  model.params.values.view().set(request.params);
+  const grads: Float32Array[] = [];
+  const losses: number[] = [];
+  for (const shard of request.shards) {
+    const x = Tensor.from(shard.x, shard.shape);
+    const target = Tensor.from(shard.target, shard.shape);
+    try {
+      losses.push(shardGradient(model, { x, target, timesteps: shard.timesteps, labels: shard.labels, firstSample: shard.firstSample }, request.batchElements, request.seed));
+      grads.push(model.params.grads.toFloat32Array());
+    } finally {
+      x.dispose();
+      target.dispose();
+    }
+  }
+  return { type: 'gradients', grads, losses };
+}
+
+function expectReply(type: WorkerReply['type']): (port: Port) => Promise<WorkerReply> {
+  return async (port) => {
+    const reply = await port.next();
+    if (reply.type === 'error') throw new Error(`training worker failed: ${reply.message}`);
+    if (reply.type !== type) throw new Error(`training worker: expected '${type}', got '${reply.type}'`);
+    return reply;
+  };
+}
+
+/** Starts one worker running train/worker-entry (the .ts source under tsx, the .js build otherwise). */
+async function spawn(): Promise<Port> {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
+  const inbox: WorkerReply[] = [];
+  const waiting: ((reply: WorkerReply) => void)[] = [];
+  const deliver = (reply: WorkerReply) => { const w = waiting.shift(); if (w) w(reply); else inbox.push(reply); };
+  const next = () => new Promise<WorkerReply>((resolve) => { const r = inbox.shift(); if (r) resolve(r); else waiting.push(resolve); });
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+    && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    // From the TypeScript source (tests, development), the worker registers tsx's loader before importing it.
+    const worker = fromSource
+      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true })
+      : new Worker(entry);
+    worker.on('message', deliver);
+    worker.on('error', (error) => deliver({ type: 'error', message: error.message }));
+    return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => void worker.terminate() };
+  }
+  const worker = new Worker(entry, { type: 'module' });
+  worker.onmessage = (event: MessageEvent<WorkerReply>) => deliver(event.data);
+  worker.onerror = (event: ErrorEvent) => deliver({ type: 'error', message: event.message });
+  return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => worker.terminate() };
+}

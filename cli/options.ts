@@ -1,0 +1,92 @@
+/**
+ * The flags the subcommands share and the parsers that validate flag values as commander reads them, so that a
+ * bad value is refused before anything runs, in one line that names the flag ("option '--steps <n>' argument
+ * '0' is invalid: expected an integer >= 1"). Also where the package's own files are (the shipped models).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { fail } from './errors.ts';
+
+/** An integer of at least `min` (a flag's value). */
+export function integerAtLeast(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+/** A finite number, optionally bounded: `positive` excludes 0, `min` is inclusive. */
+export function numberIn({ min = -Infinity, max = Infinity, positive = false } = {}): (value: string) => number {
+  const what = positive ? 'a positive number' : min > -Infinity ? `a number >= ${min}` : 'a number';
+  return (value) => {
+    const n = Number(value);
+    const ok = value.trim() !== '' && Number.isFinite(n) && n >= min && n <= max && (!positive || n > 0);
+    if (!ok) throw new InvalidArgumentError(`expected ${what}${max < Infinity ? ` <= ${max}` : ''}`);
+    return n;
+  };
+}
+
+/** A comma-separated list of positive integers, e.g. U-Net channels '32,64,64'. */
+export function integerList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const numbers = parts.map(Number);
+  if (parts.some((s) => s === '') || numbers.some((n) => !Number.isSafeInteger(n) || n < 1)) {
+    throw new InvalidArgumentError('expected positive integers separated by commas, e.g. 32,64,64');
+  }
+  return numbers;
+}
+
+/** Adds the options every subcommand has. */
+export function addCommonOptions(command: Command): Command {
+  return command.addOption(new Option('--verbose', 'print stack traces with errors'));
+}
+
+/** The seed option (every command that draws random numbers). */
+export function seedOption(description = 'seed of every random draw'): Option {
+  return new Option('--seed <s>', description).argParser(integerAtLeast(0)).default(0);
+}
+
+/**
+ * Checks an output file: its extension is one of `extensions` and its folder exists. Returns the extension
+ * (lower case, with the dot).
+ */
+export function checkOutputFile(flag: string, path: string, extensions: readonly string[]): string {
+  const extension = extname(path).toLowerCase();
+  if (!extensions.includes(extension)) {
+    fail(`${flag} ${path}: the file name must end in ${extensions.join(' or ')}`);
+  }
+  checkFolderExists(flag, path, dirname(resolve(path)));
+  return extension;
+}
+
+/** Fails unless `folder` exists and is a folder (the parent of an output path). */
+export function checkFolderExists(flag: string, path: string, folder: string): void {
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    fail(`${flag} ${path}: the folder ${folder} does not exist (create it first)`);
+  }
+  if (!isFolder) fail(`${flag} ${path}: ${folder} is not a folder`);
+}
+
+/** The package's root folder (holding package.json and models/), from this file's place in cli/ or dist/cli/. */
+export function packageRoot(): string {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const manifest = join(folder, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'ddpm-wasm') return folder;
+    folder = dirname(folder);
+  }
+  throw new Error(`cannot find the ddpm-wasm package folder above ${fileURLToPath(import.meta.url)}`);
+}
+
+/** A path shown to the user: relative to the working folder when inside it. */
+export function shown(path: string): string {
+  const absolute = resolve(path);
+  const cwd = process.cwd();
+  return absolute.startsWith(cwd + '/') ? absolute.slice(cwd.length + 1) : absolute === cwd ? '.' : absolute;
+}

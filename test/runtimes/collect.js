@@ -1,0 +1,91 @@
+/**
+ * Runs the scenarios in whatever runtime loaded this module (Node, Deno, Bun or a browser page) and packs every
+ * output as { name, dtype, shape, sha256, base64 }: the hash is what the harness compares with the golden one,
+ * the bytes are what it shows the first differing element from. Plain JavaScript, web APIs only
+ * (crypto.subtle, btoa, performance), so the same file serves every runtime.
+ */
+
+/** Printed by entry-cli.js before its one line of JSON. */
+export const RESULT_MARKER = '@@ddpm-wasm-runtimes@@';
+
+const DTYPES = [
+  ['f32', Float32Array], ['f64', Float64Array], ['i32', Int32Array], ['u32', Uint32Array], ['u8', Uint8Array],
+];
+
+/**
+ * Runs each scenario whose name contains `filter` and returns
+ * { results: [{ name, outputs?, pending?, error?, ms }], ms }, in scenario order.
+ */
+export async function collect(lib, scenarios, { filter = '' } = {}) {
+  const start = performance.now();
+  await lib.init();
+  const results = [];
+  for (const scenario of scenarios) {
+    if (!scenario.name.includes(filter)) continue;
+    const missing = (scenario.needs ?? []).filter((op) => typeof lib.ops[op] !== 'function');
+    if (missing.length > 0) {
+      results.push({ name: scenario.name, pending: missing });
+      continue;
+    }
+    const t0 = performance.now();
+    try {
+      const outputs = await runScenario(lib, scenario);
+      results.push({ name: scenario.name, outputs: await Promise.all(outputs.map(encode)), ms: performance.now() - t0 });
+    } catch (error) {
+      results.push({ name: scenario.name, error: describeError(error), ms: performance.now() - t0 });
+    }
+  }
+  return { results, ms: performance.now() - start };
+}
+
+/** Runs one scenario and returns its outputs as [{ name, array, shape }], copied out of wasm memory. */
+async function runScenario(lib, scenario) {
+  if (Object.prototype.toString.call(scenario.run) === '[object AsyncFunction]') {
+    return flatten(lib, await scenario.run(lib), '');
+  }
+  // Copy outputs out inside `tidy`, so every tensor the scenario made is freed when it returns.
+  return lib.tidy(() => flatten(lib, scenario.run(lib), ''));
+}
+
+function flatten(lib, value, prefix) {
+  const name = prefix || 'out';
+  if (value instanceof lib.Tensor) return [{ name, array: value.toFloat32Array(), shape: [...value.shape] }];
+  if (ArrayBuffer.isView(value)) return [{ name, array: value.slice(), shape: [value.length] }];
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.entries(value)
+      .filter(([, v]) => v !== null && v !== undefined)  // skipped gradients
+      .flatMap(([key, v]) => flatten(lib, v, prefix ? `${prefix}.${key}` : key));
+  }
+  if (typeof value?.then === 'function') throw new Error('run() returned a promise: declare it `async` (then it frees its own tensors)');
+  throw new Error(`output '${name}' must be a Tensor, a typed array or an object of them, got ${typeof value}`);
+}
+
+async function encode({ name, array, shape }) {
+  const dtype = DTYPES.find(([, type]) => array instanceof type)?.[0];
+  if (dtype === undefined) throw new Error(`output '${name}': unsupported array type ${array.constructor.name}`);
+  if (dtype === 'f32' || dtype === 'f64') {
+    // NaN payloads differ between engines (and JS may canonicalise them), so NaN must never be hashed.
+    const at = array.findIndex((x) => x !== x);
+    if (at >= 0) throw new Error(`output '${name}' has NaN at [${at}] (NaN bits are not portable)`);
+  }
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  return { name, dtype, shape, sha256: await sha256(bytes), base64: toBase64(bytes) };
+}
+
+export async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function toBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** Error text that reads the same in every engine's format (Firefox's stack omits the message). */
+export function describeError(error) {
+  if (!(error instanceof Error)) return String(error);
+  const stack = String(error.stack ?? '').split('\n').filter((line) => line && !line.includes(error.message));
+  return [`${error.name}: ${error.message}`, ...stack.slice(0, 4).map((line) => `    ${line.trim()}`)].join('\n');
+}

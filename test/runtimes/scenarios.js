@@ -1,0 +1,35 @@
+/**
+ * The scenarios of the cross-runtime determinism harness: each runs in Node, Deno, Bun, Chromium, Firefox and
+ * WebKit, and every output's SHA-256 must equal its golden hash (test/runtimes/golden.json).
+ *
+ * Plain JavaScript, no TypeScript: browsers load these files as they are. A scenario is
+ *
+ *   { name, needs?, run(lib) }
+ *
+ * - `name`: unique; with each output's name it is the golden key, so renaming one means `--update`.
+ * - `needs` (optional): the `lib.ops` functions it calls. While one is missing (an op still being written) the
+ *   scenario is reported as pending, not failed; once golden hashes exist for it, a missing op fails.
+ * - `run(lib)`: uses only the public API of `lib` (dist/bindings/index.js) and inputs from
+ *   scenarios/inputs.js (an integer PRNG: the same bits everywhere). It returns a Tensor, a typed array
+ *   (Float32Array, Float64Array, Int32Array, Uint32Array, Uint8Array) or a plain object of them (nested
+ *   objects give dotted names; null entries, e.g. skipped gradients, are left out). A synchronous `run` runs
+ *   inside `lib.tidy`, so its tensors are freed once its outputs are copied; an async one frees its own.
+ *
+ * Keep outputs small (a few thousand elements at most): their bytes travel back as base64 and the golden
+ * values are committed. Inputs may be large. Never return NaN: its bits are not portable, the harness rejects it.
+ *
+ * Adding a scenario: append an entry (here or in a scenarios/*.js list), run
+ * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
+ */
+import { elementwiseScenarios } from './scenarios/elementwise.js';
+import { layerScenarios } from './scenarios/layers.js';
+import { randomScenarios } from './scenarios/random.js';
+
+/** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
+export const scenarios = [
+  ...layerScenarios,
+  ...elementwiseScenarios,
+  ...randomScenarios,
+  // Training and sampling scenarios (the MLP on the 8-mode toy, the tiny U-Net with DDIM) join here when the
+  // diffusion API exists: see the issues that add it.
+];
