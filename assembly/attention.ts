@@ -7,75 +7,20 @@
 // gradients are [BH, T, D], probs is [BH, T, T], all contiguous float32.
 //
 // The SIMD kernels do every product with `gemm` (assembly/matmul.ts; transposes are swapped strides) and the
-// softmax rows with f32x4 arithmetic and `expSimd` below. The scalar twins are plain loops with Mathf.exp.
+// softmax rows with f32x4 arithmetic and `expf32x4` (assembly/simd-math.ts: plain IEEE operations, within 1 ulp;
+// row tails use its lane-0 form, so every element gets the same exp); softmax terms under e^-69 of the row's
+// largest are flushed to 0 (see FLUSH_BELOW). The scalar twins are plain loops with Mathf.exp, flushed the same way.
 // Determinism: every reduction runs in a fixed order that depends only on T and D, and each block's results
 // depend only on that block's q, k, v (and dO), never on BH or on the other blocks.
 
 import { gemm } from './matmul';
+import { expf32Lane, expf32x4 } from './simd-math';
 
-// ---------------------------------------------------------------------------------------------------------
-// exp for f32x4, from plain IEEE operations only (so identical in every engine)
-//
-// Cephes' expf: n = round(x·log2 e), r = x − n·ln2 in two steps (Cody–Waite: n·LN2_HI is exact for |n| < 2^15),
-// exp(r) by a degree-7 polynomial on |r| <= ln2/2, then 2^n applied as two exact power-of-two factors 2^(n>>1)
-// and 2^(n−(n>>1)), so results that are subnormal are rounded once, correctly. x is first clamped to
-// [EXP_LO, EXP_HI] with pmin/pmax (plain selections), which gives 0 below and +inf above, and lets NaN through.
-// Measured against float64 exp rounded to float32 on a dense sweep of [-110, 92]: within 1 ulp everywhere
-// (test/kernels/attention.test.ts asserts <= 2).
-
+// Softmax terms e^z with z = (s − max)·scale below FLUSH_BELOW (e^-69 < 2^-99) are set to 0: they are invisible next
+// to the row's largest term, 1, and left in they would become subnormal floats (after the division by the row
+// sum, or right away), whose arithmetic is 10-100x slower on x86, in the softmax, in P·v and in the backward.
 // @ts-ignore: decorator
-@inline const LOG2E: f32 = 1.44269504088896341;
-// @ts-ignore: decorator
-@inline const ROUNDER: f32 = 12582912.0; // 1.5·2^23
-// @ts-ignore: decorator
-@inline const ROUNDER_BITS: i32 = 0x4B400000;
-// @ts-ignore: decorator
-@inline const LN2_HI: f32 = 0.693359375;
-// @ts-ignore: decorator
-@inline const LN2_LO: f32 = -2.12194440e-4;
-// @ts-ignore: decorator
-@inline const EXP_LO: f32 = -105.0; // exp(-105) < half the smallest subnormal: rounds to 0
-// @ts-ignore: decorator
-@inline const EXP_HI: f32 = 89.0; // exp(89) > the largest float32: +inf
-
-/** e^x in each lane, within 1 ulp of the correctly rounded result (subnormals and ±inf included). */
-// @ts-ignore: decorator
-@inline function expSimd(x: v128): v128 {
-  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
-  // n = round(x·log2 e): adding 1.5·2^23 rounds to an integer (ties to even), whose bits then hold n exactly.
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
-  const n = f32x4.sub(t, f32x4.splat(ROUNDER));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(<f32>1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>5.0000001201e-1));
-  const y = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(<f32>1));
-  const ni = i32x4.sub(t, i32x4.splat(ROUNDER_BITS));
-  const half = i32x4.shr_s(ni, 1);
-  const scale1 = i32x4.shl(i32x4.add(half, i32x4.splat(127)), 23);
-  const scale2 = i32x4.shl(i32x4.add(i32x4.sub(ni, half), i32x4.splat(127)), 23);
-  return f32x4.mul(f32x4.mul(y, scale1), scale2);
-}
-
-/** e^x of one float with `expSimd` (lane 0), for row tails, so every element of a row uses the same exp. */
-// @ts-ignore: decorator
-@inline function expSimdLane(x: f32): f32 {
-  return f32x4.extract_lane(expSimd(f32x4.splat(x)), 0);
-}
-
-/**
- * y[i] = e^x[i] for n floats, with the exp the SIMD kernels use. Exported so the tests can measure its error
- * against float64 exp; the kernels inline `expSimd` directly.
- */
-export function attentionExp(y: usize, x: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), expSimd(v128.load(x + (<usize>i << 2))));
-  for (; i < n; i++) store<f32>(y + (<usize>i << 2), expSimdLane(load<f32>(x + (<usize>i << 2))));
-}
+@inline const FLUSH_BELOW: f32 = -69.0;
 
 // ---------------------------------------------------------------------------------------------------------
 // Forward
@@ -96,7 +41,7 @@ export function attentionForward(o: usize, probs: usize, q: usize, k: usize, v: 
   }
 }
 
-/** The scalar twin of `attentionForward`: plain loops, Mathf.exp, sums in increasing index order. */
+/** The scalar twin of `attentionForward`: plain loops, Mathf.exp (flushed the same way), sums in index order. */
 export function attentionForwardScalar(o: usize, probs: usize, q: usize, k: usize, v: usize, BH: i32, T: i32, D: i32): void {
   const scale = <f32>(1 / Math.sqrt(<f64>D));
   for (let bh = 0; bh < BH; bh++) {
@@ -112,7 +57,8 @@ export function attentionForwardScalar(o: usize, probs: usize, q: usize, k: usiz
       }
       let sum: f32 = 0;
       for (let j = 0; j < T; j++) {
-        const e = Mathf.exp((at(probs, row + j) - max) * scale);
+        const z = (at(probs, row + j) - max) * scale;
+        const e: f32 = z < FLUSH_BELOW ? 0 : Mathf.exp(z);
         put(probs, row + j, e);
         sum += e;
       }
@@ -127,28 +73,33 @@ export function attentionForwardScalar(o: usize, probs: usize, q: usize, k: usiz
   }
 }
 
-/** Replaces the T logits at p by softmax(scale · logits): exp((s − max)·scale), then divided by their sum. */
+/** Replaces the T logits at p by softmax(scale · logits): e^((s − max)·scale) (flushed), then divided by their sum. */
 // @ts-ignore: decorator
 @inline function softmaxRow(p: usize, T: i32, scale: f32): void {
   const T4 = T & ~3;
   let maxes = f32x4.splat(-Infinity);
-  for (let j = 0; j < T4; j += 4) maxes = f32x4.max(maxes, v128.load(p + (<usize>j << 2)));
+  // pmax is one instruction (max is several: it orders -0 < +0 and propagates NaN). A NaN logit is still not
+  // lost: its own term below becomes NaN and so does the whole row.
+  for (let j = 0; j < T4; j += 4) maxes = f32x4.pmax(maxes, v128.load(p + (<usize>j << 2)));
   let max = Mathf.max(Mathf.max(f32x4.extract_lane(maxes, 0), f32x4.extract_lane(maxes, 1)),
     Mathf.max(f32x4.extract_lane(maxes, 2), f32x4.extract_lane(maxes, 3)));
   for (let j = T4; j < T; j++) max = Mathf.max(max, load<f32>(p + (<usize>j << 2)));
 
-  const maxes4 = f32x4.splat(max), scale4 = f32x4.splat(scale);
+  const maxes4 = f32x4.splat(max), scale4 = f32x4.splat(scale), flush4 = f32x4.splat(FLUSH_BELOW);
   let sums = f32x4.splat(0);
   for (let j = 0; j < T4; j += 4) {
     const at = p + (<usize>j << 2);
-    const e = expSimd(f32x4.mul(f32x4.sub(v128.load(at), maxes4), scale4));
+    const z = f32x4.mul(f32x4.sub(v128.load(at), maxes4), scale4);
+    // Clamped first: exp of a far smaller z would be computed through subnormals (slow) before the mask zeroes it.
+    const e = v128.andnot(expf32x4(f32x4.pmax(z, flush4)), f32x4.lt(z, flush4));
     v128.store(at, e);
     sums = f32x4.add(sums, e);
   }
   let sum = laneSum(sums);
   for (let j = T4; j < T; j++) {
     const at = p + (<usize>j << 2);
-    const e = expSimdLane((load<f32>(at) - max) * scale);
+    const z = (load<f32>(at) - max) * scale;
+    const e: f32 = z < FLUSH_BELOW ? 0 : expf32Lane(z);
     store<f32>(at, e);
     sum += e;
   }

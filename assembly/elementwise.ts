@@ -15,7 +15,7 @@
 // element's bits never depend on n or its position) and their plain scalar twins Mathf.exp, so the two agree to
 // a few ulp, not bit for bit. Reductions accumulate in f64 in an order that depends only on the element count
 // (see `reduceF64`); their scalar twins sum in plain index order, so the two agree to f64 rounding.
-import { expf32Lane, expf32x4, sigmoidf32x4 } from './simd-math';
+import { expf32Lane, expf32x4, onef32x4, sigmoidf32x4 } from './simd-math';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -36,7 +36,7 @@ export function siluForwardScalar(y: usize, x: usize, n: i32): void {
 
 // @ts-ignore: decorator
 @inline function siluLanes(v: v128): v128 {
-  return f32x4.div(v, f32x4.add(f32x4.splat(1), expf32x4(f32x4.neg(v))));
+  return f32x4.div(v, f32x4.add(onef32x4(), expf32x4(f32x4.neg(v))));
 }
 
 /** dx += dy * silu'(x), silu'(x) = s * (1 + x * (1 - s)) with s = 1 / (1 + exp(-x)). */
@@ -62,7 +62,7 @@ export function siluBackwardScalar(dx: usize, dy: usize, x: usize, n: i32): void
 /** silu'(x) = s * (1 + x * (1 - s)): s = 0 below -88.72 and 1 - s = 0 above 16.64, so never Inf * 0. */
 // @ts-ignore: decorator
 @inline function siluSlopeLanes(v: v128): v128 {
-  const one = f32x4.splat(1), s = sigmoidf32x4(v);
+  const one = onef32x4(), s = sigmoidf32x4(v);
   return f32x4.mul(s, f32x4.add(one, f32x4.mul(v, f32x4.sub(one, s))));
 }
 

@@ -6,7 +6,7 @@
  *
  * Parameter names match diffusers: group_norm, to_q, to_k, to_v, to_out.0.
  */
-import { attention, attentionBackward } from '../ops/attention.ts';
+import { attentionBackwardWithProbs, attentionForward } from '../ops/attention.ts';
 import { addInPlace } from '../ops/elementwise.ts';
 import { transpose12 } from '../ops/layout.ts';
 import type { Tensor } from '../tensor.ts';
@@ -21,7 +21,7 @@ export class AttentionBlock implements Layer {
   readonly toK: Linear;
   readonly toV: Linear;
   readonly toOut: Linear;
-  private heads: { q: Tensor; k: Tensor; v: Tensor; shape: readonly number[] } | null = null;
+  private heads: { q: Tensor; k: Tensor; v: Tensor; probs: Tensor; shape: readonly number[] } | null = null;
 
   constructor(params: ParameterSet, readonly name: string, readonly channels: number, readonly numHeads: number, normGroups: number) {
     if (channels % numHeads !== 0) throw new Error(`${name}: numHeads (${numHeads}) must divide the channels (${channels})`);
@@ -40,19 +40,20 @@ export class AttentionBlock implements Layer {
     const q = splitHeads(this.toQ.forward(tokens));
     const k = splitHeads(this.toK.forward(tokens));
     const v = splitHeads(this.toV.forward(tokens));
-    this.heads = { q, k, v, shape: x.shape };
-    const merged = transpose12(attention(q, k, v)).subview(0, [N * T, C]);
+    const { o, probs } = attentionForward(q, k, v);
+    this.heads = { q, k, v, probs, shape: x.shape };
+    const merged = transpose12(o).subview(0, [N * T, C]);
     const out = transpose12(this.toOut.forward(merged).subview(0, [N, T, C])).subview(0, [N, C, H, W]);
     return addInPlace(out, x);
   }
 
   backward(dy: Tensor, dx?: InputGrad): Tensor | null {
-    const { q, k, v, shape } = saved(this.heads, this.name);
+    const { q, k, v, probs, shape } = saved(this.heads, this.name);
     const [N, C, H, W] = shape, T = H * W, d = C / this.numHeads;
     const dOut = transpose12(dy.subview(0, [N, C, T])).subview(0, [N * T, C]);
     const dMerged = this.toOut.backward(dOut)!;
     const dO = transpose12(dMerged.subview(0, [N, T, this.numHeads, d]));
-    const { dq, dk, dv } = attentionBackward(dO, q, k, v);
+    const { dq, dk, dv } = attentionBackwardWithProbs(dO, q, k, v, probs);
     const mergeHeads = (t: Tensor) => transpose12(t).subview(0, [N * T, C]);
     const dTokens = this.toQ.backward(mergeHeads(dq))!;
     this.toK.backward(mergeHeads(dk), dTokens);

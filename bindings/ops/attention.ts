@@ -23,8 +23,6 @@ export interface AttentionKernels {
     work: number, BH: number, T: number, D: number): void;
   attentionBackwardScalar(dq: number, dk: number, dv: number, dO: number, q: number, k: number, v: number, probs: number,
     work: number, BH: number, T: number, D: number): void;
-  /** y[i] = e^x[i] with the SIMD kernels' own exp (exported for its accuracy test). */
-  attentionExp(y: number, x: number, n: number): void;
 }
 
 /** Where each gradient goes: a Tensor [B, heads, T, D] to ADD into, `null` to skip it, absent to allocate one. */
@@ -56,7 +54,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor): Tensor {
 
 /**
  * Like `attention`, and also returns the probabilities softmax(q·kᵀ / sqrt(D)), probs [B, heads, T, T], for
- * `attentionBackwardWithProbs`.
+ * `attentionBackwardWithProbs`. Probabilities under e^-69 (~1e-30) times the row's largest are exactly 0.
  */
 export function attentionForward(q: Tensor, k: Tensor, v: Tensor): { o: Tensor; probs: Tensor } {
   const { B, heads, T, D } = checkInputs('attentionForward', q, k, v);

@@ -12,6 +12,7 @@ import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
 import type { GradientResult } from './linear.ts';
 
 type Ptr = number;
+type Unary = (y: Ptr, x: Ptr, n: number) => void;
 type Binary = (out: Ptr, a: Ptr, b: Ptr, n: number) => void;
 type Planes = (out: Ptr, x: Ptr, N: number, C: number, HW: number) => void;
 type Upsample = (out: Ptr, x: Ptr, N: number, C: number, H: number, W: number) => void;
@@ -44,6 +45,8 @@ export interface ElementwiseKernels {
   concatChannels: Concat; concatChannelsScalar: Concat;
   concatChannelsBackward: Concat; concatChannelsBackwardScalar: Concat;
   timestepEmbedding: Embed; timestepEmbeddingScalar: Embed;
+  /** Test hooks: y = e^x and y = 1 / (1 + e^-x) with simd-math.ts's expf32x4 / sigmoidf32x4 (twins: Mathf.exp). */
+  vectorExp: Unary; vectorExpScalar: Unary; vectorSigmoid: Unary; vectorSigmoidScalar: Unary;
 }
 
 // ---------------------------------------------------------------------------------------------------------
