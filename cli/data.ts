@@ -6,7 +6,6 @@
 import { statSync } from 'node:fs';
 import { TOY_NAMES, toyDataset, type Dataset, type ToyName } from '../bindings/index.ts';
 import { coloredMnistDataset, mnistDataset } from '../bindings/data/mnist.ts';
-import { imageFolderDataset } from '../bindings/data/folder.ts';
 import { fail } from './errors.ts';
 
 export const DIGIT_DATA = ['mnist', 'colored-mnist'] as const;
@@ -40,7 +39,14 @@ export async function loadData({ data, imageSize, channels }: DataRequest): Prom
   if (data === 'mnist') return mnistDataset({ split: 'train', imageSize });
   if (data === 'colored-mnist') return coloredMnistDataset({ split: 'train', imageSize });
   checkFolder(data);
-  return imageFolderDataset(data, { imageSize, channels });
+  // Loaded on demand: the folder reader brings in the image decoder, which the other data do not need.
+  const { imageFolderDataset } = await import('../bindings/data/folder.ts');
+  const onWarning = (message: string) => process.stderr.write(`warning: ${message.replace(/^imageFolderDataset: /, '')}\n`);
+  try {
+    return await imageFolderDataset(data, { imageSize, channels, onWarning });
+  } catch (error) {
+    fail(`--data ${data}: ${(error as Error).message.replace(/^imageFolderDataset: /, '')}`);
+  }
 }
 
 /** Fails unless `path` is a readable folder, naming the built-in data in case a name was mistyped. */

@@ -31,12 +31,13 @@ export function reportError(where: string, error: unknown, verbose: boolean): vo
 
 /**
  * Commander's own errors (unknown option, bad choice, missing argument) as one line: 'error: ' dropped, the
- * 'Did you mean' hint folded in, and the list of known options when there is no such hint.
+ * 'Did you mean' hint folded in, and the known options (or commands) when there is no such hint.
  */
-export function commanderMessage(text: string, knownOptions: readonly string[]): string {
+export function commanderMessage(text: string, known: { options: readonly string[]; commands: readonly string[] }): string {
   let line = oneLine(text).replace(/^error:\s*/, '');
-  if (line.startsWith('unknown option') && !/did you mean/i.test(line) && knownOptions.length > 0) {
-    line += ` (options: ${knownOptions.join(', ')})`;
+  if (!/did you mean/i.test(line)) {
+    if (line.startsWith('unknown option') && known.options.length > 0) line += ` (options: ${known.options.join(', ')})`;
+    if (line.startsWith('unknown command') && known.commands.length > 0) line += ` (commands: ${known.commands.join(', ')})`;
   }
   return line;
 }

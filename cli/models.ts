@@ -66,14 +66,15 @@ function largestDivisor(limit: number, values: readonly number[]): number {
 
 /**
  * The file a `--model` value names: a shipped model's name (resolved in the package) or a path. A shipped model
- * that is not there yet is reported as such, not as a missing path.
+ * that is not there yet is reported as such, not as a missing path. `flag` ('--model', or '' for an argument)
+ * starts the message.
  */
-export function resolveModelFile(value: string, flag = '--model'): string {
+export function resolveModelFile(value: string, flag: string): string {
   const shipped = SHIPPED_MODELS[value];
   if (shipped === undefined || existsSync(value)) return value;
   const path = join(packageRoot(), shipped);
   if (!existsSync(path)) {
-    fail(`${flag} ${value}: the shipped model '${value}' is missing (${shown(path)} is not there yet); train one with ` +
+    fail(`${flag ? `${flag} ` : ''}${value}: the shipped model '${value}' is missing (${shown(path)} is not there yet); train one with ` +
       `'ddpm train --data ${value} --class-cond --out runs/${value}' and pass --model runs/${value}/model.safetensors`);
   }
   return path;

@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { fail } from './errors.ts';
 
-/** An integer of at least `min` (a flag's value). */
-export function integerAtLeast(min: number): (value: string) => number {
+/** An integer of at least `min` (and at most `max`): a flag's value. */
+export function integerAtLeast(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  const what = max < Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : `an integer >= ${min}`;
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`Expected ${what}.`);
     return n;
   };
 }
@@ -24,7 +25,7 @@ export function numberIn({ min = -Infinity, max = Infinity, positive = false } =
   return (value) => {
     const n = Number(value);
     const ok = value.trim() !== '' && Number.isFinite(n) && n >= min && n <= max && (!positive || n > 0);
-    if (!ok) throw new InvalidArgumentError(`expected ${what}${max < Infinity ? ` <= ${max}` : ''}`);
+    if (!ok) throw new InvalidArgumentError(`Expected ${what}${max < Infinity ? ` <= ${max}` : ''}.`);
     return n;
   };
 }
@@ -34,7 +35,7 @@ export function integerList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const numbers = parts.map(Number);
   if (parts.some((s) => s === '') || numbers.some((n) => !Number.isSafeInteger(n) || n < 1)) {
-    throw new InvalidArgumentError('expected positive integers separated by commas, e.g. 32,64,64');
+    throw new InvalidArgumentError('Expected positive integers separated by commas, e.g. 32,64,64.');
   }
   return numbers;
 }
@@ -68,9 +69,9 @@ export function checkFolderExists(flag: string, path: string, folder: string): v
   try {
     isFolder = statSync(folder).isDirectory();
   } catch {
-    fail(`${flag} ${path}: the folder ${folder} does not exist (create it first)`);
+    fail(`${flag} ${path}: the folder ${shown(folder)} does not exist (create it first)`);
   }
-  if (!isFolder) fail(`${flag} ${path}: ${folder} is not a folder`);
+  if (!isFolder) fail(`${flag} ${path}: ${shown(folder)} is not a folder`);
 }
 
 /** The package's root folder (holding package.json and models/), from this file's place in cli/ or dist/cli/. */

@@ -50,7 +50,7 @@ export class TrainingProgress {
   }
 
   /** Records a step's report and redraws (or prints a line when the last one is old enough). */
-  update(report: StepReport): void {
+  update(report: Pick<StepReport, 'step' | 'loss'>): void {
     this.average = (1 - SMOOTHING) * this.average + SMOOTHING * report.loss;
     this.weight = (1 - SMOOTHING) * this.weight + SMOOTHING;
     const now = performance.now();
@@ -63,18 +63,6 @@ export class TrainingProgress {
     } else if (now - this.lastLine >= this.lineSeconds * 1000 || report.step === this.total) {
       this.lastLine = now;
       this.stream.write(`step ${report.step}/${this.total}  loss ${fields.loss}  ${fields.speed} steps/s  ${fields.left} left\n`);
-    }
-  }
-
-  /** Prints a message line (between bar redraws on a terminal). */
-  note(message: string): void {
-    if (this.quiet) return;
-    if (this.bar) {
-      this.bar.stop();
-      this.stream.write(`${message}\n`);
-      this.bar.start(this.total, this.bar.getProgress() * this.total, this.fields(this.bar.getProgress() * this.total));
-    } else {
-      this.stream.write(`${message}\n`);
     }
   }
 
@@ -102,4 +90,30 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Progress of sampling: a bar on a terminal, a line every few seconds elsewhere. */
+export class SamplingProgress {
+  private readonly bar: cliProgress.SingleBar | null;
+  private lastLine = performance.now();
+
+  constructor(private readonly total: number, private readonly label: string, private readonly stream: NodeJS.WriteStream = process.stdout) {
+    this.bar = stream.isTTY ? new cliProgress.SingleBar({
+      format: `${label} [{bar}] step {value}/{total} | {eta_formatted} left`, barsize: 24, hideCursor: true, stream, fps: 5,
+    }, cliProgress.Presets.shades_classic) : null;
+    this.bar?.start(total, 0);
+  }
+
+  update(done: number): void {
+    if (this.bar) {
+      this.bar.update(done);
+    } else if (performance.now() - this.lastLine >= 5000 && done < this.total) {
+      this.lastLine = performance.now();
+      this.stream.write(`${this.label}: step ${done}/${this.total}\n`);
+    }
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
 }

@@ -10,6 +10,7 @@
 import sharp from 'sharp';
 import { checkInteger, COLORS, FONT, px, escapeXml } from './svg.ts';
 
+/** Options of `imageGrid`. */
 export interface GridOptions {
   /** Cells per row. Default: ceil(sqrt(N)), a square-ish grid. */
   columns?: number;

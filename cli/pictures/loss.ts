@@ -6,11 +6,13 @@
  */
 import { checkInteger, COLORS, FONT, formatTick, niceStep, px, svgToPng, text, ticksBetween } from './svg.ts';
 
+/** One logged training step. */
 export interface LossRow {
   step: number;
   loss: number;
 }
 
+/** Options of `lossCurve`. */
 export interface LossCurveOptions {
   /** Weight of the exponential moving average, in [0, 1); 0 draws no average. Default 0.98. */
   smoothing?: number;
@@ -34,7 +36,7 @@ export function lossCurveSvg(rows: readonly LossRow[], options: LossCurveOptions
   checkInteger('lossCurve', 'height', height);
   if (width < 200 || height < 150) throw new Error(`lossCurve: the picture must be at least 200 x 150 pixels, got ${width} x ${height}`);
   const points = rows.filter((r) => Number.isFinite(r.step) && Number.isFinite(r.loss) && r.loss > 0).sort((a, b) => a.step - b.step);
-  if (points.length === 0) throw new Error(`lossCurve: no rows with a positive finite loss to plot (${rows.length} rows given)`);
+  if (points.length === 0) throw new Error(`lossCurve: no rows with a positive finite loss to plot (${rows.length} row${rows.length === 1 ? '' : 's'} given)`);
 
   const box = { left: 64, top: 40, width: width - 64 - 24, height: height - 40 - 48 };
   const first = points[0].step, last = points[points.length - 1].step;
@@ -44,6 +46,7 @@ export function lossCurveSvg(rows: readonly LossRow[], options: LossCurveOptions
   const toY = (loss: number) => box.top + box.height - ((Math.log10(loss) - logs.lo) / (logs.hi - logs.lo)) * box.height;
   const smoothed = smoothing > 0 ? movingAverage(points, smoothing) : null;
   const columns = byColumn(points, smoothed, toX, box.width);
+  const middle = box.top + box.height / 2;
 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="${FONT}" font-size="12">`
     + `<rect width="100%" height="100%" fill="white"/>`
@@ -54,7 +57,7 @@ export function lossCurveSvg(rows: readonly LossRow[], options: LossCurveOptions
     + legend(box, smoothing)
     + text(width / 2, 24, title, `text-anchor="middle" font-weight="bold" font-size="14" fill="${COLORS.ink}"`)
     + text(box.left + box.width / 2, height - 8, 'step', `text-anchor="middle" fill="${COLORS.muted}"`)
-    + text(16, box.top + box.height / 2, 'loss (log scale)', `text-anchor="middle" fill="${COLORS.muted}" transform="rotate(-90 16 ${px(box.top + box.height / 2)})"`)
+    + text(16, middle, 'loss (log scale)', `text-anchor="middle" fill="${COLORS.muted}" transform="rotate(-90 16 ${px(middle)})"`)
     + `</svg>`;
 }
 
@@ -112,7 +115,9 @@ function rawCurve(columns: Column[] | null, points: readonly LossRow[], toX: (s:
   return `<polygon points="${[...upper, ...lower].join(' ')}" fill="${COLORS.raw}" stroke="${COLORS.raw}" stroke-width="1" stroke-linejoin="round"/>`;
 }
 
-function smoothedCurve(columns: Column[] | null, points: readonly LossRow[], smoothed: Float64Array, toX: (s: number) => number, toY: (l: number) => number): string {
+function smoothedCurve(
+  columns: Column[] | null, points: readonly LossRow[], smoothed: Float64Array, toX: (s: number) => number, toY: (l: number) => number,
+): string {
   const line = columns
     ? columns.map((c) => `${c.x},${px(toY(c.smoothed))}`)
     : points.map(({ step }, i) => `${px(toX(step))},${px(toY(smoothed[i]))}`);

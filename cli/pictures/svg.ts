@@ -8,6 +8,7 @@ import sharp from 'sharp';
 /** Font stack: DejaVu Sans ships with most Linux systems, the rest cover macOS and Windows. */
 export const FONT = "'DejaVu Sans', 'Liberation Sans', Helvetica, Arial, sans-serif";
 
+/** The palette of the plots: ink and grid greys, training data grey, samples and loss blues. */
 export const COLORS = {
   ink: '#222222',
   muted: '#666666',

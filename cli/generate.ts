@@ -1,0 +1,145 @@
+/**
+ * Sampling and drawing, shared by `ddpm sample`, the previews `ddpm train` writes while it trains, and the demo:
+ * build the sampler from a model file's scheduler config, generate, and turn the result into a picture (an image
+ * grid, or a scatter plot over the training data for 2-D points) or a NumPy array.
+ */
+import {
+  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, tidy, toyDataset,
+  type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
+} from '../bindings/index.ts';
+import { SCHEDULER_DEFAULTS } from '../bindings/schedulers/base.ts';
+import { encodeNpy } from '../bindings/io/npy.ts';
+import { isDigits, isToy, TOY_SIZE } from './data.ts';
+
+/**
+ * The picture layer, loaded on first use: it brings in sharp, which costs a good part of the command's start-up
+ * and is not needed by commands that fail early or only read files (the module cache keeps one copy).
+ */
+export const pictures = () => import('./pictures/index.ts');
+
+export type SamplerName = 'ddpm' | 'ddim';
+export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm'];
+/** DDIM's default number of steps; DDPM's is the model's numTrainTimesteps. */
+export const DDIM_DEFAULT_STEPS = 50;
+
+export interface SampleRequest {
+  model: Denoiser;
+  /** The scheduler config the model was trained with (from its file). */
+  scheduler: SchedulerOptions;
+  sampler: SamplerName;
+  /** Sampling steps; default 50 for DDIM, numTrainTimesteps for DDPM. */
+  steps?: number;
+  num: number;
+  seed: number;
+  labels?: Int32Array | null;
+  guidance?: number;
+  eta?: number;
+  classifier?: NoiseAwareClassifier;
+  classifierScale?: number;
+  /** Called after every step with x_t (a copy) and the step's index. */
+  onFrame?: (sample: Float32Array, index: number, total: number, timestep: number) => void;
+}
+
+/** Generates `num` samples; returns them flat, [num, ...model.sampleShape]. */
+export async function generateSamples(request: SampleRequest): Promise<Float32Array> {
+  const { model, sampler, num, seed, labels, guidance = 1, eta = 0, classifier, classifierScale = 1, onFrame } = request;
+  const config = samplerConfig(request.scheduler);
+  const pipeline = sampler === 'ddim'
+    ? new DDIMPipeline({ model, scheduler: new DDIMScheduler(config) })
+    : new DDPMPipeline({ model, scheduler: new DDPMScheduler(config) });
+  const options: GenerateOptions = { batchSize: num, seed, numInferenceSteps: request.steps ?? defaultSteps(sampler, config) };
+  if (labels) options.classLabels = labels;
+  if (guidance !== 1) options.guidanceScale = guidance;
+  if (sampler === 'ddim' && eta !== 0) options.eta = eta;
+  if (classifier) Object.assign(options, { classifier, classifierScale });
+  if (onFrame) options.onStep = (info) => onFrame(info.sample.toFloat32Array(), info.index, info.total, info.timestep);
+  const out = await pipeline.generate(options);
+  try {
+    return out.toFloat32Array();
+  } finally {
+    out.dispose();
+  }
+}
+
+/** The number of steps a sampler takes when none is asked for. */
+export function defaultSteps(sampler: SamplerName, scheduler: SchedulerOptions): number {
+  const T = scheduler.numTrainTimesteps ?? SCHEDULER_DEFAULTS.numTrainTimesteps;
+  return sampler === 'ddim' ? Math.min(DDIM_DEFAULT_STEPS, T) : T;
+}
+
+/** The options both samplers take, out of a stored scheduler config (which may hold one sampler's extras). */
+function samplerConfig(stored: SchedulerOptions): SchedulerOptions {
+  const known = Object.keys(SCHEDULER_DEFAULTS);
+  return Object.fromEntries(Object.entries(stored).filter(([key]) => known.includes(key))) as SchedulerOptions;
+}
+
+/** How samples of a model's data are laid out: points, or images of the data's own size. */
+export interface Layout {
+  kind: 'points' | 'images';
+  /** [N, 2] or [N, C, S, S] with S the data's own size (digits: 28, padding cropped). */
+  shape: number[];
+}
+
+/** The layout of `num` samples of the data a model was trained on (from its file's metadata). */
+export function layoutOf(data: ModelMetadata['data'], num: number): Layout {
+  const sampleShape = data.sampleShape;
+  if (sampleShape.length === 1) return { kind: 'points', shape: [num, sampleShape[0]] };
+  const [C, S] = sampleShape;
+  return { kind: 'images', shape: [num, C, isDigits(data.name) ? Math.min(28, S) : S, isDigits(data.name) ? Math.min(28, S) : S] };
+}
+
+/** Crops the centre `size` x `size` of every [C, S, S] image (digits padded beyond 28); a copy when no crop is needed. */
+export function cropImages(data: Float32Array, sampleShape: readonly number[], size: number): Float32Array {
+  const [C, S] = sampleShape;
+  if (size === S) return data;
+  const N = data.length / (C * S * S);
+  const pad = (S - size) >> 1;
+  const out = new Float32Array(N * C * size * size);
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let y = 0; y < size; y++) {
+      const from = plane * S * S + (y + pad) * S + pad;
+      out.set(data.subarray(from, from + size), (plane * size + y) * size);
+    }
+  }
+  return out;
+}
+
+export interface PictureOptions {
+  /** A caption per image (class names). */
+  captions?: readonly string[];
+  /** Images per row. */
+  columns?: number;
+  title?: string;
+}
+
+/** Samples as a PNG: an image grid, or a scatter plot over the regenerated training data (toys). */
+export async function samplesPicture(samples: Float32Array, data: ModelMetadata['data'], options: PictureOptions = {}): Promise<Uint8Array> {
+  const num = samples.length / data.sampleShape.reduce((a, b) => a * b, 1);
+  const layout = layoutOf(data, num);
+  if (layout.kind === 'points') {
+    const background = isToy(data.name) ? trainingPoints(data.name) : undefined;
+    return (await pictures()).scatterPlot(samples, { background, title: options.title });
+  }
+  const images = cropImages(samples, data.sampleShape, layout.shape[2]);
+  const scale = layout.shape[2] <= 32 ? 3 : layout.shape[2] <= 64 ? 2 : 1;
+  return (await pictures()).imageGrid(images, layout.shape, { columns: options.columns, labels: options.captions, title: options.title, scale });
+}
+
+/** Samples as a .npy file: float32 [N, 2] points, or [N, C, S, S] images in [0, 1] at the data's own size. */
+export function samplesNpy(samples: Float32Array, data: ModelMetadata['data']): Uint8Array {
+  const num = samples.length / data.sampleShape.reduce((a, b) => a * b, 1);
+  const layout = layoutOf(data, num);
+  if (layout.kind === 'points') return encodeNpy(samples, layout.shape);
+  const images = cropImages(samples, data.sampleShape, layout.shape[2]).map((x) => Math.min(1, Math.max(0, (x + 1) / 2)));
+  return encodeNpy(images, layout.shape);
+}
+
+/** The toy's training points, regenerated from its name (the background of scatter plots). */
+export function trainingPoints(name: string): Float32Array | undefined {
+  if (!isToy(name)) return undefined;
+  const dataset = toyDataset(name, TOY_SIZE, 0);
+  return tidy(() => {
+    const all = dataset.batch(Int32Array.from({ length: Math.min(5000, TOY_SIZE) }, (_, i) => i)).x;
+    return all.toFloat32Array();
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * `ddpm info FILE`: what a model file (or a training state, or a shipped model by name) holds: the model and its
+ * config, the parameter count, the scheduler, the data and how long it was trained, without sampling anything.
+ */
+import { statSync } from 'node:fs';
+import { Command } from 'commander';
+import type { ModelMetadata } from '../bindings/index.ts';
+import { readMetadata } from '../bindings/io/checkpoint.ts';
+import { readFileBytes } from '../bindings/io/files.ts';
+import { decodeSafetensors } from '../bindings/io/safetensors.ts';
+import { resolveModelFile, SHIPPED_MODELS } from './models.ts';
+import { addCommonOptions, shown } from './options.ts';
+
+export function infoCommand(): Command {
+  const command = new Command('info')
+    .description('print what a model file holds: config, parameter count, training steps, data, scheduler')
+    .argument('<file>', `a .safetensors model or training state, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
+    .addHelpText('after', `
+Examples:
+  ddpm info runs/ring/model.safetensors
+  ddpm info runs/ring/training-state.safetensors
+  ddpm info mnist`);
+  return addCommonOptions(command).action(async (file: string) => {
+    process.stdout.write(await describeFile(file));
+  });
+}
+
+/** The description of a model file, as printed lines. */
+export async function describeFile(value: string): Promise<string> {
+  const path = resolveModelFile(value, '');
+  const source = shown(path);
+  const { tensors, metadata } = decodeSafetensors(await readFileBytes(path), source);
+  const meta = readMetadata(metadata, source);
+  const isState = tensors.has('adam.m');
+  // A training state holds flat buffers (parameters, EMA, AdamW moments); a model file one tensor per parameter.
+  const parameters = isState ? tensors.get('params')!.data.length : [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
+  const rows: [string, string][] = [
+    ['file', `${isState ? 'training state (for ddpm train --resume)' : 'model'}, ${formatBytes(statSync(path).size)}, format version ${meta.version}`],
+    ['model', `${meta.kind}, ${parameters.toLocaleString('en-US')} parameters${isState ? '' : ` in ${tensors.size} tensors`}`],
+    ['config', formatObject(meta.config)],
+    ['scheduler', formatObject(meta.scheduler)],
+    ['data', describeData(meta.data)],
+    ['training', `${meta.training.steps.toLocaleString('en-US')} steps`],
+  ];
+  if (meta.training.options) rows.push(['options', formatObject(meta.training.options)]);
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return `${source}\n${rows.map(([key, value]) => `  ${key.padEnd(width)}  ${value}`).join('\n')}\n`;
+}
+
+function describeData(data: ModelMetadata['data']): string {
+  const classes = data.classNames.length;
+  const names = classes === 0 ? 'no classes' : `${classes} classes: ${data.classNames.slice(0, 12).join(', ')}${classes > 12 ? ', ...' : ''}`;
+  return `${data.name}, samples [${data.sampleShape.join(', ')}], ${names}`;
+}
+
+/** `{ a: 1, b: [2, 3] }` as 'a 1, b [2, 3]'. */
+function formatObject(object: object): string {
+  return Object.entries(object)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([key, value]) => `${key} ${formatValue(value)}`)
+    .join(', ');
+}
+
+function formatValue(value: unknown): string {
+  if (Array.isArray(value)) return value.length > 8 ? `[${value.length} values]` : `[${value.join(', ')}]`;
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

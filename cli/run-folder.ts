@@ -1,0 +1,121 @@
+/**
+ * The files of a training run, in its --out folder:
+ *
+ *   model.safetensors            the EMA weights, the model and scheduler configs, the data and the training so far
+ *   training-state.safetensors   everything --resume needs to continue bit for bit (weights, EMA, AdamW moments, step)
+ *   loss.csv                     step,loss,learning_rate,grad_norm,seconds, one row per step
+ *   loss.png                     the loss curve
+ *   samples.png                  samples from the current EMA weights (a grid, or a scatter plot for 2-D data)
+ *
+ * Every file is written atomically (a temporary file, then a rename), so a kill at any moment leaves either the
+ * previous version or the new one, never half a file.
+ */
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { StepReport } from '../bindings/index.ts';
+import { writeFileAtomic } from '../bindings/io/files.ts';
+import { pictures } from './generate.ts';
+import { fail } from './errors.ts';
+import { shown } from './options.ts';
+
+export const RUN_FILES = {
+  model: 'model.safetensors',
+  state: 'training-state.safetensors',
+  lossCsv: 'loss.csv',
+  lossPng: 'loss.png',
+  samples: 'samples.png',
+} as const;
+
+const CSV_HEADER = 'step,loss,learning_rate,grad_norm,seconds';
+
+/** One row of loss.csv. */
+export interface LossRecord extends StepReport {
+  /** Seconds of training since the run began (summed over resumes). */
+  seconds: number;
+}
+
+export class RunFolder {
+  /** The loss log, step by step (read back from loss.csv on resume). */
+  readonly losses: LossRecord[] = [];
+
+  private constructor(readonly path: string) {}
+
+  /**
+   * Opens --out for a run: creates it when missing (its parent must exist); refuses a folder that already holds
+   * a model unless resuming, and a resume without a training state.
+   */
+  static open(out: string, resume: boolean): RunFolder {
+    const path = resolve(out);
+    const parent = dirname(path);
+    if (!isFolder(parent)) fail(`--out ${out}: the folder ${shown(parent)} does not exist (create it first)`);
+    if (exists(path) && !isFolder(path)) fail(`--out ${out}: ${shown(path)} is a file, not a folder`);
+    const run = new RunFolder(path);
+    if (resume) {
+      if (!exists(run.file('state'))) {
+        fail(`--resume: there is no ${RUN_FILES.state} in ${shown(path)} to continue from; leave out --resume to start a new run there`);
+      }
+    } else if (exists(run.file('model')) || exists(run.file('state'))) {
+      fail(`--out ${out}: ${shown(path)} already holds a trained model; pass --resume to continue it, or choose another folder`);
+    }
+    mkdirSync(path, { recursive: true });
+    return run;
+  }
+
+  /** The path of one of the run's files. */
+  file(name: keyof typeof RUN_FILES): string {
+    return join(this.path, RUN_FILES[name]);
+  }
+
+  /** Reads the loss log back (rows up to `step`, the resumed step), so that loss.csv continues where it was. */
+  readLosses(step: number): void {
+    let text: string;
+    try {
+      text = readFileSync(this.file('lossCsv'), 'utf8');
+    } catch {
+      return; // A missing log only loses the curve's past, not the run.
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [s, loss, learningRate, gradNorm, seconds] = line.split(',').map(Number);
+      if (Number.isInteger(s) && s >= 1 && s <= step) this.losses.push({ step: s, loss, learningRate, gradNorm, seconds });
+    }
+  }
+
+  /** Seconds of training before this session (from the loss log). */
+  get pastSeconds(): number {
+    return this.losses.length > 0 ? this.losses[this.losses.length - 1].seconds : 0;
+  }
+
+  /** Writes the training state and the model (state first: resuming needs only it), then the loss log and curve. */
+  async writeCheckpoint(state: Uint8Array, model: Uint8Array): Promise<void> {
+    await writeFileAtomic(this.file('state'), state);
+    await writeFileAtomic(this.file('model'), model);
+    await this.writeLosses();
+  }
+
+  /** Writes loss.csv and loss.png. */
+  async writeLosses(): Promise<void> {
+    const rows = this.losses.map((r) => `${r.step},${r.loss},${r.learningRate},${r.gradNorm},${r.seconds.toFixed(3)}`);
+    await writeFileAtomic(this.file('lossCsv'), `${[CSV_HEADER, ...rows].join('\n')}\n`);
+    if (this.losses.some((r) => r.loss > 0 && Number.isFinite(r.loss))) {
+      const { lossCurve, savePicture } = await pictures();
+      await savePicture(this.file('lossPng'), await lossCurve(this.losses));
+    }
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

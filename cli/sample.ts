@@ -1,0 +1,175 @@
+/**
+ * `ddpm sample`: draws samples from a model file (or a shipped model by name) with DDIM or DDPM, optionally
+ * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
+ * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
+ * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation.
+ */
+import { Command, Option } from 'commander';
+import { decodeModel, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { readFileBytes, writeFileAtomic } from '../bindings/io/files.ts';
+import { fail } from './errors.ts';
+import {
+  cropImages, defaultSteps, generateSamples, layoutOf, pictures, samplesNpy, samplesPicture, trainingPoints, SAMPLERS, type SamplerName,
+} from './generate.ts';
+import { cycleLabels, planLabels } from './labels.ts';
+import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
+import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
+import { SamplingProgress, formatDuration } from './progress.ts';
+
+export interface SampleFlags {
+  model: string;
+  out: string;
+  num?: number;
+  sampler: SamplerName;
+  steps?: number;
+  eta?: number;
+  class?: string;
+  color?: string;
+  guidance: number;
+  classifier?: string;
+  classifierScale: number;
+  seed: number;
+  animate?: string;
+  verbose?: boolean;
+}
+
+/** Frames of an animation, about. */
+const ANIMATION_FRAMES = 40;
+
+export function sampleCommand(): Command {
+  const command = new Command('sample')
+    .description('draw samples from a trained model')
+    .requiredOption('--model <file|name>', `a model file, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
+    .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
+    .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
+    .addOption(new Option('--sampler <name>', 'ddim (fast) or ddpm (ancestral)').choices(SAMPLERS).default('ddim'))
+    .addOption(new Option('--steps <k>', 'sampling steps (default: 50 for ddim, the training timesteps for ddpm)').argParser(integerAtLeast(1)))
+    .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
+    .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
+    .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
+    .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none').argParser(numberIn({ min: 0 })).default(1))
+    .option('--classifier <file>', 'a noise-aware classifier (ddpm train-classifier) for classifier guidance')
+    .addOption(new Option('--classifier-scale <s>', 'weight of the classifier guidance').argParser(numberIn({ min: 0 })).default(1))
+    .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
+    .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
+    .addHelpText('after', `
+Examples:
+  ddpm sample --model runs/ring/model.safetensors --out ring.png
+  ddpm sample --model mnist --out digits.png                     every digit, in turn
+  ddpm sample --model mnist --class 7 --num 16 --guidance 3 --out sevens.png
+  ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
+  ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
+  ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
+  return addCommonOptions(command).action(async (flags: SampleFlags) => {
+    await sample(flags);
+  });
+}
+
+/** Runs `ddpm sample`; returns the path written. */
+export async function sample(flags: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
+  const extension = checkOutputFile('--out', flags.out, ['.png', '.npy']);
+  if (flags.animate !== undefined) checkOutputFile('--animate', flags.animate, ['.gif', '.webp']);
+  const { model, metadata, path } = await loadDenoiser(flags.model);
+  const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata) : null;
+  const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
+  const num = labels?.length ?? flags.num ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
+  const steps = checkSampling(flags, model, metadata);
+
+  const started = performance.now();
+  const frames: Float32Array[] = [];
+  const frameCaptions: string[] = [];
+  const progress = new SamplingProgress(steps, `sampling ${num} with ${flags.sampler.toUpperCase()}`);
+  const samples = await generateSamples({
+    model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, num, seed: flags.seed, labels,
+    guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
+    onFrame: (frame, index, total, timestep) => {
+      progress.update(index + 1);
+      if (flags.animate === undefined) return;
+      if (index % Math.max(1, Math.round(total / ANIMATION_FRAMES)) === 0 || index === total - 1) {
+        frames.push(frame);
+        frameCaptions.push(index === total - 1 ? 'done' : `t = ${timestep}`);
+      }
+    },
+  });
+  progress.stop();
+  if (extension === '.npy') await writeFileAtomic(flags.out, samplesNpy(samples, metadata.data));
+  else await (await pictures()).savePicture(flags.out, await samplesPicture(samples, metadata.data, { captions, columns, title }));
+  const what = `${num} ${metadata.data.sampleShape.length === 1 ? 'points' : 'images'}`;
+  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${flags.sampler.toUpperCase()} ${steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
+  if (flags.animate !== undefined) {
+    await (await pictures()).savePicture(flags.animate, await animation(frames, frameCaptions, metadata, flags.animate));
+    say(`wrote ${shown(flags.animate)}: ${frames.length} frames, from noise to samples`);
+  }
+  return flags.out;
+}
+
+/** Reads a diffusion model file (or a shipped model); a classifier or another file is refused with its name. */
+async function loadDenoiser(value: string): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
+  const path = resolveModelFile(value, '--model');
+  const { model, metadata } = decodeModel(await readFileBytes(path), shown(path));
+  if (metadata.kind === 'classifier') fail(`--model ${value}: this is a noise-aware classifier; pass it as --classifier, with a diffusion model as --model`);
+  return { model: model as Denoiser, metadata, path };
+}
+
+interface LoadedClassifier {
+  model: NoiseAwareClassifier;
+  metadata: ModelMetadata;
+}
+
+/** Reads a classifier for guidance and checks that it fits the diffusion model (sample shape and schedule). */
+async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata): Promise<LoadedClassifier> {
+  const { model: classifier, metadata } = decodeModel(await readFileBytes(file), shown(file));
+  if (metadata.kind !== 'classifier') fail(`--classifier ${file}: this is a ${metadata.kind} diffusion model, not a classifier (train one with 'ddpm train-classifier')`);
+  if (metadata.data.sampleShape.join(',') !== model.sampleShape.join(',')) {
+    fail(`--classifier ${file} takes samples [${metadata.data.sampleShape.join(', ')}], the model makes [${model.sampleShape.join(', ')}]`);
+  }
+  const [a, b] = [metadata.scheduler, meta.scheduler];
+  if (a.numTrainTimesteps !== b.numTrainTimesteps || a.betaSchedule !== b.betaSchedule) {
+    fail(`--classifier ${file} was trained with ${a.numTrainTimesteps} timesteps of the ${a.betaSchedule} schedule, ` +
+      `the model with ${b.numTrainTimesteps} of ${b.betaSchedule}: train the classifier with the model's --timesteps and --schedule`);
+  }
+  return { model: classifier as NoiseAwareClassifier, metadata };
+}
+
+/** The labels to sample (null: unconditional), with captions and a grid layout when drawing several classes. */
+function chooseLabels(flags: SampleFlags, model: Denoiser, meta: ModelMetadata, classifier: LoadedClassifier | null) {
+  const data = model.numClasses > 0 || !classifier ? meta.data : classifier.metadata.data;
+  const plan = planLabels(data, model.numClasses > 0 || classifier !== null, flags);
+  if (plan.candidates.length === 0) return { labels: null, captions: undefined, columns: undefined, title: undefined };
+  const several = plan.candidates.length > 1;
+  const num = flags.num ?? (several ? plan.candidates.length : 16);
+  const labels = cycleLabels(plan.candidates, num);
+  const colored = data.name === 'colored-mnist' && plan.candidates.length % 6 === 0 && plan.candidates.length > 10;
+  return {
+    labels,
+    captions: several ? Array.from(labels, (label) => plan.names[label]) : undefined,
+    columns: several ? Math.min(plan.candidates.length, colored ? 6 : 10) : undefined,
+    title: several ? undefined : plan.names[plan.candidates[0]],
+  };
+}
+
+/** Checks the sampler's flags against the model; returns the number of steps. */
+function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata): number {
+  const T = meta.scheduler.numTrainTimesteps ?? 1000;
+  if (flags.eta !== undefined && flags.sampler !== 'ddim') fail(`--eta applies to --sampler ddim, not ${flags.sampler}`);
+  if (flags.guidance !== 1 && model.numClasses === 0) {
+    fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
+  }
+  if (flags.classifier === undefined && flags.classifierScale !== 1) fail('--classifier-scale needs --classifier');
+  const steps = flags.steps ?? defaultSteps(flags.sampler, meta.scheduler);
+  if (steps > T) fail(`--steps ${steps}: the model was trained with ${T} timesteps, so at most ${T} sampling steps`);
+  return steps;
+}
+
+/** The recorded frames as an animation (images cropped like the samples; points over the training data). */
+async function animation(frames: Float32Array[], captions: string[], meta: ModelMetadata, path: string): Promise<Uint8Array> {
+  const per = meta.data.sampleShape.reduce((a, b) => a * b, 1);
+  const layout = layoutOf(meta.data, frames[0].length / per);
+  const { animationFormatFor, denoisingAnimation } = await pictures();
+  const format = animationFormatFor(path);
+  if (layout.kind === 'points') {
+    return denoisingAnimation(frames, layout.shape, { format, captions, scatter: { background: trainingPoints(meta.data.name) } });
+  }
+  const cropped = frames.map((frame) => cropImages(frame, meta.data.sampleShape, layout.shape[2]));
+  return denoisingAnimation(cropped, layout.shape, { format, captions, grid: { scale: layout.shape[2] <= 32 ? 3 : 2 } });
+}

@@ -1,0 +1,272 @@
+/**
+ * `ddpm train`: trains a diffusion model (DDPM's Algorithm 1, bindings/train/trainer.ts) on 2-D toy data, the
+ * digits or a folder of images, writing into --out as it goes (see run-folder.ts): checkpoints every
+ * --save-every steps and every --save-seconds, a preview of samples every --sample-every steps, and a last
+ * checkpoint at the end or on Ctrl-C (exit code 130). --resume continues from the training state bit for bit.
+ */
+import { availableParallelism } from 'node:os';
+import { Command, Option } from 'commander';
+import {
+  DDPMScheduler, TRAINER_DEFAULTS, Trainer, TrainingDivergedError, PREDICTION_TYPES,
+  describeData, encodeModel, encodeTrainingState, restoreTrainingState,
+  type Dataset, type Denoiser, type ModelMetadata, type SchedulerOptions, type StepReport,
+} from '../bindings/index.ts';
+import { decodeSafetensors } from '../bindings/io/safetensors.ts';
+import { readMetadata } from '../bindings/io/checkpoint.ts';
+import { readFileBytes } from '../bindings/io/files.ts';
+import { createModel } from '../bindings/models/registry.ts';
+import { BUILTIN_DATA, loadData } from './data.ts';
+import { EXIT, fail } from './errors.ts';
+import { watchInterrupts, type Interrupts } from './interrupts.ts';
+import { generateSamples, pictures, samplesPicture } from './generate.ts';
+import { addCommonOptions, integerAtLeast, integerList, numberIn, shown } from './options.ts';
+import { TrainingProgress, formatDuration } from './progress.ts';
+import { RUN_FILES, RunFolder } from './run-folder.ts';
+import {
+  IMAGE_DEFAULTS, LR_DECAY_CHOICES, MODEL_CHOICES, POINT_DEFAULTS, SCHEDULE_CHOICES, checkSameData, defaultSteps, mergeResumed, modelConfigOf, resolveSettings,
+  schedulerOptionsOf, storedSettings, trainerOptionsOf, type RunSettings, type SettingFlags,
+} from './train-settings.ts';
+
+/** The flags of `ddpm train`, as commander parses them. */
+export interface TrainFlags extends SettingFlags {
+  out: string;
+  steps?: number;
+  resume?: boolean;
+  sampleEvery: number;
+  saveEvery: number;
+  saveSeconds: number;
+  workers: number;
+  verbose?: boolean;
+}
+
+/** What a caller other than the command line (the demo) can add. */
+export interface TrainExtras {
+  /** Stop (with a checkpoint, exit code 0) once this many seconds of training have passed. */
+  maxSeconds?: number;
+  /** Print nothing but errors. */
+  quiet?: boolean;
+}
+
+/** One worker per core, up to the number of gradient shards (more would idle). */
+function defaultWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), TRAINER_DEFAULTS.gradientShards));
+}
+
+/** Steps of DDIM in the previews (samples.png). */
+const PREVIEW_STEPS = 25;
+/** The previews' fixed seed, so that successive previews show the same noise becoming better samples. */
+const PREVIEW_SEED = 1234;
+
+export function trainCommand(): Command {
+  const command = new Command('train')
+    .description('train a diffusion model on 2-D toy data, MNIST digits or a folder of images')
+    .requiredOption('--out <folder>', 'the run folder (created if missing; its parent must exist)')
+    .option('--data <name|folder>', `${BUILTIN_DATA.join(', ')}, or a folder of images (one sub-folder per class)`)
+    .addOption(new Option('--model <kind>', 'the denoiser (default: mlp for 2-D data, unet for images)').choices(MODEL_CHOICES))
+    .addOption(new Option('--steps <n>', `train until this step (default: ${POINT_DEFAULTS.steps} for 2-D data, ${IMAGE_DEFAULTS.steps} for images)`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--batch <b>', `samples per step (default: ${POINT_DEFAULTS.batch} for 2-D data, ${IMAGE_DEFAULTS.batch} for images)`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--lr <x>', `peak learning rate of AdamW (default: ${POINT_DEFAULTS.lr} for 2-D data, ${IMAGE_DEFAULTS.lr} for images)`).argParser(numberIn({ positive: true, max: 1 })))
+    .addOption(new Option('--warmup <n>', `steps of learning-rate warm-up (default: ${POINT_DEFAULTS.warmup} for 2-D data, ${IMAGE_DEFAULTS.warmup} for images)`).argParser(integerAtLeast(0)))
+    .addOption(new Option('--lr-decay <kind>', `after warm-up, decay the learning rate to 0 at --steps (cosine) or keep it (default: ${POINT_DEFAULTS.lrDecay} for 2-D data, ${IMAGE_DEFAULTS.lrDecay} for images)`).choices(LR_DECAY_CHOICES))
+    .addOption(new Option('--ema-decay <d>', `decay of the EMA of the weights, 0 = off (default: ${POINT_DEFAULTS.emaDecay} for 2-D data, ${IMAGE_DEFAULTS.emaDecay} for images)`).argParser(numberIn({ min: 0, max: 0.999999 })))
+    .addOption(new Option('--schedule <kind>', 'the beta schedule (default: linear)').choices(SCHEDULE_CHOICES))
+    .addOption(new Option('--timesteps <t>', `diffusion steps T (default: ${POINT_DEFAULTS.timesteps} for 2-D data, ${IMAGE_DEFAULTS.timesteps} for images)`).argParser(integerAtLeast(2)))
+    .addOption(new Option('--prediction <type>', 'what the model predicts (default: epsilon)').choices(PREDICTION_TYPES))
+    .option('--class-cond', 'condition on the class labels (classifier-free guidance at sampling)')
+    .addOption(new Option('--image-size <s>', 'side of the images (default: 28 for digits, 32 for a folder)').argParser(integerAtLeast(4)))
+    .addOption(new Option('--channels <list>', 'U-Net channels per level, e.g. 16,32 (default: the preset for the image size)').argParser(integerList))
+    .option('--grayscale', "read a folder's images as grey (default: RGB)")
+    .addOption(new Option('--seed <s>', 'seed of the weights and of every random draw (default: 0)').argParser(integerAtLeast(0)))
+    .option('--resume', 'continue the run in --out from its training state (flags left out keep the run\'s values)')
+    .addOption(new Option('--sample-every <n>', 'write samples.png every n steps, 0 = only at the end').argParser(integerAtLeast(0)).default(500))
+    .addOption(new Option('--save-every <n>', 'write a checkpoint every n steps, 0 = off').argParser(integerAtLeast(0)).default(1000))
+    .addOption(new Option('--save-seconds <s>', 'also write one whenever s seconds passed since the last, 0 = off').argParser(numberIn({ min: 0 })).default(30))
+    .addOption(new Option('--workers <n>', 'threads computing each step (the result is the same with any number)').argParser(integerAtLeast(1, TRAINER_DEFAULTS.gradientShards)).default(defaultWorkers(), 'the number of cores, at most 4'))
+    .addHelpText('after', `
+Writes into --out: ${Object.values(RUN_FILES).join(', ')}.
+Ctrl-C stops after the current step, writes a checkpoint and exits with code 130.
+
+Examples:
+  ddpm train --data gaussian8 --out runs/ring
+  ddpm train --data mnist --class-cond --out runs/digits --steps 4000
+  ddpm train --data ./photos --image-size 32 --out runs/photos --workers 2
+  ddpm train --out runs/digits --resume --steps 8000`);
+  return addCommonOptions(command).action(async (flags: TrainFlags) => {
+    process.exitCode = await train(flags);
+  });
+}
+
+/** Runs `ddpm train`; returns the exit code (0, or 130 when interrupted). */
+export async function train(flags: TrainFlags, extras: TrainExtras = {}): Promise<number> {
+  const stop = watchInterrupts(extras.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`));
+  try {
+    const session = await prepare(flags, extras);
+    if (session === null) return 0;
+    if (stop.requested) {
+      process.stderr.write('interrupted before training started: nothing was written\n');
+      return EXIT.interrupted;
+    }
+    return await session.train(stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** Reads the settings (and the state to resume), loads the data and builds the trainer. Null: nothing to do. */
+async function prepare(flags: TrainFlags, extras: TrainExtras): Promise<TrainingSession | null> {
+  const run = RunFolder.open(flags.out, flags.resume ?? false);
+  const where = shown(run.path);
+  let settingFlags: SettingFlags = flags;
+  let resumed: { bytes: Uint8Array; meta: ModelMetadata } | null = null;
+  if (flags.resume) {
+    const bytes = await readFileBytes(run.file('state'));
+    const meta = readMetadata(decodeSafetensors(bytes, shown(run.file('state'))).metadata, shown(run.file('state')));
+    resumed = { bytes, meta };
+    settingFlags = mergeResumed(flags, storedSettings(meta), where);
+  }
+  const settings = resolveSettings(settingFlags);
+  const steps = flags.steps ?? defaultSteps(settings.data);
+  const dataset = await loadData({ data: settings.data, imageSize: settings.imageSize ?? 0, channels: settings.grayscale ? 1 : 3 });
+  if (resumed) checkSameData(dataset, resumed.meta, where);
+  const { kind, config } = modelConfigOf(settings, dataset);
+  const model = createModel(kind, config, settings.seed);
+  const schedulerOptions = schedulerOptionsOf(settings);
+  if (resumed && settings.lrDecay === 'cosine' && resumed.meta.training.options?.decaySteps !== steps) {
+    fail(`--resume: ${where} decays its learning rate to 0 at step ${resumed.meta.training.options?.decaySteps} (--lr-decay cosine), ` +
+      `so --steps must stay ${resumed.meta.training.options?.decaySteps}`);
+  }
+  const trainer = new Trainer({
+    model, dataset, scheduler: new DDPMScheduler(schedulerOptions), ...trainerOptionsOf(settings, steps), workers: flags.workers,
+  });
+  if (resumed) {
+    restoreTrainingState(trainer, resumed.bytes, shown(run.file('state')));
+    run.readLosses(trainer.step);
+  }
+  const session = new TrainingSession(run, settings, dataset, trainer, schedulerOptions, steps, flags, extras);
+  if (trainer.step >= steps) {
+    session.say(`${where} already has ${trainer.step} steps (--steps ${steps}): nothing to train; pass a larger --steps to continue`);
+    await trainer.dispose();
+    return null;
+  }
+  return session;
+}
+
+class TrainingSession {
+  private readonly preview: Denoiser;
+  private readonly meta: Omit<ModelMetadata, 'version' | 'kind' | 'config' | 'training'>;
+  /** Seconds of training before this session (a resumed run's past, from loss.csv). */
+  private readonly pastSeconds: number;
+  private lastSave = performance.now();
+  /** The step of the last checkpoint written (the resumed step before the first). */
+  private savedStep: number;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly folder: RunFolder, private readonly settings: RunSettings, private readonly dataset: Dataset,
+    private readonly trainer: Trainer, schedulerOptions: SchedulerOptions, private readonly steps: number,
+    private readonly flags: TrainFlags, private readonly extras: TrainExtras,
+  ) {
+    this.meta = { scheduler: schedulerOptions, data: describeData(dataset) };
+    this.preview = createModel(trainer.model.kind as 'mlp' | 'unet2d', trainer.model.config);
+    this.pastSeconds = folder.pastSeconds;
+    this.savedStep = trainer.step;
+  }
+
+  say(line: string): void {
+    if (!this.extras.quiet) process.stdout.write(`${line}\n`);
+  }
+
+  /** The training loop; returns the exit code. */
+  async train(stop: Interrupts): Promise<number> {
+    const { trainer, steps, flags } = this;
+    const first = trainer.step;
+    this.say(this.summary());
+    const progress = new TrainingProgress(steps, first, { quiet: this.extras.quiet });
+    let reason: 'done' | 'interrupted' | 'time' = 'done';
+    try {
+      for await (const report of trainer.run({ steps: steps - first })) {
+        this.record(report);
+        progress.update(report);
+        if (stop.requested) { reason = 'interrupted'; break; }
+        if (this.extras.maxSeconds !== undefined && this.seconds() >= this.extras.maxSeconds) { reason = 'time'; break; }
+        if (this.saveDue(report.step)) await this.checkpoint();
+        if (flags.sampleEvery > 0 && report.step % flags.sampleEvery === 0 && report.step < steps) await this.writePreview();
+      }
+      progress.stop();
+      await this.checkpoint();
+      // After Ctrl-C, stop promptly: the last preview is not worth waiting for.
+      if (reason !== 'interrupted') await this.writePreview();
+    } catch (error) {
+      progress.stop();
+      if (!(error instanceof TrainingDivergedError)) throw error;
+      const last = this.savedStep > 0 ? `the last checkpoint (step ${this.savedStep}) in ${shown(this.folder.path)} is intact` : 'nothing was saved';
+      fail(`${error.message}; ${last}`);
+    } finally {
+      await trainer.dispose();
+    }
+    return this.finish(reason, first);
+  }
+
+  private record(report: StepReport): void {
+    this.folder.losses.push({ ...report, seconds: this.pastSeconds + this.seconds() });
+  }
+
+  /** Seconds of training in this session. */
+  private seconds(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+
+  private saveDue(step: number): boolean {
+    const { saveEvery, saveSeconds } = this.flags;
+    return (saveEvery > 0 && step % saveEvery === 0) || (saveSeconds > 0 && performance.now() - this.lastSave >= saveSeconds * 1000);
+  }
+
+  /** Writes the training state, the model (EMA weights), loss.csv and loss.png. */
+  private async checkpoint(): Promise<void> {
+    const { trainer } = this;
+    const state = encodeTrainingState(trainer, this.meta);
+    const model = encodeModel(trainer.model, { ...this.meta, training: { steps: trainer.step, options: trainer.options } }, trainer.ema);
+    await this.folder.writeCheckpoint(state, model);
+    this.lastSave = performance.now();
+    this.savedStep = trainer.step;
+  }
+
+  /** samples.png from the current EMA weights: DDIM, a fixed seed, a grid of images or a scatter of points. */
+  private async writePreview(): Promise<void> {
+    const { trainer, preview, dataset } = this;
+    preview.params.values.view().set(trainer.ema.view());
+    const points = dataset.sampleShape.length === 1;
+    const classes = preview.numClasses;
+    const num = points ? 1000 : classes > 0 ? 2 * Math.min(classes, 8) : 16;
+    const labels = classes > 0 ? Int32Array.from({ length: num }, (_, i) => i % Math.min(classes, 8)) : null;
+    const samples = await generateSamples({
+      model: preview, scheduler: this.meta.scheduler, sampler: 'ddim', num, seed: PREVIEW_SEED, labels,
+      steps: Math.min(PREVIEW_STEPS, this.settings.timesteps),
+    });
+    const captions = labels ? Array.from(labels, (label) => dataset.classNames[label]) : undefined;
+    const picture = await samplesPicture(samples, this.meta.data, { captions, columns: labels ? Math.min(classes, 8) : undefined, title: `step ${trainer.step}` });
+    await (await pictures()).savePicture(this.folder.file('samples'), picture);
+  }
+
+  private summary(): string {
+    const { settings, trainer, dataset, steps } = this;
+    const what = `${trainer.model.kind} (${trainer.model.params.size.toLocaleString('en-US')} parameters)`;
+    const data = `${settings.data} (${dataset.size} samples${trainer.model.numClasses > 0 ? `, ${trainer.model.numClasses} classes` : ''})`;
+    const from = trainer.step > 0 ? `from step ${trainer.step} ` : '';
+    return `training ${what} on ${data} ${from}to step ${steps}, batch ${settings.batch}, lr ${settings.lr} -> ${shown(this.folder.path)}`;
+  }
+
+  private finish(reason: 'done' | 'interrupted' | 'time', first: number): number {
+    const { trainer, folder: run } = this;
+    const took = formatDuration(this.seconds());
+    const files = `${shown(run.file('model'))} (and ${RUN_FILES.state}, ${RUN_FILES.lossCsv}, ${RUN_FILES.lossPng}, ${RUN_FILES.samples})`;
+    if (reason === 'interrupted') {
+      this.say(`interrupted at step ${trainer.step} of ${this.steps}: checkpoint written to ${files}`);
+      this.say(`continue with: ddpm train --out ${shown(run.path)} --resume${this.flags.steps !== undefined ? ` --steps ${this.steps}` : ''}`);
+      return EXIT.interrupted;
+    }
+    const note = reason === 'time' ? ` (stopped at the ${this.extras.maxSeconds} s time limit)` : '';
+    this.say(`trained ${trainer.step - first} steps in ${took}${note}; wrote ${files}`);
+    return 0;
+  }
+}
