@@ -22,7 +22,7 @@ export async function collect(lib, scenarios, { filter = '' } = {}) {
   const results = [];
   for (const scenario of scenarios) {
     if (!scenario.name.includes(filter)) continue;
-    const missing = (scenario.needs ?? []).filter((op) => typeof lib.ops[op] !== 'function');
+    const missing = (scenario.needs ?? []).filter((name) => typeof (lib.ops[name] ?? lib[name]) !== 'function');
     if (missing.length > 0) {
       results.push({ name: scenario.name, pending: missing });
       continue;
@@ -41,20 +41,26 @@ export async function collect(lib, scenarios, { filter = '' } = {}) {
 /** Runs one scenario and returns its outputs as [{ name, array, shape }], copied out of wasm memory. */
 async function runScenario(lib, scenario) {
   if (Object.prototype.toString.call(scenario.run) === '[object AsyncFunction]') {
-    return flatten(lib, await scenario.run(lib), '');
+    const returned = [];
+    const outputs = flatten(lib, await scenario.run(lib), '', returned);
+    for (const tensor of returned) tensor.dispose();  // copied: the harness frees the tensors it was handed
+    return outputs;
   }
   // Copy outputs out inside `tidy`, so every tensor the scenario made is freed when it returns.
   return lib.tidy(() => flatten(lib, scenario.run(lib), ''));
 }
 
-function flatten(lib, value, prefix) {
+function flatten(lib, value, prefix, tensors = []) {
   const name = prefix || 'out';
-  if (value instanceof lib.Tensor) return [{ name, array: value.toFloat32Array(), shape: [...value.shape] }];
+  if (value instanceof lib.Tensor) {
+    tensors.push(value);
+    return [{ name, array: value.toFloat32Array(), shape: [...value.shape] }];
+  }
   if (ArrayBuffer.isView(value)) return [{ name, array: value.slice(), shape: [value.length] }];
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.entries(value)
       .filter(([, v]) => v !== null && v !== undefined)  // skipped gradients
-      .flatMap(([key, v]) => flatten(lib, v, prefix ? `${prefix}.${key}` : key));
+      .flatMap(([key, v]) => flatten(lib, v, prefix ? `${prefix}.${key}` : key, tensors));
   }
   if (typeof value?.then === 'function') throw new Error('run() returned a promise: declare it `async` (then it frees its own tensors)');
   throw new Error(`output '${name}' must be a Tensor, a typed array or an object of them, got ${typeof value}`);

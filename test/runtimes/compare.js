@@ -39,7 +39,7 @@ function compareScenario(name, goldenOutputs, reports) {
     const missing = [...new Set([...pendingIn.values()].flat())];
     // Pending is fine for an op still being written, not for one whose golden hashes were committed.
     if (goldenOutputs === undefined && ran.length === 0 && problems.length === 0) return { pending: missing, problems };
-    problems.push(`lib.ops lacks ${missing.join(', ')} in ${[...pendingIn.keys()].join(', ')}` +
+    problems.push(`the library lacks ${missing.join(', ')} in ${[...pendingIn.keys()].join(', ')}` +
       (goldenOutputs ? ' but golden hashes exist for this scenario' : ''));
   }
   const noGolden = goldenOutputs === undefined && ran.length > 0;

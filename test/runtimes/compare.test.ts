@@ -98,7 +98,7 @@ test('compareAll: errors, pending ops and corrupted transfers', () => {
   assert.equal(out.pending, [{ name: 'p', missing: ['conv2d'] }]);
   assert.equal(out.failures, []);
   const lost = compareAll({ p: golden.s }, [pending]);
-  assert.match(lost.failures[0].message, 'lib.ops lacks conv2d in node but golden hashes exist');
+  assert.match(lost.failures[0].message, 'the library lacks conv2d in node but golden hashes exist');
 
   const corrupted = entry('y', base, [2, 3]);
   corrupted.base64 = entry('y', nudged).base64;

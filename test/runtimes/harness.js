@@ -73,7 +73,7 @@ export async function runHarness(options = {}) {
       summary.failed += unrecorded.length;
       o.log(`✗ ${unrecorded.length} scenario${unrecorded.length > 1 ? 's have' : ' has'} ${NO_GOLDEN}:\n${unrecorded.map((n) => `    ${n}`).join('\n')}`);
     }
-    for (const { name, missing } of pending) o.log(`  - pending: ${name} (lib.ops has no ${missing.join(', ')} yet)`);
+    for (const { name, missing } of pending) o.log(`  - pending: ${name} (the library has no ${missing.join(', ')} yet)`);
     o.log(`runtimes: ${passed.length} scenarios bit-identical in ${reports.map((r) => r.runtime).join(', ') || 'no runtime'}` +
       `, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''} ` +
       `(${((performance.now() - started) / 1000).toFixed(1)} s)`);

@@ -7,13 +7,15 @@
  *   { name, needs?, run(lib) }
  *
  * - `name`: unique; with each output's name it is the golden key, so renaming one means `--update`.
- * - `needs` (optional): the `lib.ops` functions it calls. While one is missing (an op still being written) the
- *   scenario is reported as pending, not failed; once golden hashes exist for it, a missing op fails.
+ * - `needs` (optional): the functions or classes it calls, from `lib.ops` or `lib` (e.g. 'conv2d', 'Trainer').
+ *   While one is missing (still being written) the scenario is reported as pending, not failed; once golden
+ *   hashes exist for it, a missing one fails.
  * - `run(lib)`: uses only the public API of `lib` (dist/bindings/index.js) and inputs from
  *   scenarios/inputs.js (an integer PRNG: the same bits everywhere). It returns a Tensor, a typed array
  *   (Float32Array, Float64Array, Int32Array, Uint32Array, Uint8Array) or a plain object of them (nested
  *   objects give dotted names; null entries, e.g. skipped gradients, are left out). A synchronous `run` runs
- *   inside `lib.tidy`, so its tensors are freed once its outputs are copied; an async one frees its own.
+ *   inside `lib.tidy`, so its tensors are freed once its outputs are copied; an `async` one frees its own,
+ *   except the tensors it returns, which the harness frees after copying them.
  *
  * Keep outputs small (a few thousand elements at most): their bytes travel back as base64 and the golden
  * values are committed. Inputs may be large. Never return NaN: its bits are not portable, the harness rejects it.
@@ -21,6 +23,7 @@
  * Adding a scenario: append an entry (here or in a scenarios/*.js list), run
  * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
  */
+import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
@@ -30,6 +33,5 @@ export const scenarios = [
   ...layerScenarios,
   ...elementwiseScenarios,
   ...randomScenarios,
-  // Training and sampling scenarios (the MLP on the 8-mode toy, the tiny U-Net with DDIM) join here when the
-  // diffusion API exists: see the issues that add it.
+  ...diffusionScenarios,
 ];
