@@ -5,7 +5,8 @@
  *   await init();
  *
  * Layers of the API, bottom up: the WebAssembly kernels behind `ops`; tensors and the memory rule (`tidy`);
- * layers and models; schedulers; training; pipelines; checkpoints; datasets.
+ * layers and models; schedulers; training; pipelines; checkpoints; datasets. Node-only pieces (the MNIST
+ * digits, image folders, atomic file writes) are in 'ddpm-wasm/node'.
  */
 export { init } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
@@ -23,7 +24,9 @@ export { Trainer, TrainingDivergedError, TRAINER_DEFAULTS, type TrainerOptions, 
 export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
+export { encodeNpy, decodeNpy } from './io/npy.ts';
+export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts';
 export { encodeModel, decodeModel, encodeTrainingState, restoreTrainingState, describeData, type ModelMetadata } from './io/checkpoint.ts';
 
-export { ArrayDataset, DataOrder, type Dataset } from './data/dataset.ts';
-export { toyDataset, TOY_NAMES, GAUSSIAN8_CENTERS, GAUSSIAN8_STD, type ToyName } from './data/toys.ts';
+export * from './data/index.ts';
+export * as datasets from './data/index.ts';

@@ -24,7 +24,8 @@ const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
 let passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
 let skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
 // A crash before uvu's summary counts as one failure, so the line never reads "0 failed" for a broken run.
-let failed = total - passed - skipped + (code !== 0 && total === passed + skipped ? 1 : 0);
+// uvu's Total counts the tests that ran (skipped ones are not in it).
+let failed = total - passed + (code !== 0 && total === passed ? 1 : 0);
 
 // The harness counts one test per scenario, plus one failure per runtime that broke (or is missing on CI).
 if ('test/runtimes/harness'.includes(filter)) {

@@ -8,8 +8,9 @@
  *   the digit from the maximum over the channels and the stroke's mean color must be nearest the palette color
  *   asked for ('a red 7 is a red 7').
  *
- * Seeds: the samples of digit d (all its colors, for colored digits) are one batch drawn with seed `seed + d`,
- * so every number is reproducible from (seed, K, steps, guidance, eta) alone.
+ * Seeds: the samples of digit d (all its colors, for colored digits) are drawn in batches of at most
+ * `batchSize` (64), batch j with seed `seed + d + 10 j`; so every number is reproducible from (seed, K,
+ * batchSize, steps, guidance, eta) alone.
  */
 import { PALETTE } from '../data/mnist.ts';
 import type { ModelMetadata } from '../io/checkpoint.ts';
@@ -38,6 +39,8 @@ export interface SamplingOptions {
   eta?: number;
   /** Base seed (see the top of the file). Default 0. */
   seed?: number;
+  /** Samples per call of the pipeline at most (bounds the memory of the activations). Default 64. */
+  batchSize?: number;
   /** Called after each digit's batch with the samples drawn so far and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -149,14 +152,14 @@ export function judgeColoredDigits(classifier: NoiseAwareClassifier, images: Flo
 type ResolvedSampling = Required<Omit<SamplingOptions, 'onProgress'>>;
 
 function resolveSampling(options: SamplingOptions, data: DigitData): ResolvedSampling {
-  const known = ['perClass', 'steps', 'guidance', 'eta', 'seed', 'onProgress'];
+  const known = ['perClass', 'steps', 'guidance', 'eta', 'seed', 'batchSize', 'onProgress'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new Error(`evaluateModel: unknown option '${key}'; options are ${known.join(', ')}`);
   }
   const { onProgress: _unused, ...rest } = options;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  const o = { perClass: DEFAULT_PER_CLASS[data], steps: 50, guidance: 1, eta: 0, seed: 0, ...defined } as ResolvedSampling;
-  for (const [key, min] of [['perClass', 1], ['steps', 1], ['seed', 0]] as const) {
+  const o = { perClass: DEFAULT_PER_CLASS[data], steps: 50, guidance: 1, eta: 0, seed: 0, batchSize: 64, ...defined } as ResolvedSampling;
+  for (const [key, min] of [['perClass', 1], ['steps', 1], ['seed', 0], ['batchSize', 1]] as const) {
     if (!Number.isSafeInteger(o[key]) || o[key] < min) throw new Error(`evaluateModel: ${key} must be an integer >= ${min}, got ${o[key]}`);
   }
   if (!Number.isFinite(o.guidance)) throw new Error(`evaluateModel: guidance must be a finite number, got ${o.guidance}`);
@@ -164,7 +167,7 @@ function resolveSampling(options: SamplingOptions, data: DigitData): ResolvedSam
   return o;
 }
 
-/** One batch per digit (every color of it, for colored digits), cropped to 28x28, in label order. */
+/** Every class's samples, cropped to 28x28, in label order: per digit, batches of at most o.batchSize. */
 async function sampleAllClasses(
   model: Denoiser, stored: SchedulerOptions, data: DigitData, o: ResolvedSampling, onProgress?: (done: number, total: number) => void,
 ): Promise<{ images: Float32Array; labels: Int32Array; seconds: number }> {
@@ -172,21 +175,25 @@ async function sampleAllClasses(
   const perDigit = colors * o.perClass;
   const [C, S] = model.sampleShape;
   const M = C * DIGIT_SIZE * DIGIT_SIZE;
-  const images = new Float32Array(10 * perDigit * M);
-  const labels = new Int32Array(10 * perDigit);
+  const total = 10 * perDigit;
+  const images = new Float32Array(total * M);
+  const labels = Int32Array.from({ length: total }, (_, i) => Math.floor(i / o.perClass));
   const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(schedulerConfig(stored)) });
   let seconds = 0;
   for (let digit = 0; digit < 10; digit++) {
-    const asked = Int32Array.from({ length: perDigit }, (_, i) => digit * colors + Math.floor(i / o.perClass));
-    const started = performance.now();
-    const out = await pipeline.generate({
-      batchSize: perDigit, numInferenceSteps: o.steps, seed: o.seed + digit, classLabels: asked, guidanceScale: o.guidance, eta: o.eta,
-    });
-    seconds += (performance.now() - started) / 1000;
-    images.set(cropCentre(out.toFloat32Array(), S, DIGIT_SIZE), digit * perDigit * M);
-    out.dispose();
-    labels.set(asked, digit * perDigit);
-    onProgress?.((digit + 1) * perDigit, 10 * perDigit);
+    for (let chunk = 0; chunk * o.batchSize < perDigit; chunk++) {
+      const from = digit * perDigit + chunk * o.batchSize;
+      const count = Math.min(o.batchSize, (digit + 1) * perDigit - from);
+      const started = performance.now();
+      const out = await pipeline.generate({
+        batchSize: count, numInferenceSteps: o.steps, seed: o.seed + digit + 10 * chunk, classLabels: labels.subarray(from, from + count),
+        guidanceScale: o.guidance, eta: o.eta,
+      });
+      seconds += (performance.now() - started) / 1000;
+      images.set(cropCentre(out.toFloat32Array(), S, DIGIT_SIZE), from * M);
+      out.dispose();
+      onProgress?.(from + count, total);
+    }
   }
   return { images, labels, seconds };
 }

@@ -193,9 +193,7 @@ export function datasetAccuracy(classifier: NoiseAwareClassifier, dataset: Datas
   checkDigitData(classifier, dataset);
   const { x, labels } = tidy(() => {
     const batch = dataset.batch(Int32Array.from({ length: dataset.size }, (_, i) => i));
-    const values = batch.x.toFloat32Array();
-    batch.x.dispose();
-    return { x: values, labels: batch.labels! };
+    return { x: batch.x.toFloat32Array(), labels: batch.labels! };
   });
   return tally(classifyImages(classifier, x), labels, dataset.numClasses);
 }

@@ -95,19 +95,17 @@ function judgeSummary(classifier: NoiseAwareClassifier, data: string, trainingSe
 }
 
 /**
- * Seconds of the model's training: from its metadata when it records them, else the last row of the loss log
- * (columns step,loss,learning_rate,grad_norm,seconds), else null.
+ * Seconds of the model's training: from its metadata when it records them, else the row of the loss log
+ * (columns step,loss,learning_rate,grad_norm,seconds; one row per step) at the model's step, else null.
  */
 export function trainingSeconds(metadata: ModelMetadata, lossLog: string): number | null {
   const recorded = (metadata.training as { seconds?: unknown }).seconds;
   if (typeof recorded === 'number' && Number.isFinite(recorded)) return recorded;
   if (!existsSync(lossLog)) return null;
-  const lines = readFileSync(lossLog, 'utf8').trim().split('\n');
-  const header = lines[0].split(',');
+  const [header, ...rows] = readFileSync(lossLog, 'utf8').trim().split('\n').map((line) => line.split(','));
   const column = header.indexOf('seconds');
-  const last = lines[lines.length - 1].split(',');
-  const steps = Number(last[0]);
-  const seconds = Number(last[column]);
-  // Only a log of this very run counts: it must end at the model's step.
-  return column >= 0 && lines.length > 1 && steps === metadata.training.steps && Number.isFinite(seconds) ? seconds : null;
+  // The model's own step: a log of a run that went on (or of another run) still gives the time it took to get there.
+  const row = rows.find((cells) => Number(cells[0]) === metadata.training.steps);
+  const seconds = Number(row?.[column]);
+  return column >= 0 && row && Number.isFinite(seconds) ? seconds : null;
 }

@@ -1,0 +1,3 @@
+/** The datasets that run anywhere (browsers included): in-memory datasets, the data order, the 2-D toys. */
+export { ArrayDataset, DataOrder, type Dataset } from './dataset.ts';
+export { toyDataset, TOY_NAMES, GAUSSIAN8_CENTERS, GAUSSIAN8_STD, type ToyName } from './toys.ts';

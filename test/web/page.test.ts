@@ -1,0 +1,195 @@
+/**
+ * The sampler page (web/) end to end in headless Chromium: the page is served by web/server.js, driven through
+ * its controls (digit, color, number of images, seed, steps, guidance, Sample), and the pixels it draws are
+ * compared, by SHA-256, with the pixels Node computes from the same model file, seed, class and steps with the
+ * same built library (dist/) and the same pixel function (io/pixels.ts's toRGBA with web/layout.js's grid).
+ *
+ * The models are tiny untrained U-Nets built here and served from memory (a 'mnist' one padded to 32x32, which
+ * the page crops to 28x28, and a 'colored-mnist' one whose classes are named '7 red' ...); the shipped
+ * models/mnist.safetensors is checked too when it exists. Needs `npm run build` (dist/) and /usr/bin/chromium
+ * (apt-get install chromium): without Chromium the tests are skipped, unless CI=true, where they fail.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Browser, Page } from 'puppeteer-core';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SHIPPED = 'models/mnist.safetensors';
+const TIMEOUT = 30_000;
+
+const missingDist = ['dist/bindings/index.js', 'dist/bindings/io/pixels.js'].find((file) => !existsSync(join(ROOT, file)));
+if (missingDist) throw new Error(`test/web: ${missingDist} is missing: run \`npm run build\` first`);
+const lib = await import('../../dist/bindings/index.js');
+const { toRGBA } = await import('../../dist/bindings/io/pixels.js');
+const { PALETTE } = await import('../../dist/bindings/data/mnist.js');
+// @ts-expect-error: plain JavaScript without declarations
+const { gridOptions } = await import('../../web/layout.js') as { gridOptions: (n: number, data: object) => object };
+// @ts-expect-error: plain JavaScript without declarations
+const { startServer } = await import('../../web/server.js') as { startServer: (o: object) => Promise<Server> };
+await lib.init();
+
+interface Server { origin: string; url: string; close(): Promise<void> }
+type Metadata = ReturnType<typeof lib.decodeModel>['metadata'];
+interface Request { batchSize: number; steps: number; seed: number; classLabel: number; guidance: number }
+
+const COLORS = PALETTE.map((color) => color.name);
+const GREY_MODEL = tinyModel('mnist', 1, 32, Array.from({ length: 10 }, (_, d) => String(d)));
+const COLOR_MODEL = tinyModel('colored-mnist', 3, 16, Array.from({ length: 60 }, (_, k) => `${Math.floor(k / COLORS.length)} ${COLORS[k % COLORS.length]}`));
+
+/** An untrained class-conditional U-Net as a model file, with the metadata `ddpm train` writes for digits. */
+function tinyModel(name: string, channels: number, side: number, classNames: string[]): Uint8Array {
+  const model = new lib.UNet2DModel({
+    sampleSize: side, inChannels: channels, blockOutChannels: [8, 16], layersPerBlock: 1, attentionResolutions: [side / 2],
+    numHeads: 2, normNumGroups: 4, resnetTimeScaleShift: 'scale_shift', numClassEmbeds: classNames.length,
+  }, 7);
+  return lib.encodeModel(model, {
+    scheduler: { numTrainTimesteps: 1000, betaSchedule: 'linear', predictionType: 'epsilon', clipSample: true },
+    data: { name, sampleShape: [channels, side, side], classNames },
+    training: { steps: 0 },
+  });
+}
+
+/** What Node draws for a request: the SHA-256 of the final sample's and the final predicted x0's RGBA grids. */
+async function nodePixels(bytes: Uint8Array, r: Request): Promise<{ sample: string; x0: string; distinct: number }> {
+  const { model, metadata } = lib.decodeModel(bytes);
+  const { varianceType: _ddpmOnly, ...scheduler } = metadata.scheduler as Metadata['scheduler'] & { varianceType?: string };
+  const pipeline = new lib.DDIMPipeline({ model: model as InstanceType<typeof lib.UNet2DModel>, scheduler: new lib.DDIMScheduler(scheduler) });
+  const shape = [r.batchSize, ...metadata.data.sampleShape];
+  const layout = gridOptions(r.batchSize, metadata.data);
+  let x0: Float32Array = new Float32Array(0);
+  const out = await pipeline.generate({
+    batchSize: r.batchSize, numInferenceSteps: r.steps, seed: r.seed, classLabels: new Int32Array(r.batchSize).fill(r.classLabel),
+    ...(r.guidance === 1 ? {} : { guidanceScale: r.guidance }),
+    onStep: ({ predOriginalSample }) => { x0 = predOriginalSample.toFloat32Array(); },
+  });
+  const sample = toRGBA(out.toFloat32Array(), shape, layout);
+  out.dispose();
+  return { sample: sha256(sample.data), x0: sha256(toRGBA(x0, shape, layout).data), distinct: new Set(sample.data).size };
+}
+
+function sha256(bytes: Uint8Array | Uint8ClampedArray): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Opens the page on `model` and waits for it to load (or fail). */
+async function open(page: Page, server: Server, model: string): Promise<string> {
+  await page.goto(`${server.url}?model=${encodeURIComponent(model)}`);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), { timeout: TIMEOUT });
+  return page.$eval('body', (body) => body.dataset.state!);
+}
+
+/** Sets the controls as a person would, presses Sample, waits for the last step; returns the canvases' hashes. */
+async function sampleThroughUI(page: Page, r: { digit: string; color?: string; count: number; seed: number; steps: number; guidance: number }) {
+  await page.click(`#classes input[value="${r.digit}"] + span`);
+  if (r.color) await page.click(`#colors input[value="${r.color}"] + span`);
+  await page.click(`#counts input[value="${r.count}"] + span`);
+  for (const [id, value] of [['seed', r.seed], ['steps', r.steps]] as const) {
+    await page.$eval(`#${id}`, (input) => { (input as HTMLInputElement).value = ''; });
+    await page.type(`#${id}`, String(value));
+  }
+  await page.$eval('#guidance', (input, v) => {
+    (input as HTMLInputElement).value = String(v);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, r.guidance);
+  await page.click('#sample');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), { timeout: TIMEOUT });
+  const status = await page.$eval('#status', (e) => e.textContent ?? '');
+  assert.is(await page.$eval('body', (b) => b.dataset.state), 'done', `the page reported: ${status}`);
+  return page.evaluate(HASH_CANVASES) as Promise<{ sample: string; x0: string; counter: string }>;
+}
+
+// Sent as source text: tsx would wrap named functions in a helper (__name) that the page does not have.
+const HASH_CANVASES = `(async () => {
+  const hash = async (id) => {
+    const canvas = document.getElementById(id);
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  };
+  return { sample: await hash('canvas-sample'), x0: await hash('canvas-x0'), counter: document.getElementById('counter').textContent };
+})()`;
+
+const chromiumMissing = !existsSync(CHROMIUM);
+if (chromiumMissing && process.env.CI !== 'true') {
+  // No test.skip: uvu leaves skips out of its Total, and test/run.mjs subtracts them from it.
+  console.log(`test/web: skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
+} else {
+  let session: Promise<{ server: Server; browser: Browser; page: Page }> | null = null;
+  let profile: string | null = null;
+
+  /** The server, the browser and its page, started by the first test that needs them (a failure fails each test). */
+  const start = () => session ??= (async () => {
+    if (chromiumMissing) throw new Error(`${CHROMIUM} is not installed (CI=true): apt-get install chromium`);
+    const server = await startServer({ files: { '/test/grey.safetensors': GREY_MODEL, '/test/colored.safetensors': COLOR_MODEL } });
+    profile = mkdtempSync(join(tmpdir(), 'ddpm-web-test-'));
+    const { default: puppeteer } = await import('puppeteer-core');
+    const browser = await puppeteer.launch({
+      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, userDataDir: profile, timeout: TIMEOUT,
+      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
+    }).catch(async (error) => { await server.close(); throw error; });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    page.on('pageerror', (error) => console.error(`page error: ${(error as Error).message}`));
+    return { server, browser, page };
+  })();
+
+  test.after(async () => {
+    const started = await session?.catch(() => null);
+    await started?.browser.close().catch(() => started.browser.process()?.kill('SIGKILL'));
+    await started?.server.close();
+    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 2 });
+  });
+
+  test('grey digits: the canvases hold exactly the pixels Node computes (4 images, guidance 2, cropped to 28x28)', async () => {
+    const { page, server } = await start();
+    assert.is(await open(page, server, 'test/grey.safetensors'), 'ready');
+    const browserHashes = await sampleThroughUI(page, { digit: '3', count: 4, seed: 11, steps: 6, guidance: 2 });
+    const node = await nodePixels(GREY_MODEL, { batchSize: 4, steps: 6, seed: 11, classLabel: 3, guidance: 2 });
+    assert.ok(node.distinct > 16, `the reference image is nearly flat (${node.distinct} distinct bytes): the comparison would prove little`);
+    assert.is(browserHashes.counter, 'step 6 / 6 · t = 0');
+    assert.is(browserHashes.sample, node.sample, 'final sample x_0');
+    assert.is(browserHashes.x0, node.x0, 'final predicted x0');
+    assert.is(await page.$eval('#canvas-sample', (c) => `${(c as HTMLCanvasElement).width}x${(c as HTMLCanvasElement).height}`), '59x59');
+  });
+
+  test('colored digits: digit and color pick the class named "7 blue"; same pixels as Node', async () => {
+    const { page, server } = await start();
+    assert.is(await open(page, server, 'test/colored.safetensors'), 'ready');
+    const browserHashes = await sampleThroughUI(page, { digit: '7', color: 'blue', count: 1, seed: 3, steps: 4, guidance: 1 });
+    const node = await nodePixels(COLOR_MODEL, { batchSize: 1, steps: 4, seed: 3, classLabel: 7 * COLORS.length + COLORS.indexOf('blue'), guidance: 1 });
+    assert.is(browserHashes.sample, node.sample, 'final sample x_0');
+    assert.is(browserHashes.x0, node.x0, 'final predicted x0');
+    const query = new URL(page.url()).searchParams;
+    assert.equal([query.get('class'), query.get('color'), query.get('n'), query.get('seed')], ['7', 'blue', '1', '3']);
+  });
+
+  test('a missing model file is reported in the status line', async () => {
+    const { page, server } = await start();
+    assert.is(await open(page, server, 'test/no-such-model.safetensors'), 'error');
+    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), 'test/no-such-model.safetensors was not found on the server');
+    if (!existsSync(join(ROOT, SHIPPED))) {
+      assert.is(await open(page, server, SHIPPED), 'error');
+      assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), `${SHIPPED} is not there yet: train one with \`ddpm train --data mnist --class-cond`);
+    }
+  });
+
+  test(`the shipped ${SHIPPED}, when present: same pixels as Node`, async () => {
+    if (!existsSync(join(ROOT, SHIPPED))) return void console.log(`test/web: ${SHIPPED} is not there yet: its check was skipped`);
+    const { page, server } = await start();
+    assert.is(await open(page, server, SHIPPED), 'ready');
+    const browserHashes = await sampleThroughUI(page, { digit: '5', count: 1, seed: 2, steps: 3, guidance: 2 });
+    const node = await nodePixels(readFileSync(join(ROOT, SHIPPED)), { batchSize: 1, steps: 3, seed: 2, classLabel: 5, guidance: 2 });
+    assert.is(browserHashes.sample, node.sample);
+    assert.is(browserHashes.x0, node.x0);
+  });
+}
+
+test.run();
