@@ -5,20 +5,11 @@
  */
 import * as assert from 'uvu/assert';
 import { Tensor, type Shape } from '../bindings/index.ts';
+// @ts-expect-error: a plain-JavaScript module (browsers load it as is), untyped
+import { floats } from './runtimes/scenarios/inputs.js';
 
-/** A deterministic stream of floats in [-1, 1) (mulberry32: integer arithmetic only). */
-export function seededFloats(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+/** A deterministic stream of floats in [-1, 1) (mulberry32: integer arithmetic only), shared with the harness. */
+export const seededFloats = (count: number, seed: number): Float32Array => floats(count, seed);
 
 /** A tensor of seeded values in [-1, 1), scaled by `scale`. */
 export function randomTensor(shape: Shape, seed: number, scale = 1): Tensor {
