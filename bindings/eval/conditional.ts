@@ -149,9 +149,10 @@ export function judgeColoredDigits(classifier: NoiseAwareClassifier, images: Flo
   };
 }
 
-type ResolvedSampling = Required<Omit<SamplingOptions, 'onProgress'>>;
+export type ResolvedSampling = Required<Omit<SamplingOptions, 'onProgress'>>;
 
-function resolveSampling(options: SamplingOptions, data: DigitData): ResolvedSampling {
+/** Fills in the defaults of the sampling options for `data` and checks them (before any sampling). */
+export function resolveSampling(options: SamplingOptions, data: DigitData): ResolvedSampling {
   const known = ['perClass', 'steps', 'guidance', 'eta', 'seed', 'batchSize', 'onProgress'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new Error(`evaluateModel: unknown option '${key}'; options are ${known.join(', ')}`);

@@ -13,11 +13,14 @@ import { dirname, join } from 'node:path';
 import { coloredMnistDataset, mnistDataset } from '../data/mnist.ts';
 import { decodeModel, type ModelMetadata } from '../io/checkpoint.ts';
 import { readFileBytes } from '../io/files.ts';
+import { decodeSafetensors } from '../io/safetensors.ts';
 import { NoiseAwareClassifier } from '../models/classifier.ts';
 import type { Denoiser } from '../models/denoiser.ts';
 import { tidy } from '../tensor.ts';
 import { loadOrTrainDigitClassifier, type LoadOrTrainOptions } from './classifier-cache.ts';
-import { checkDigitModel, evaluateModel, judgeColoredDigits, type Evaluation, type SamplingOptions } from './conditional.ts';
+import {
+  checkDigitModel, evaluateModel, judgeColoredDigits, resolveSampling, type DigitData, type Evaluation, type SamplingOptions,
+} from './conditional.ts';
 import { datasetAccuracy } from './digit-classifier.ts';
 import { formatReport, type JudgeSummary, type ModelSummary } from './report.ts';
 
@@ -53,6 +56,7 @@ export interface FileEvaluation {
 export async function evaluateModelFile(path: string, options: EvaluateFileOptions = {}): Promise<FileEvaluation> {
   const { classifierFolder = 'runs/eval-classifier', classifier: judgeOptions = {}, trainingLog, onMessage, ...sampling } = options;
   const { model, metadata } = await readDigitModel(path);
+  resolveSampling(sampling, metadata.data.name as DigitData); // bad options fail now, not after training the judge
   const say = onMessage ?? (() => {});
   const cached = await loadOrTrainDigitClassifier(classifierFolder, {
     ...judgeOptions,
@@ -72,7 +76,12 @@ export async function evaluateModelFile(path: string, options: EvaluateFileOptio
 
 /** Reads and checks a model file: a class-conditional diffusion model of mnist or colored-mnist digits. */
 export async function readDigitModel(path: string): Promise<{ model: Denoiser; metadata: ModelMetadata }> {
-  const { model, metadata } = decodeModel(await readFileBytes(path), path);
+  const bytes = await readFileBytes(path);
+  const { tensors } = decodeSafetensors(bytes, path);
+  if (tensors.has('params') && tensors.has('ema')) {
+    throw new Error(`${path} is a training state, not a model file: pass the model.safetensors beside it`);
+  }
+  const { model, metadata } = decodeModel(bytes, path);
   if (model instanceof NoiseAwareClassifier) {
     throw new Error(`${path} holds a noise-aware classifier, not a diffusion model: the evaluation samples a diffusion model`);
   }

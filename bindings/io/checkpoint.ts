@@ -3,7 +3,8 @@
  *
  * - A model file holds the weights under their diffusers names (the EMA weights after training) and, in the
  *   header's `__metadata__`, `ddpm_wasm`: a JSON object with the model kind and config, the scheduler config,
- *   what data it was trained on and how long. `loadModel` rebuilds the model from the file alone.
+ *   what data it was trained on and for how many steps (never wall-clock times: the file is a function of the run
+ *   settings alone, so the same command reproduces it bit for bit). `decodeModel` rebuilds the model from the file alone.
  * - A training state holds everything a resumed run needs to continue bit for bit: the parameters, the EMA,
  *   AdamW's moments (flat, laid out like the parameters) and the step; the data order and every random draw are
  *   functions of (seed, step), so nothing else is needed.
