@@ -104,7 +104,7 @@ test('asking a model for classes, colors or guidance it was not trained with', a
     [['sample', ...model, '--class', '7'], '--class 7', "'gaussian8'", 'unconditional'],
     [['sample', ...model, '--color', 'red'], '--color red', "'gaussian8'"],
     [['sample', ...model, '--guidance', '3'], '--guidance 3', 'class-conditional'],
-    [['sample', ...model, '--steps', '5000'], '--steps 5000', 'at most 1000'],
+    [['sample', ...model, '--steps', '5000'], '--steps 5000', 'at most 100 sampling steps'],
     [['sample', ...model, '--sampler', 'ddpm', '--eta', '0.5'], '--eta', 'ddim'],
     [['sample', '--model', join('toy', 'model.safetensors'), '--out', 'samples.jpg'], 'samples.jpg', '.png or .npy'],
   ]);

@@ -47,9 +47,10 @@ test('an --out folder that holds a model is refused without --resume, and left u
 });
 
 test('--resume continues bit-exactly: 10 steps then 10 more equals 20 steps, byte for byte', async () => {
-  const straight = await ddpm(['train', ...FAST, '--steps', '20', '--out', 'straight'], cwd);
+  // A constant learning rate, so that the run can be extended (a cosine decay ends at its --steps).
+  const straight = await ddpm(['train', ...FAST, '--lr-decay', 'constant', '--steps', '20', '--out', 'straight'], cwd);
   assert.is(straight.code, 0, straight.stderr);
-  const first = await ddpm(['train', ...FAST, '--steps', '10', '--out', 'resumed'], cwd);
+  const first = await ddpm(['train', ...FAST, '--lr-decay', 'constant', '--steps', '10', '--out', 'resumed'], cwd);
   assert.is(first.code, 0, first.stderr);
   // Flags left out take the run's values.
   const second = await ddpm(['train', '--out', 'resumed', '--resume', '--steps', '20', '--sample-every', '0'], cwd);
@@ -62,9 +63,11 @@ test('--resume continues bit-exactly: 10 steps then 10 more equals 20 steps, byt
 });
 
 test('--resume refuses options that differ from the run, naming the flag and both values', async () => {
-  oneLineError(await ddpm(['train', '--out', 'resumed', '--resume', '--steps', '30', '--lr', '0.002'], cwd), '--lr 0.001', '--lr 0.002');
+  oneLineError(await ddpm(['train', '--out', 'resumed', '--resume', '--steps', '30', '--lr', '0.005'], cwd), '--lr 0.002', '--lr 0.005');
   oneLineError(await ddpm(['train', '--out', 'resumed', '--resume', '--data', 'moons'], cwd), '--data gaussian8', '--data moons');
   oneLineError(await ddpm(['train', '--data', 'gaussian8', '--out', 'fresh', '--resume'], cwd), 'training-state.safetensors', 'leave out --resume');
+  oneLineError(await ddpm(['train', ...FAST, '--steps', '10', '--out', 'decaying'], cwd).then(() =>
+    ddpm(['train', '--out', 'decaying', '--resume', '--steps', '30'], cwd)), 'decays its learning rate to 0 at step 10', '--steps must stay 10');
 });
 
 test('Ctrl-C stops after the current step, writes a checkpoint, says where, and exits 130', async () => {
