@@ -7,7 +7,7 @@
  *   its prediction is out_uncond + guidanceScale * (out_cond - out_uncond) (1 = plain conditional sampling);
  * - classifier guidance (Dhariwal & Nichol 2021): a noise-aware classifier's gradient g = ∇x log p(y | x_t, t)
  *   shifts the predicted noise: eps' = eps - classifierScale * sqrt(1 - ab_t) * g (their Algorithm 2, which
- *   serves DDPM and DDIM alike); for epsilon-predicting models.
+ *   serves DDPM and DDIM alike); a model predicting v or x0 gets the same shift, converted to its output.
  *
  * Randomness: x_T is `randn` of (seed, INIT_NOISE_STREAM) with item n at numbers n*M .. n*M + M - 1, and each
  * step's noise comes from the scheduler at (seed, t); so a sample depends on its seed and its index alone, not on
@@ -52,6 +52,14 @@ export interface GenerateOptions {
   classifierScale?: number;
   /** DDIM only: the weight of each step's noise (0 = deterministic, 1 = DDPM-like). Default 0. */
   eta?: number;
+  /**
+   * DDIM only: take each step's eps from the clipped x0 estimate, as guided-diffusion's DDIM does, rather than
+   * from the model output (diffusers' default, false). Default true: when the model's x0 estimate overshoots
+   * [-1, 1], as it does under guidance, the raw eps carries the overshoot into every later step; DDIM-50 of the
+   * shipped digit model with guidance 3 makes digits the judge recognises 2.2% of the time with false, and
+   * crisp ones with true (see the README).
+   */
+  useClippedModelOutput?: boolean;
   /** Called after every step with the intermediate sample and the predicted x0. */
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
@@ -67,9 +75,9 @@ export class DiffusionPipeline {
 
   /**
    * @param defaultSteps numInferenceSteps when the caller gives none
-   * @param hasEta whether the scheduler's step takes DDIM's eta
+   * @param isDDIM whether the scheduler's step takes DDIM's options (eta, useClippedModelOutput)
    */
-  constructor({ model, scheduler }: PipelineComponents, protected readonly defaultSteps: number, protected readonly hasEta = false) {
+  constructor({ model, scheduler }: PipelineComponents, protected readonly defaultSteps: number, protected readonly isDDIM = false) {
     this.model = model;
     this.scheduler = scheduler;
   }
@@ -87,7 +95,7 @@ export class DiffusionPipeline {
       let info: StepInfo | null = null;
       const next = tidy(() => {
         const output = this.predict(x, t, o);
-        const stepOptions = this.hasEta ? { seed: o.seed, eta: o.eta } : { seed: o.seed };
+        const stepOptions = this.isDDIM ? { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput } : { seed: o.seed };
         const { prevSample, predOriginalSample } = scheduler.step(output, t, x, stepOptions);
         info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
         return { prevSample, predOriginalSample };
@@ -118,24 +126,28 @@ export class DiffusionPipeline {
       output = uncond.reshape(x.shape);
       addInPlace(output, sub(cond, uncond), o.guidanceScale);
     } else {
-      output = model.forward(x, timesteps, o.classLabels);
+      // The labels may be the classifier's alone (classifier guidance of an unconditional model).
+      output = model.forward(x, timesteps, model.numClasses > 0 ? o.classLabels : null);
     }
     if (o.classifier) {
       const ab = this.scheduler.alphasCumprod[t];
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
-      addInPlace(output, gradient, -o.classifierScale * Math.sqrt(1 - ab));
+      addInPlace(output, gradient, -o.classifierScale * Math.sqrt(1 - ab) * this.scheduler.outputPerEpsilon(t));
     }
     return output;
   }
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'onStep'];
+    const known = ['batchSize', 'numInferenceSteps', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
-    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, ...options };
-    if (o.eta !== 0 && !this.hasEta) throw new Error(`${name}: eta is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name}`);
+    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
+    for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
+      if (!this.isDDIM && options[ddimOption] !== undefined) throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name}`);
+    }
+    if (typeof o.useClippedModelOutput !== 'boolean') throw new Error(`${name}: useClippedModelOutput must be true or false, got ${o.useClippedModelOutput}`);
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`${name}: batchSize must be a positive integer, got ${o.batchSize}`);
     if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative integer, got ${o.seed}`);
     if (typeof o.guidanceScale !== 'number' || !Number.isFinite(o.guidanceScale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${o.guidanceScale}`);
@@ -156,9 +168,12 @@ export class DiffusionPipeline {
     if (o.guidanceScale !== 1 && classes === 0) throw new Error(`${name}: guidanceScale ${o.guidanceScale} needs a class-conditional model`);
     if (o.classifier) {
       if (!labels) throw new Error(`${name}: classifier guidance needs classLabels`);
-      if (this.scheduler.config.predictionType !== 'epsilon') {
-        throw new Error(`${name}: classifier guidance needs an epsilon-predicting model, this scheduler's predictionType is '${this.scheduler.config.predictionType}'`);
+      const { inChannels: C, sampleSize: S, numClasses: judged } = o.classifier.config;
+      if (String([C, S, S]) !== String(this.model.sampleShape)) {
+        throw new Error(`${name}: the classifier reads [${C}, ${S}, ${S}] samples, the model makes [${this.model.sampleShape.join(', ')}]`);
       }
+      const unknown = labels.find((label) => label >= judged);
+      if (unknown !== undefined) throw new Error(`${name}: class label ${unknown} is out of range for the classifier: it tells ${judged} classes apart (0..${judged - 1})`);
     }
     return { ...o, classLabels: labels, classifier: o.classifier ?? null };
   }

@@ -159,6 +159,16 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
     return schedulerAddNoise(noise, sample, ab.map(Math.sqrt), ab.map((x) => -Math.sqrt(1 - x)));
   }
 
+  /**
+   * d(model output) / d(eps) at timestep t, x_t held fixed: 1 for epsilon, 1/sqrt(ab_t) for v_prediction,
+   * -sqrt(1 - ab_t)/sqrt(ab_t) for sample. Guidance written as a shift of eps (classifier guidance) shifts the
+   * model output by this many times as much, whatever the model predicts.
+   */
+  outputPerEpsilon(timestep: number): number {
+    const t = this.checkTimestep(`${this.name}.outputPerEpsilon`, timestep);
+    return 1 / this.epsilonCoefficients(this.alphasCumprod[t]).onOutput;
+  }
+
   /** The model input at timestep t: `sample` itself (DDPM and DDIM do not scale it; diffusers' interface). */
   scaleModelInput(sample: Tensor, _timestep?: number): Tensor {
     return sample;

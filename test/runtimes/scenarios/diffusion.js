@@ -68,4 +68,28 @@ export const diffusionScenarios = [
       }
     },
   },
+  {
+    name: 'class-conditional U-Net predicting v: 3 training steps with label dropout, then DDIM with classifier-free guidance 3 and with classifier guidance',
+    needs: ['UNet2DModel', 'NoiseAwareClassifier', 'DDIMScheduler', 'Trainer', 'ArrayDataset', 'DDIMPipeline'],
+    async run(lib) {
+      const unet = { sampleSize: 8, inChannels: 1, blockOutChannels: [4, 8], layersPerBlock: 1, attentionResolutions: [4], numHeads: 2, normNumGroups: 2 };
+      const model = new lib.UNet2DModel({ ...unet, numClassEmbeds: 3, resnetTimeScaleShift: 'scale_shift' }, 9);
+      const classifier = new lib.NoiseAwareClassifier({ ...unet, numClasses: 3 }, 10);
+      const scheduler = new lib.DDIMScheduler({ numTrainTimesteps: 1000, predictionType: 'v_prediction' });
+      const dataset = new lib.ArrayDataset('labelled-noise', floats(12 * 64, 3100), [1, 8, 8], Int32Array.from({ length: 12 }, (_, i) => i % 3), ['a', 'b', 'c']);
+      const trainer = new lib.Trainer({ model, scheduler, dataset, batchSize: 6, learningRate: 1e-3, warmupSteps: 1, seed: 11, condDropProb: 0.5 });
+      try {
+        const losses = await train(trainer, 3);
+        const pipeline = new lib.DDIMPipeline({ model, scheduler });
+        const options = { batchSize: 3, numInferenceSteps: 5, seed: 12, classLabels: [2, 0, 1], eta: 0.5 };
+        const freeGuided = await pipeline.generate({ ...options, guidanceScale: 3 });
+        const classifierGuided = await pipeline.generate({ ...options, classifier, classifierScale: 2 });
+        return { losses, weights: await weights(model.params.values), freeGuided, classifierGuided };
+      } finally {
+        await trainer.dispose();
+        disposeModel(model);
+        disposeModel(classifier);
+      }
+    },
+  },
 ];
