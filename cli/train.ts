@@ -71,7 +71,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--ema-decay <d>', `decay of the EMA of the weights, 0 = off (default: ${POINT_DEFAULTS.emaDecay} for 2-D data, ${IMAGE_DEFAULTS.emaDecay} for images)`).argParser(numberIn({ min: 0, max: 0.999999 })))
     .addOption(new Option('--schedule <kind>', 'the beta schedule (default: linear)').choices(SCHEDULE_CHOICES))
     .addOption(new Option('--timesteps <t>', `diffusion steps T (default: ${POINT_DEFAULTS.timesteps} for 2-D data, ${IMAGE_DEFAULTS.timesteps} for images)`).argParser(integerAtLeast(2)))
-    .addOption(new Option('--prediction <type>', 'what the model predicts (default: epsilon)').choices(PREDICTION_TYPES))
+    .addOption(new Option('--prediction <type>', `what the model predicts (default: ${POINT_DEFAULTS.prediction} for 2-D data, ${IMAGE_DEFAULTS.prediction} for images)`).choices(PREDICTION_TYPES))
     .option('--class-cond', 'condition on the class labels (classifier-free guidance at sampling)')
     .addOption(new Option('--image-size <s>', 'side of the images (default: 28 for digits, 32 for a folder)').argParser(integerAtLeast(4)))
     .addOption(new Option('--channels <list>', 'U-Net channels per level, e.g. 16,32 (default: the preset for the image size)').argParser(integerList))
