@@ -1,24 +1,21 @@
 // Element-wise kernels and small reductions: the glue between the big layers of an MLP, a U-Net and a training
-// loop (activation, arithmetic, reductions and losses, channel bias, pooling, upsampling, skip connections,
-// timestep embeddings).
+// loop (activation, arithmetic, sums and losses). The spatial glue of the U-Net (channel bias, pooling,
+// upsampling, skip connections) is in spatial.ts, the timestep embedding in embedding.ts.
 //
 //   silu(x) = x * sigmoid(x) = x / (1 + e^-x),    silu'(x) = s * (1 + x * (1 - s)),  s = 1 / (1 + e^-x)
 //   mse = mean((pred - target)^2)
 //   softmax cross-entropy = mean over n of log sum_j e^(l_nj - m_n) - (l_n,label - m_n),  m_n = max_j l_nj
 //
-// Legend: n element count; N batch, C channels, H, W height and width, HW = H * W; CLASSES logits per row;
-// DIM embedding width.
+// Legend: n element count; N rows, CLASSES logits per row.
 //
 // SIMD kernels run f32x4 main loops with scalar tails. Where a kernel applies the same f32 operations to every
 // element, the SIMD kernel and its scalar twin give identical bits. SiLU is the exception: its SIMD kernels use
 // the vectorised `expf32x4` (simd-math.ts, within 1 ulp; tails through the same function on a splat, so an
 // element's bits never depend on n or its position) and their plain scalar twins Mathf.exp, so the two agree to
 // a few ulp, not bit for bit. Reductions accumulate in f64 in an order that depends only on the element count
-// (see `reduceF64`); their scalar twins sum in plain index order, so the two agree to f64 rounding.
+// (see `reduceF64` in reduce.ts); their scalar twins sum in plain index order, so the two agree to f64 rounding.
 import { expf32Lane, expf32x4, onef32x4, sigmoidf32x4 } from './simd-math';
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
+import { at, reduceF64, reduceF64Scalar, SQUARED_DIFFERENCES, SQUARES, VALUES } from './reduce';
 
 // ---------------------------------------------------------------------------------------------------------
 // SiLU
@@ -155,71 +152,8 @@ export function fillScalar(out: usize, value: f32, n: i32): void {
   for (let i = 0; i < n; i++) store<f32>(at(out, i), value);
 }
 
-/** dst += src, n elements (shared by the backward kernels that route gradients unchanged). */
-// @ts-ignore: decorator
-@inline function addInto(dst: usize, src: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(at(dst, i), f32x4.add(v128.load(at(dst, i)), v128.load(at(src, i))));
-  for (; i < n; i++) store<f32>(at(dst, i), load<f32>(at(dst, i)) + load<f32>(at(src, i)));
-}
-
 // ---------------------------------------------------------------------------------------------------------
-// Reductions
-
-// @ts-ignore: decorator
-@inline const VALUES: i32 = 0;
-// @ts-ignore: decorator
-@inline const SQUARES: i32 = 1;
-// @ts-ignore: decorator
-@inline const SQUARED_DIFFERENCES: i32 = 2;
-
-/**
- * The fixed-order f64 reduction behind every sum here: of x[i], x[i]^2, or (x[i] - y[i])^2, each term formed in
- * f64 from the f32 inputs (so squares of integers below 2^26 are exact). Order, a function of n only: the first
- * n - n % 8 elements go round-robin into eight f64 accumulators A0..A7 (element i into A(i % 8), held as four
- * f64x2 lanes pairs (A0, A1), (A2, A3), (A4, A5), (A6, A7)); the pairs are added ((A0,A1) + (A2,A3)) +
- * ((A4,A5) + (A6,A7)) lane-wise, the two lanes added, and the last n % 8 terms added in index order.
- */
-// @ts-ignore: decorator
-@inline function reduceF64(x: usize, y: usize, n: i32, mode: i32): f64 {
-  let a01 = f64x2.splat(0), a23 = f64x2.splat(0), a45 = f64x2.splat(0), a67 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    let u = v128.load(at(x, i)), v = v128.load(at(x, i), 16);
-    let t01 = f64x2.promote_low_f32x4(u), t23 = f64x2.promote_low_f32x4(f32x4.shuffle(u, u, 2, 3, 0, 1));
-    let t45 = f64x2.promote_low_f32x4(v), t67 = f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1));
-    if (mode == SQUARED_DIFFERENCES) {
-      u = v128.load(at(y, i)); v = v128.load(at(y, i), 16);
-      t01 = f64x2.sub(t01, f64x2.promote_low_f32x4(u));
-      t23 = f64x2.sub(t23, f64x2.promote_low_f32x4(f32x4.shuffle(u, u, 2, 3, 0, 1)));
-      t45 = f64x2.sub(t45, f64x2.promote_low_f32x4(v));
-      t67 = f64x2.sub(t67, f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1)));
-    }
-    if (mode != VALUES) {
-      t01 = f64x2.mul(t01, t01); t23 = f64x2.mul(t23, t23); t45 = f64x2.mul(t45, t45); t67 = f64x2.mul(t67, t67);
-    }
-    a01 = f64x2.add(a01, t01); a23 = f64x2.add(a23, t23); a45 = f64x2.add(a45, t45); a67 = f64x2.add(a67, t67);
-  }
-  const pairs = f64x2.add(f64x2.add(a01, a23), f64x2.add(a45, a67));
-  let total = f64x2.extract_lane(pairs, 0) + f64x2.extract_lane(pairs, 1);
-  for (; i < n; i++) total += reductionTerm(x, y, i, mode);
-  return total;
-}
-
-// @ts-ignore: decorator
-@inline function reductionTerm(x: usize, y: usize, i: i32, mode: i32): f64 {
-  let t = <f64>load<f32>(at(x, i));
-  if (mode == SQUARED_DIFFERENCES) t -= <f64>load<f32>(at(y, i));
-  return mode == VALUES ? t : t * t;
-}
-
-/** The scalar twins' reduction: the same terms, summed in index order. */
-// @ts-ignore: decorator
-@inline function reduceF64Scalar(x: usize, y: usize, n: i32, mode: i32): f64 {
-  let total: f64 = 0;
-  for (let i = 0; i < n; i++) total += reductionTerm(x, y, i, mode);
-  return total;
-}
+// Reductions (the order: see reduceF64 in reduce.ts)
 
 /** Sum of x[0..n) in f64 (order: see reduceF64). */
 export function sum(x: usize, n: i32): f64 { return reduceF64(x, 0, n, VALUES); }
@@ -270,124 +204,6 @@ export function countNonFiniteScalar(x: usize, n: i32): i32 {
   let total = 0;
   for (let i = 0; i < n; i++) total += i32((load<u32>(at(x, i)) & 0x7f800000) == 0x7f800000);
   return total;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Per-(n, c) channel bias and global average pooling over planes of HW elements
-
-/** x[n, c, :] += bias[n * C + c], in place. */
-export function addChannelBias(x: usize, bias: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) {
-    const b = load<f32>(at(bias, p)), vb = f32x4.splat(b);
-    const plane = at(x, p * HW);
-    let i = 0;
-    for (; i + 4 <= HW; i += 4) v128.store(at(plane, i), f32x4.add(v128.load(at(plane, i)), vb));
-    for (; i < HW; i++) store<f32>(at(plane, i), load<f32>(at(plane, i)) + b);
-  }
-}
-
-export function addChannelBiasScalar(x: usize, bias: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) {
-    for (let i = 0; i < HW; i++) store<f32>(at(x, p * HW + i), load<f32>(at(x, p * HW + i)) + load<f32>(at(bias, p)));
-  }
-}
-
-/** dbias[n * C + c] += sum of dy[n, c, :] (the sum in f64, see reduceF64, rounded to f32 before the add). */
-export function channelBiasBackward(dbias: usize, dy: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) store<f32>(at(dbias, p), load<f32>(at(dbias, p)) + <f32>reduceF64(at(dy, p * HW), 0, HW, VALUES));
-}
-
-export function channelBiasBackwardScalar(dbias: usize, dy: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) store<f32>(at(dbias, p), load<f32>(at(dbias, p)) + <f32>reduceF64Scalar(at(dy, p * HW), 0, HW, VALUES));
-}
-
-/** y[n, c] = mean of x[n, c, :] (summed in f64, see reduceF64, divided in f64, rounded once). HW > 0. */
-export function globalAvgPoolForward(y: usize, x: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) store<f32>(at(y, p), <f32>(reduceF64(at(x, p * HW), 0, HW, VALUES) / <f64>HW));
-}
-
-export function globalAvgPoolForwardScalar(y: usize, x: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) store<f32>(at(y, p), <f32>(reduceF64Scalar(at(x, p * HW), 0, HW, VALUES) / <f64>HW));
-}
-
-/** dx[n, c, :] += dy[n, c] / HW (the division in f32). */
-export function globalAvgPoolBackward(dx: usize, dy: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) {
-    const g = load<f32>(at(dy, p)) / <f32>HW, vg = f32x4.splat(g);
-    const plane = at(dx, p * HW);
-    let i = 0;
-    for (; i + 4 <= HW; i += 4) v128.store(at(plane, i), f32x4.add(v128.load(at(plane, i)), vg));
-    for (; i < HW; i++) store<f32>(at(plane, i), load<f32>(at(plane, i)) + g);
-  }
-}
-
-export function globalAvgPoolBackwardScalar(dx: usize, dy: usize, N: i32, C: i32, HW: i32): void {
-  for (let p = 0; p < N * C; p++) {
-    for (let i = 0; i < HW; i++) store<f32>(at(dx, p * HW + i), load<f32>(at(dx, p * HW + i)) + load<f32>(at(dy, p)) / <f32>HW);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Nearest-neighbour 2x upsampling. Row r of x (counting rows over all N * C planes) feeds rows 2r and 2r + 1
-// of y, so the kernels walk N * C * H rows of W elements.
-
-/** y[n, c, 2h + i, 2w + j] = x[n, c, h, w] for i, j in {0, 1}; y is [N, C, 2H, 2W]. */
-export function upsampleNearest2xForward(y: usize, x: usize, N: i32, C: i32, H: i32, W: i32): void {
-  for (let r = 0; r < N * C * H; r++) {
-    const src = at(x, r * W), top = at(y, 4 * r * W), bottom = at(top, 2 * W);
-    let w = 0;
-    for (; w + 4 <= W; w += 4) {
-      const v = v128.load(at(src, w));
-      const lo = f32x4.shuffle(v, v, 0, 0, 1, 1), hi = f32x4.shuffle(v, v, 2, 2, 3, 3);
-      v128.store(at(top, 2 * w), lo); v128.store(at(top, 2 * w), hi, 16);
-      v128.store(at(bottom, 2 * w), lo); v128.store(at(bottom, 2 * w), hi, 16);
-    }
-    for (; w < W; w++) {
-      const v = load<f32>(at(src, w));
-      store<f32>(at(top, 2 * w), v); store<f32>(at(top, 2 * w + 1), v);
-      store<f32>(at(bottom, 2 * w), v); store<f32>(at(bottom, 2 * w + 1), v);
-    }
-  }
-}
-
-export function upsampleNearest2xForwardScalar(y: usize, x: usize, N: i32, C: i32, H: i32, W: i32): void {
-  for (let r = 0; r < N * C * H; r++) {
-    for (let w = 0; w < W; w++) {
-      const v = load<f32>(at(x, r * W + w));
-      for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) store<f32>(at(y, (2 * r + i) * 2 * W + 2 * w + j), v);
-    }
-  }
-}
-
-/** dx[n, c, h, w] += (dy[2h, 2w] + dy[2h, 2w + 1]) + (dy[2h + 1, 2w] + dy[2h + 1, 2w + 1]), in that order. */
-export function upsampleNearest2xBackward(dx: usize, dy: usize, N: i32, C: i32, H: i32, W: i32): void {
-  for (let r = 0; r < N * C * H; r++) {
-    const dst = at(dx, r * W), top = at(dy, 4 * r * W), bottom = at(top, 2 * W);
-    let w = 0;
-    for (; w + 4 <= W; w += 4) {
-      const t0 = v128.load(at(top, 2 * w)), t1 = v128.load(at(top, 2 * w), 16);
-      const b0 = v128.load(at(bottom, 2 * w)), b1 = v128.load(at(bottom, 2 * w), 16);
-      const upper = f32x4.add(f32x4.shuffle(t0, t1, 0, 2, 4, 6), f32x4.shuffle(t0, t1, 1, 3, 5, 7));
-      const lower = f32x4.add(f32x4.shuffle(b0, b1, 0, 2, 4, 6), f32x4.shuffle(b0, b1, 1, 3, 5, 7));
-      v128.store(at(dst, w), f32x4.add(v128.load(at(dst, w)), f32x4.add(upper, lower)));
-    }
-    for (; w < W; w++) {
-      const upper = load<f32>(at(top, 2 * w)) + load<f32>(at(top, 2 * w + 1));
-      const lower = load<f32>(at(bottom, 2 * w)) + load<f32>(at(bottom, 2 * w + 1));
-      store<f32>(at(dst, w), load<f32>(at(dst, w)) + (upper + lower));
-    }
-  }
-}
-
-export function upsampleNearest2xBackwardScalar(dx: usize, dy: usize, N: i32, C: i32, H: i32, W: i32): void {
-  for (let r = 0; r < N * C * H; r++) {
-    for (let w = 0; w < W; w++) {
-      const top = (2 * r) * 2 * W + 2 * w, bottom = top + 2 * W;
-      const upper = load<f32>(at(dy, top)) + load<f32>(at(dy, top + 1));
-      const children = upper + (load<f32>(at(dy, bottom)) + load<f32>(at(dy, bottom + 1)));
-      store<f32>(at(dx, r * W + w), load<f32>(at(dx, r * W + w)) + children);
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -472,84 +288,4 @@ export function softmaxCrossEntropyBackwardScalar(dlogits: usize, probs: usize, 
       store<f32>(at(dlogits, i), load<f32>(at(dlogits, i)) + c * (load<f32>(at(probs, i)) - (j == label ? <f32>1 : 0)));
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Channel concatenation (U-Net skip connections): out [N, CA + CB, HW] = a [N, CA, HW] then b [N, CB, HW]
-
-export function concatChannels(out: usize, a: usize, b: usize, N: i32, CA: i32, CB: i32, HW: i32): void {
-  const sa = CA * HW, sb = CB * HW;
-  for (let n = 0; n < N; n++) {
-    memory.copy(at(out, n * (sa + sb)), at(a, n * sa), <usize>sa << 2);
-    memory.copy(at(out, n * (sa + sb) + sa), at(b, n * sb), <usize>sb << 2);
-  }
-}
-
-export function concatChannelsScalar(out: usize, a: usize, b: usize, N: i32, CA: i32, CB: i32, HW: i32): void {
-  const sa = CA * HW, sb = CB * HW;
-  for (let n = 0; n < N; n++) {
-    for (let i = 0; i < sa; i++) store<f32>(at(out, n * (sa + sb) + i), load<f32>(at(a, n * sa + i)));
-    for (let i = 0; i < sb; i++) store<f32>(at(out, n * (sa + sb) + sa + i), load<f32>(at(b, n * sb + i)));
-  }
-}
-
-/** da += dout[:, :CA], db += dout[:, CA:]; a zero pointer skips that gradient. */
-export function concatChannelsBackward(da: usize, db: usize, dout: usize, N: i32, CA: i32, CB: i32, HW: i32): void {
-  const sa = CA * HW, sb = CB * HW;
-  for (let n = 0; n < N; n++) {
-    if (da != 0) addInto(at(da, n * sa), at(dout, n * (sa + sb)), sa);
-    if (db != 0) addInto(at(db, n * sb), at(dout, n * (sa + sb) + sa), sb);
-  }
-}
-
-export function concatChannelsBackwardScalar(da: usize, db: usize, dout: usize, N: i32, CA: i32, CB: i32, HW: i32): void {
-  const sa = CA * HW, sb = CB * HW;
-  for (let n = 0; n < N; n++) {
-    const row = n * (sa + sb);
-    for (let i = 0; da != 0 && i < sa; i++) store<f32>(at(da, n * sa + i), load<f32>(at(da, n * sa + i)) + load<f32>(at(dout, row + i)));
-    for (let i = 0; db != 0 && i < sb; i++) store<f32>(at(db, n * sb + i), load<f32>(at(db, n * sb + i)) + load<f32>(at(dout, row + sa + i)));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Sinusoidal timestep embeddings, as diffusers' get_timestep_embedding (computed in f64, stored as f32):
-//   half = floor(DIM / 2), freq_i = exp(-ln(maxPeriod) * i / (half - downscaleFreqShift)), e_ni = t_n * freq_i,
-//   out[n] = [sin e_n0 .. sin e_n(half-1), cos e_n0 .. cos e_n(half-1)] ([cos .., sin ..] when flipSinToCos),
-//   then a zero column when DIM is odd. timesteps is f32 [N]; out is [N, DIM].
-
-/** Computes each frequency once and walks the batch under it; same bits as the scalar twin. */
-export function timestepEmbedding(
-  out: usize, timesteps: usize, N: i32, DIM: i32, flipSinToCos: i32, downscaleFreqShift: f32, maxPeriod: f32,
-): void {
-  const half = DIM >> 1;
-  for (let i = 0; i < half; i++) {
-    const freq = timestepFrequency(i, half, downscaleFreqShift, maxPeriod);
-    for (let n = 0; n < N; n++) storeSinCos(out, n, i, half, DIM, flipSinToCos, <f64>load<f32>(at(timesteps, n)) * freq);
-  }
-  if (DIM & 1) for (let n = 0; n < N; n++) store<f32>(at(out, n * DIM + DIM - 1), 0);
-}
-
-export function timestepEmbeddingScalar(
-  out: usize, timesteps: usize, N: i32, DIM: i32, flipSinToCos: i32, downscaleFreqShift: f32, maxPeriod: f32,
-): void {
-  const half = DIM >> 1;
-  for (let n = 0; n < N; n++) {
-    for (let i = 0; i < half; i++) {
-      const e = <f64>load<f32>(at(timesteps, n)) * timestepFrequency(i, half, downscaleFreqShift, maxPeriod);
-      storeSinCos(out, n, i, half, DIM, flipSinToCos, e);
-    }
-    if (DIM & 1) store<f32>(at(out, n * DIM + DIM - 1), 0);
-  }
-}
-
-// @ts-ignore: decorator
-@inline function timestepFrequency(i: i32, half: i32, downscaleFreqShift: f32, maxPeriod: f32): f64 {
-  return Math.exp(-Math.log(<f64>maxPeriod) * <f64>i / (<f64>half - <f64>downscaleFreqShift));
-}
-
-// @ts-ignore: decorator
-@inline function storeSinCos(out: usize, n: i32, i: i32, half: i32, DIM: i32, flipSinToCos: i32, e: f64): void {
-  const row = n * DIM;
-  store<f32>(at(out, row + (flipSinToCos ? half + i : i)), <f32>Math.sin(e));
-  store<f32>(at(out, row + (flipSinToCos ? i : half + i)), <f32>Math.cos(e));
 }

@@ -11,6 +11,8 @@ export * from './conv2d';
 export * from './groupnorm';
 export * from './attention';
 export * from './elementwise';
+export * from './spatial';
+export * from './embedding';
 export * from './random';
 export * from './adamw';
 export * from './scheduler';

@@ -1,7 +1,7 @@
 /**
- * Element-wise ops and small reductions (assembly/elementwise.ts): SiLU, arithmetic, sums and losses, per-sample
- * channel bias, global average pooling, nearest 2x upsampling, channel concatenation and sinusoidal timestep
- * embeddings. Ops return new tensors unless documented as in place; backward ops take an optional last argument
+ * Element-wise ops and small reductions: SiLU, arithmetic, sums and losses (assembly/elementwise.ts), per-sample
+ * channel bias, global average pooling, nearest 2x upsampling, channel concatenation (assembly/spatial.ts) and
+ * sinusoidal timestep embeddings (assembly/embedding.ts). Ops return new tensors unless documented as in place; backward ops take an optional last argument
  * `into` (see ./index.ts): a Tensor there receives the gradient ADDED to what it holds. All float math runs in
  * WebAssembly, so results are bit-identical in every runtime. Scalars passed to float32 kernels (alpha, value) are
  * rounded to float32.
@@ -19,7 +19,7 @@ type Upsample = (out: Ptr, x: Ptr, N: number, C: number, H: number, W: number) =
 type Concat = (out: Ptr, a: Ptr, b: Ptr, N: number, CA: number, CB: number, HW: number) => void;
 type Embed = (out: Ptr, t: Ptr, N: number, DIM: number, flip: number, shift: number, maxPeriod: number) => void;
 
-/** assembly/elementwise.ts (every kernel has a `...Scalar` twin with the same signature). */
+/** assembly/elementwise.ts, spatial.ts and embedding.ts (every kernel has a `...Scalar` twin with the same signature). */
 export interface ElementwiseKernels {
   siluForward(y: Ptr, x: Ptr, n: number): void; siluForwardScalar(y: Ptr, x: Ptr, n: number): void;
   siluBackward(dx: Ptr, dy: Ptr, x: Ptr, n: number): void; siluBackwardScalar(dx: Ptr, dy: Ptr, x: Ptr, n: number): void;
