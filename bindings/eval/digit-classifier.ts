@@ -9,14 +9,14 @@
  * is judged by its shape). The data order and the shifts are drawn from the seed, so a run is a pure function of
  * its options, bit-identical in every runtime.
  */
-import { wasm } from '../core/instance.ts';
 import { DataOrder, type Dataset } from '../data/dataset.ts';
 import { mnistDataset } from '../data/mnist.ts';
 import { NoiseAwareClassifier, type ClassifierConfig } from '../models/classifier.ts';
 import { adamwStep } from '../ops/adamw.ts';
-import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward, sumOfSquares } from '../ops/elementwise.ts';
+import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { randInt } from '../ops/random.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
+import { clipGradNorm } from '../train/clip-grad-norm.ts';
 
 /** The side of the digits the classifier reads. */
 export const DIGIT_SIZE = 28;
@@ -123,8 +123,7 @@ function trainStep(
   if (!Number.isFinite(loss) || countNonFinite(params.grads) > 0) {
     throw new Error(`trainDigitClassifier: training diverged at step ${step + 1} (loss ${loss}); lower the learning rate`);
   }
-  const norm = Math.sqrt(sumOfSquares(params.grads));
-  if (norm > 1) wasm().scale(params.grads.ptr, params.grads.ptr, 1 / (norm + 1e-6), params.grads.size);
+  clipGradNorm(params.grads, 1);
   adamwStep(params.values, params.grads, m, v, { lr: learningRateAt(step, o), weightDecay: o.weightDecay, step: step + 1 });
   return loss;
 }

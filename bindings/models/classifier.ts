@@ -5,13 +5,14 @@
  * x_t at random t, its input gradient ∇x log p(y | x_t, t) steers sampling (pipelines/pipeline.ts).
  */
 import { SiLU } from '../nn/activation.ts';
+import { TimeConditioning } from '../nn/embeddings.ts';
 import { GroupNorm } from '../nn/groupnorm.ts';
 import type { InputGrad } from '../nn/layer.ts';
 import { Linear } from '../nn/linear.ts';
 import { ParameterSet } from '../nn/parameters.ts';
 import { globalAvgPool, globalAvgPoolBackward } from '../ops/elementwise.ts';
 import { Tensor } from '../tensor.ts';
-import { TimeConditioning, UNetEncoder } from './unet-parts.ts';
+import { UNetEncoder } from './unet-parts.ts';
 import { resolveUNetConfig, type UNet2DConfig } from './unet2d-config.ts';
 
 export interface ClassifierConfig extends Omit<UNet2DConfig, 'outChannels' | 'numClassEmbeds'> {

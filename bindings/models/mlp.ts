@@ -8,7 +8,7 @@
  */
 import { SiLU } from '../nn/activation.ts';
 import type { DropoutContext } from '../nn/dropout.ts';
-import { ClassEmbedding, sinusoidalEmbedding, TimestepEmbedding } from '../nn/embeddings.ts';
+import { TimeConditioning } from '../nn/embeddings.ts';
 import type { InputGrad } from '../nn/layer.ts';
 import { Linear } from '../nn/linear.ts';
 import { ParameterSet } from '../nn/parameters.ts';
@@ -59,8 +59,7 @@ export class MLPDenoiser implements Denoiser {
   readonly params = new ParameterSet();
   readonly sampleShape: readonly number[];
   readonly numClasses: number;
-  private readonly timeEmbedding: TimestepEmbedding;
-  private readonly classEmbedding: ClassEmbedding | null;
+  private readonly conditioning: TimeConditioning;
   private readonly inputProj: Linear;
   private readonly blocks: ResidualBlock[] = [];
   private readonly actOut = new SiLU();
@@ -79,8 +78,7 @@ export class MLPDenoiser implements Denoiser {
     this.sampleShape = [c.dataDim];
     this.numClasses = c.numClassEmbeds;
     const p = this.params;
-    this.timeEmbedding = new TimestepEmbedding(p, 'time_embedding', c.timeEmbedDim, c.hiddenSize);
-    this.classEmbedding = c.numClassEmbeds > 0 ? new ClassEmbedding(p, 'class_embedding', c.numClassEmbeds, c.hiddenSize) : null;
+    this.conditioning = new TimeConditioning(p, c.timeEmbedDim, c.hiddenSize, c.numClassEmbeds);
     this.inputProj = new Linear(p, 'input_proj', c.dataDim, c.hiddenSize);
     for (let i = 0; i < c.numBlocks; i++) this.blocks.push(new ResidualBlock(p, `blocks.${i}`, c.hiddenSize));
     this.outputProj = new Linear(p, 'output_proj', c.hiddenSize, c.dataDim);
@@ -95,10 +93,8 @@ export class MLPDenoiser implements Denoiser {
       throw new Error(`MLPDenoiser: timesteps must be an Int32Array with one timestep per sample (${x.shape[0]})`);
     }
     const labels = checkClassLabels('MLPDenoiser', this.numClasses, x.shape[0], classLabels);
-    const temb = this.timeEmbedding.forward(sinusoidalEmbedding(timesteps, this.config.timeEmbedDim));
-    if (this.classEmbedding) this.classEmbedding.addTo(temb, labels!);
     let h = this.inputProj.forward(x);
-    addInPlace(h, temb);
+    addInPlace(h, this.conditioning.forward(timesteps, labels));
     for (const block of this.blocks) h = block.forward(h);
     return this.outputProj.forward(this.actOut.forward(h));
   }
@@ -106,8 +102,7 @@ export class MLPDenoiser implements Denoiser {
   backward(dOut: Tensor, dx?: InputGrad): Tensor | null {
     let dh = this.actOut.backward(this.outputProj.backward(dOut)!)!;
     for (let i = this.blocks.length - 1; i >= 0; i--) dh = this.blocks[i].backward(dh);
-    this.classEmbedding?.backward(dh);
-    this.timeEmbedding.backward(dh);
+    this.conditioning.backward(dh);
     return this.inputProj.backward(dh, dx);
   }
 

@@ -1,11 +1,11 @@
 /**
- * The parts UNet2DModel and the noise-aware classifier share: the time (and class) conditioning, and the encoder
- * (conv_in, the down blocks and the middle block) whose intermediate outputs are the U-Net's skip connections.
- * Names follow diffusers' UNet2DModel state dict.
+ * The parts UNet2DModel and the noise-aware classifier share: the encoder (conv_in, the down blocks and the
+ * middle block) whose intermediate outputs are the U-Net's skip connections, and the stages it is made of.
+ * Names follow diffusers' UNet2DModel state dict. (The time conditioning, shared with the MLP, is in
+ * nn/embeddings.ts.)
  */
 import { AttentionBlock } from '../nn/attention.ts';
 import { Conv2d } from '../nn/conv2d.ts';
-import { ClassEmbedding, sinusoidalEmbedding, TimestepEmbedding } from '../nn/embeddings.ts';
 import type { InputGrad } from '../nn/layer.ts';
 import type { ParameterSet } from '../nn/parameters.ts';
 import { Downsample2D } from '../nn/resample.ts';
@@ -38,28 +38,6 @@ export function makeStage(p: ParameterSet, c: Required<UNet2DConfig>, block: str
 
 export function resnetOptions(c: Required<UNet2DConfig>): ResnetOptions {
   return { normGroups: c.normNumGroups, tembChannels: c.blockOutChannels[0] * 4, timeScaleShift: c.resnetTimeScaleShift, dropout: c.dropout };
-}
-
-/** sinusoidal(t) -> time_embedding MLP, plus the class embedding when the model is class-conditional. */
-export class TimeConditioning {
-  readonly timeEmbedding: TimestepEmbedding;
-  readonly classEmbedding: ClassEmbedding | null;
-
-  constructor(p: ParameterSet, readonly baseChannels: number, embedChannels: number, numClasses: number) {
-    this.timeEmbedding = new TimestepEmbedding(p, 'time_embedding', baseChannels, embedChannels);
-    this.classEmbedding = numClasses > 0 ? new ClassEmbedding(p, 'class_embedding', numClasses, embedChannels) : null;
-  }
-
-  forward(timesteps: Int32Array, labels: Int32Array | null): Tensor {
-    const temb = this.timeEmbedding.forward(sinusoidalEmbedding(timesteps, this.baseChannels));
-    if (this.classEmbedding) this.classEmbedding.addTo(temb, labels!);
-    return temb;
-  }
-
-  backward(dTemb: Tensor): void {
-    this.classEmbedding?.backward(dTemb);
-    this.timeEmbedding.backward(dTemb);
-  }
 }
 
 /** conv_in, the down blocks and the middle block. */

@@ -13,6 +13,7 @@
  */
 import { SiLU } from '../nn/activation.ts';
 import type { DropoutContext } from '../nn/dropout.ts';
+import { TimeConditioning } from '../nn/embeddings.ts';
 import { GroupNorm } from '../nn/groupnorm.ts';
 import type { InputGrad } from '../nn/layer.ts';
 import { Conv2d } from '../nn/conv2d.ts';
@@ -21,7 +22,7 @@ import { Upsample2D } from '../nn/resample.ts';
 import { concatChannels, concatChannelsBackward } from '../ops/elementwise.ts';
 import { Tensor } from '../tensor.ts';
 import { checkClassLabels, type Denoiser } from './denoiser.ts';
-import { makeStage, Stage, TimeConditioning, UNetEncoder } from './unet-parts.ts';
+import { makeStage, Stage, UNetEncoder } from './unet-parts.ts';
 import { resolveUNetConfig, type UNet2DConfig } from './unet2d-config.ts';
 
 export class UNet2DModel implements Denoiser {

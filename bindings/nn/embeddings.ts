@@ -5,6 +5,7 @@
  * - TimestepEmbedding: the MLP that projects it (linear_1, SiLU, linear_2), named as in diffusers.
  * - ClassEmbedding: a learned vector per class label (nn.Embedding), added to the time embedding. The last row
  *   is the reserved null label of classifier-free guidance.
+ * - TimeConditioning: the three together, as the denoisers (and the noise-aware classifier) use them.
  */
 import { addInPlace, timestepEmbedding } from '../ops/elementwise.ts';
 import { Tensor } from '../tensor.ts';
@@ -67,3 +68,27 @@ export class ClassEmbedding {
   }
 }
 
+/**
+ * sinusoidal(t) -> `time_embedding` MLP, plus `class_embedding` of the labels when numClasses > 0: the vector
+ * [N, embedChannels] that conditions a denoiser on the timestep (and the class).
+ */
+export class TimeConditioning {
+  readonly timeEmbedding: TimestepEmbedding;
+  readonly classEmbedding: ClassEmbedding | null;
+
+  constructor(params: ParameterSet, readonly sinusoidalDim: number, embedChannels: number, numClasses: number) {
+    this.timeEmbedding = new TimestepEmbedding(params, 'time_embedding', sinusoidalDim, embedChannels);
+    this.classEmbedding = numClasses > 0 ? new ClassEmbedding(params, 'class_embedding', numClasses, embedChannels) : null;
+  }
+
+  forward(timesteps: Int32Array, labels: Int32Array | null): Tensor {
+    const temb = this.timeEmbedding.forward(sinusoidalEmbedding(timesteps, this.sinusoidalDim));
+    if (this.classEmbedding) this.classEmbedding.addTo(temb, labels!);
+    return temb;
+  }
+
+  backward(dTemb: Tensor): void {
+    this.classEmbedding?.backward(dTemb);
+    this.timeEmbedding.backward(dTemb);
+  }
+}

@@ -10,13 +10,13 @@
  */
 import type { Dataset } from '../data/dataset.ts';
 import { DataOrder } from '../data/dataset.ts';
-import { wasm } from '../core/instance.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { adamwStep } from '../ops/adamw.ts';
-import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward, sumOfSquares } from '../ops/elementwise.ts';
+import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { randInt, randn } from '../ops/random.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
+import { clipGradNorm } from './clip-grad-norm.ts';
 
 export interface ClassifierTrainerOptions {
   classifier: NoiseAwareClassifier;
@@ -98,8 +98,7 @@ export class ClassifierTrainer {
       if (!Number.isFinite(loss) || countNonFinite(params.grads) > 0) {
         throw new Error(`classifier training diverged at step ${this.step + 1}: the loss or a gradient is NaN or infinite (loss ${loss}); lower the learning rate`);
       }
-      const norm = Math.sqrt(sumOfSquares(params.grads));
-      if (norm > 1) wasm().scale(params.grads.ptr, params.grads.ptr, 1 / (norm + 1e-6), params.grads.size);
+      clipGradNorm(params.grads, 1);
       const { learningRate, warmupSteps, weightDecay } = this.options;
       const lr = this.step < warmupSteps ? (learningRate * (this.step + 1)) / warmupSteps : learningRate;
       adamwStep(params.values, params.grads, this.adamM, this.adamV, { lr, weightDecay, step: this.step + 1 });

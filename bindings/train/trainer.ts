@@ -15,11 +15,12 @@ import type { Dataset } from '../data/dataset.ts';
 import { DataOrder } from '../data/dataset.ts';
 import type { Denoiser } from '../models/denoiser.ts';
 import { adamwStep, emaUpdate } from '../ops/adamw.ts';
-import { countNonFinite, sumOfSquares } from '../ops/elementwise.ts';
+import { countNonFinite } from '../ops/elementwise.ts';
 import { randInt, randn, randUniform } from '../ops/random.ts';
 import { wasm } from '../core/instance.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
+import { clipGradNorm } from './clip-grad-norm.ts';
 import { batchGradient, type ShardInput } from './gradients.ts';
 import { GradientWorkers } from './workers.ts';
 
@@ -153,12 +154,8 @@ export class Trainer {
       throw new TrainingDivergedError(`training diverged at step ${this.step + 1}: the loss or a gradient is NaN or infinite ` +
         `(loss ${loss}); the parameters were not updated. Lower learningRate or keep gradClipNorm on.`);
     }
-    const gradNorm = Math.sqrt(sumOfSquares(grads));
     const { gradClipNorm } = this.options;
-    if (gradClipNorm > 0 && gradNorm > gradClipNorm) {
-      // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6).
-      wasm().scale(grads.ptr, grads.ptr, gradClipNorm / (gradNorm + 1e-6), grads.size);
-    }
+    const gradNorm = clipGradNorm(grads, gradClipNorm > 0 ? gradClipNorm : Infinity);
     const lr = this.learningRateAt(this.step);
     const { adamBeta1, adamBeta2, adamEpsilon, weightDecay, emaDecay } = this.options;
     adamwStep(this.model.params.values, grads, this.adamM, this.adamV,
