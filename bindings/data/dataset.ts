@@ -4,6 +4,7 @@
  * resumed run sees exactly the batches it would have seen.
  */
 import { randInt } from '../ops/random.ts';
+import { STREAMS } from '../random-streams.ts';
 import { Tensor, tidy } from '../tensor.ts';
 
 export interface Dataset {
@@ -59,9 +60,6 @@ export class ArrayDataset implements Dataset {
   }
 }
 
-/** Random stream of the data order (see ops.randn's `stream`). */
-const ORDER_STREAM = 0x0d47a;
-
 /**
  * Which sample comes at each position of a training run: epoch e is a random permutation of the dataset, drawn
  * from (seed, e) alone; position p of the run is element p mod size of epoch floor(p / size).
@@ -86,7 +84,7 @@ export class DataOrder {
 
   /** Sorts the indices by random 31-bit keys (ties by index): a uniform permutation, integer arithmetic only. */
   private shuffle(epoch: number): void {
-    const keys = tidy(() => randInt(this.size, 0x7fffffff, { seed: this.seed, offset: epoch * this.size, stream: ORDER_STREAM }));
+    const keys = tidy(() => randInt(this.size, 0x7fffffff, { seed: this.seed, offset: epoch * this.size, stream: STREAMS.dataOrder }));
     this.permutation = Int32Array.from({ length: this.size }, (_, i) => i).sort((a, b) => keys[a] - keys[b] || a - b);
     this.epoch = epoch;
   }

@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { randInt } from '../ops/random.ts';
+import { STREAMS } from '../random-streams.ts';
 import { tidy } from '../tensor.ts';
 import { ArrayDataset } from './dataset.ts';
 
@@ -90,7 +91,7 @@ export function coloredMnistDataset(options: MnistOptions = {}): ArrayDataset {
   const o = checkOptions('colored-mnist', options);
   const { pixels, labels } = loadDigits(o.split, o.heldOut);
   const S = o.imageSize;
-  const colors = tidy(() => randInt(pixels.length, PALETTE.length, { seed: o.seed, stream: 0xc0102 }));
+  const colors = tidy(() => randInt(pixels.length, PALETTE.length, { seed: o.seed, stream: STREAMS.coloredMnistColors }));
   const data = new Float32Array(pixels.length * 3 * S * S);
   pixels.forEach((digit, i) => drawDigit(data, i * 3 * S * S, digit, S, PALETTE[colors[i]].rgb));
   const classLabels = Int32Array.from(labels, (digit, i) => digit * PALETTE.length + colors[i]);

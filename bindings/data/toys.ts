@@ -8,16 +8,14 @@
  * - moons: two interleaving half circles (scikit-learn's make_moons, noise 0.05), scaled to roughly [-2, 2].
  * - swissroll: a 2-D swiss roll (scikit-learn's make_swiss_roll, x and z, noise 0.25), scaled by 1/5.
  */
-import { wasm } from '../core/instance.ts';
+import { cos, sin } from '../ops/math.ts';
 import { randn, randUniform } from '../ops/random.ts';
+import { STREAMS } from '../random-streams.ts';
 import { tidy } from '../tensor.ts';
 import { ArrayDataset } from './dataset.ts';
 
 export type ToyName = 'gaussian8' | 'moons' | 'swissroll';
 export const TOY_NAMES: readonly ToyName[] = ['gaussian8', 'moons', 'swissroll'];
-
-/** Random streams of the toy generators. */
-const STREAM = { choice: 0x70e1, noise: 0x70e2 } as const;
 
 /** The mode centres of gaussian8, before scaling: the 8 unit vectors at k * 45°, exact. */
 export const GAUSSIAN8_CENTERS: readonly (readonly [number, number])[] = (() => {
@@ -33,11 +31,10 @@ export function toyDataset(name: ToyName, size = 20000, seed = 0): ArrayDataset 
   if (!TOY_NAMES.includes(name)) throw new Error(`toyDataset: unknown toy '${name}'; choose one of ${TOY_NAMES.join(', ')}`);
   if (!Number.isInteger(size) || size < 1) throw new Error(`toyDataset: size must be a positive integer, got ${size}`);
   const { u, z } = tidy(() => ({
-    u: randUniform([size], { seed, stream: STREAM.choice }).toFloat32Array(),
-    z: randn([size, 2], { seed, stream: STREAM.noise }).toFloat32Array(),
+    u: randUniform([size], { seed, stream: STREAMS.toyChoice }).toFloat32Array(),
+    z: randn([size, 2], { seed, stream: STREAMS.toyNoise }).toFloat32Array(),
   }));
   const points = new Float32Array(size * 2);
-  const core = wasm();
   const s2 = Math.sqrt(2);
   for (let i = 0; i < size; i++) {
     let x: number, y: number;
@@ -49,14 +46,14 @@ export function toyDataset(name: ToyName, size = 20000, seed = 0): ArrayDataset 
       // u picks the moon (below or above 0.5) and the angle along it.
       const upper = u[i] < 0.5;
       const theta = (upper ? u[i] * 2 : u[i] * 2 - 1) * Math.PI;
-      const mx = upper ? core.mathCos(theta) : 1 - core.mathCos(theta);
-      const my = upper ? core.mathSin(theta) : 0.5 - core.mathSin(theta);
+      const mx = upper ? cos(theta) : 1 - cos(theta);
+      const my = upper ? sin(theta) : 0.5 - sin(theta);
       x = 2 * (mx + 0.05 * z[2 * i]) - 1;
       y = 2 * (my + 0.05 * z[2 * i + 1]) - 0.5;
     } else {
       const t = 1.5 * Math.PI * (1 + 2 * u[i]);
-      x = (t * core.mathCos(t) + 0.25 * z[2 * i]) / 5;
-      y = (t * core.mathSin(t) + 0.25 * z[2 * i + 1]) / 5;
+      x = (t * cos(t) + 0.25 * z[2 * i]) / 5;
+      y = (t * sin(t) + 0.25 * z[2 * i + 1]) / 5;
     }
     points[2 * i] = x;
     points[2 * i + 1] = y;

@@ -5,6 +5,7 @@
  */
 import { dropout, dropoutBackward } from '../ops/dropout.ts';
 import { addInPlace } from '../ops/elementwise.ts';
+import { dropoutStream } from '../random-streams.ts';
 import type { Tensor } from '../tensor.ts';
 import { saved, type InputGrad, type Layer } from './layer.ts';
 
@@ -25,7 +26,7 @@ export class Dropout implements Layer {
 
   constructor(readonly p: number, readonly name: string) {
     if (!(p >= 0 && p < 1)) throw new Error(`${name}: dropout must be in [0, 1), got ${p}`);
-    this.stream = fnv1a(name);
+    this.stream = dropoutStream(name);
   }
 
   forward(x: Tensor): Tensor {
@@ -46,11 +47,4 @@ export class Dropout implements Layer {
     }
     return dropoutBackward(dy, saved(this.mask, this.name), { dx });
   }
-}
-
-/** FNV-1a, 32 bits, over the UTF-16 code units of `text` (integer arithmetic only). */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash;
 }

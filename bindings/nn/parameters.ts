@@ -12,13 +12,11 @@
 import type { NamedTensor } from '../io/safetensors.ts';
 import { fill, addInPlace } from '../ops/elementwise.ts';
 import { randUniform } from '../ops/random.ts';
+import { STREAMS } from '../random-streams.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
 
 /** How a parameter starts: uniform in [-bound, bound), or a constant. */
 export type Init = { uniform: number } | { constant: number };
-
-/** Random stream of parameter initialisation (see ops.randn's `stream`). */
-const INIT_STREAM = 0x1417;
 
 export class Parameter {
   /** Set by `ParameterSet.allocate`. */
@@ -107,7 +105,7 @@ function initialise(p: Parameter, seed: number): void {
   const bound = p.init.uniform;
   tidy(() => {
     // value = -bound + 2 * bound * u, u uniform in [0, 1) at this parameter's offset of the init stream
-    const u = randUniform([...p.shape], { seed, offset: p.offset, stream: INIT_STREAM });
+    const u = randUniform([...p.shape], { seed, offset: p.offset, stream: STREAMS.parameterInit });
     fill(p.value, -bound);
     addInPlace(p.value, u, 2 * bound);
   });

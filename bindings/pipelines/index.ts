@@ -22,4 +22,4 @@ export class DDIMPipeline extends DiffusionPipeline {
   }
 }
 
-export { DiffusionPipeline, INIT_NOISE_STREAM, classifierGradient, type GenerateOptions, type StepInfo } from './pipeline.ts';
+export { DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipeline.ts';

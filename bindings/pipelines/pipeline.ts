@@ -9,7 +9,7 @@
  *   shifts the predicted noise: eps' = eps - classifierScale * sqrt(1 - ab_t) * g (their Algorithm 2, which
  *   serves DDPM and DDIM alike); a model predicting v or x0 gets the same shift, converted to its output.
  *
- * Randomness: x_T is `randn` of (seed, INIT_NOISE_STREAM) with item n at numbers n*M .. n*M + M - 1, and each
+ * Randomness: x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers n*M .. n*M + M - 1, and each
  * step's noise comes from the scheduler at (seed, t); so a sample depends on its seed and its index alone, not on
  * the batch size.
  */
@@ -17,10 +17,9 @@ import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward, sub } from '../ops/elementwise.ts';
 import { randn } from '../ops/random.ts';
+import { STREAMS } from '../random-streams.ts';
 import type { DDIMScheduler, DDPMScheduler } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
-
-export const INIT_NOISE_STREAM = 0x696e6974; // 'init'
 
 /** What `onStep` receives after every step. */
 export interface StepInfo {
@@ -88,7 +87,7 @@ export class DiffusionPipeline {
     const { model, scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
     const shape = [o.batchSize, ...model.sampleShape];
-    let x = keep(randn(shape, { seed: o.seed, stream: INIT_NOISE_STREAM }));
+    let x = keep(randn(shape, { seed: o.seed, stream: STREAMS.initialNoise }));
     const timesteps = scheduler.timesteps;
     for (let index = 0; index < timesteps.length; index++) {
       const t = timesteps[index];

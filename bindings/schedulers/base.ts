@@ -10,6 +10,7 @@
 import { randn } from '../ops/random.ts';
 import { schedulerAddNoise } from '../ops/scheduler.ts';
 import { tensorArg, sameShape } from '../ops/check.ts';
+import { STREAMS } from '../random-streams.ts';
 import { Tensor } from '../tensor.ts';
 import { BETA_SCHEDULES, betasFor, cumprod, type BetaSchedule } from './betas.ts';
 import { spacedTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from './timesteps.ts';
@@ -45,7 +46,7 @@ export interface SchedulerOptions {
   /** Added to every 'leading' inference timestep (Stable Diffusion uses 1): an integer >= 0. Default 0. */
   stepsOffset?: number;
   /**
-   * Seed of the noise `step` draws when it is not given one (see `SAMPLER_NOISE_STREAM`): a non-negative safe
+   * Seed of the noise `step` draws when it is not given one (see `SAMPLER_NOISE_STRIDE`): a non-negative safe
    * integer. A step's `{ seed }` option overrides it. Default 0.
    */
   seed?: number;
@@ -69,12 +70,11 @@ export interface SchedulerStepOutput {
 
 /**
  * Sampler noise addressing. When `step` draws its noise z itself, z is `randn(sample.shape, { seed, stream:
- * SAMPLER_NOISE_STREAM, offset: t · SAMPLER_NOISE_STRIDE })`: one fixed stream, one disjoint block of 2^36
+ * STREAMS.samplerNoise, offset: t · SAMPLER_NOISE_STRIDE })`: one fixed stream, one disjoint block of 2^36
  * numbers per timestep t, and item n of the batch takes numbers n·M .. (n+1)·M - 1 of its block (M elements per
  * item). So a run is reproducible from its seed alone, and what one batch item gets does not depend on the
  * batch size: sampling 1 image or 16 with the same seed gives the same first image.
  */
-export const SAMPLER_NOISE_STREAM = 0x73636864; // 'schd'
 export const SAMPLER_NOISE_STRIDE = 2 ** 36;
 
 /** The largest numTrainTimesteps: every timestep's noise block must start below 2^53 (see above). */
@@ -208,14 +208,14 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
     return t;
   }
 
-  /** The step's noise at timestep t: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STREAM). */
+  /** The step's noise at timestep t: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE). */
   protected stepNoise(op: string, sample: Tensor, t: number, options: StepNoiseOptions): Tensor {
     if (options.noise !== undefined) {
       sameShape(op, 'sample', sample.shape, 'options.noise', tensorArg(op, 'options.noise', options.noise));
       return options.noise;
     }
     const seed = options.seed ?? this.common.seed;
-    return randn(sample.shape, { seed, stream: SAMPLER_NOISE_STREAM, offset: t * SAMPLER_NOISE_STRIDE });
+    return randn(sample.shape, { seed, stream: STREAMS.samplerNoise, offset: t * SAMPLER_NOISE_STRIDE });
   }
 
   /** Validates step's options object against the allowed keys. */

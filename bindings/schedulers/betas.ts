@@ -7,7 +7,7 @@
  * cos of the cosine schedule and the exp of the sigmoid schedule come from the WebAssembly core, never from
  * JavaScript's Math (whose last bits differ between engines).
  */
-import { wasm } from '../core/instance.ts';
+import { cos, exp } from '../ops/math.ts';
 
 /**
  * The beta schedules (diffusers' names):
@@ -50,9 +50,8 @@ export function scaledLinearBetas(T: number, betaStart: number, betaEnd: number)
 
 /** The improved-DDPM cosine schedule (diffusers' 'squaredcos_cap_v2'), in the order diffusers evaluates it. */
 export function cosineBetas(T: number, maxBeta = COSINE_MAX_BETA): Float64Array {
-  const { mathCos } = wasm();
   const alphaBar = (u: number) => {
-    const c = mathCos((u + 0.008) / 1.008 * Math.PI / 2);
+    const c = cos((u + 0.008) / 1.008 * Math.PI / 2);
     return c * c;
   };
   const betas = new Float64Array(T);
@@ -62,8 +61,7 @@ export function cosineBetas(T: number, maxBeta = COSINE_MAX_BETA): Float64Array 
 
 /** sigmoid(linspace(-6, 6, T)) scaled to [betaStart, betaEnd]. */
 export function sigmoidBetas(T: number, betaStart: number, betaEnd: number): Float64Array {
-  const { mathExp } = wasm();
-  return linspace(-6, 6, T).map((x) => 1 / (1 + mathExp(-x)) * (betaEnd - betaStart) + betaStart);
+  return linspace(-6, 6, T).map((x) => 1 / (1 + exp(-x)) * (betaEnd - betaStart) + betaStart);
 }
 
 /** The betas of a named schedule (options already validated). */

@@ -14,6 +14,7 @@ import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { adamwStep } from '../ops/adamw.ts';
 import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { randInt, randn } from '../ops/random.ts';
+import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
 import { clipGradNorm } from './clip-grad-norm.ts';
@@ -51,9 +52,6 @@ export interface ClassifierStepReport {
   /** The learning rate used. */
   learningRate: number;
 }
-
-/** Random streams of classifier training (distinct from the diffusion trainer's). */
-const STREAMS = { timesteps: 0x7201, noise: 0x7202 } as const;
 
 export class ClassifierTrainer {
   readonly classifier: NoiseAwareClassifier;
@@ -113,8 +111,8 @@ export class ClassifierTrainer {
     const first = step * B;
     const { x: x0, labels } = this.dataset.batch(this.order.indices(first, B));
     const M = x0.size / B;
-    const timesteps = randInt(B, this.scheduler.config.numTrainTimesteps, { seed, offset: first, stream: STREAMS.timesteps });
-    const noise = randn(x0.shape, { seed, offset: first * M, stream: STREAMS.noise });
+    const timesteps = randInt(B, this.scheduler.config.numTrainTimesteps, { seed, offset: first, stream: STREAMS.classifierTimesteps });
+    const noise = randn(x0.shape, { seed, offset: first * M, stream: STREAMS.classifierNoise });
     return { x: this.scheduler.addNoise(x0, noise, timesteps), timesteps, labels: labels! };
   }
 

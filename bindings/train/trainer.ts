@@ -17,7 +17,8 @@ import type { Denoiser } from '../models/denoiser.ts';
 import { adamwStep, emaUpdate } from '../ops/adamw.ts';
 import { countNonFinite } from '../ops/elementwise.ts';
 import { randInt, randn, randUniform } from '../ops/random.ts';
-import { wasm } from '../core/instance.ts';
+import { cos } from '../ops/math.ts';
+import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
 import { clipGradNorm } from './clip-grad-norm.ts';
@@ -83,9 +84,6 @@ export interface StepReport {
 
 /** Thrown when the loss or a gradient becomes NaN or infinite; the parameters are left as before the step. */
 export class TrainingDivergedError extends Error {}
-
-/** Random streams of training (see ops.randn's `stream`). */
-export const TRAIN_STREAMS = { timesteps: 0x7101, noise: 0x7102, condDrop: 0x7103, dropout: 0x7104 } as const;
 
 export class Trainer {
   readonly model: Denoiser;
@@ -172,7 +170,7 @@ export class Trainer {
     if (step < warmupSteps) return (learningRate * (step + 1)) / warmupSteps;
     if (decaySteps <= warmupSteps) return learningRate;
     const progress = Math.min(1, (step - warmupSteps) / (decaySteps - warmupSteps));
-    return learningRate * 0.5 * (1 + wasm().mathCos(Math.PI * progress));
+    return learningRate * 0.5 * (1 + cos(Math.PI * progress));
   }
 
   private startWorkers(): Promise<GradientWorkers> {
@@ -191,11 +189,11 @@ export class Trainer {
     const { x: x0, labels } = this.dataset.batch(this.order.indices(first, B));
     const M = x0.size / B;
     const T = this.scheduler.config.numTrainTimesteps;
-    const timesteps = randInt(B, T, { seed, offset: first, stream: TRAIN_STREAMS.timesteps });
-    const noise = randn(x0.shape, { seed, offset: first * M, stream: TRAIN_STREAMS.noise });
+    const timesteps = randInt(B, T, { seed, offset: first, stream: STREAMS.trainTimesteps });
+    const noise = randn(x0.shape, { seed, offset: first * M, stream: STREAMS.trainNoise });
     let classLabels: Int32Array | null = null;
     if (this.model.numClasses > 0) {
-      const u = randUniform([B], { seed, offset: first, stream: TRAIN_STREAMS.condDrop }).toFloat32Array();
+      const u = randUniform([B], { seed, offset: first, stream: STREAMS.trainLabelDrop }).toFloat32Array();
       classLabels = Int32Array.from(labels!, (label, i) => (u[i] < condDropProb ? this.model.numClasses : label));
     }
     const x = this.scheduler.addNoise(x0, noise, timesteps);

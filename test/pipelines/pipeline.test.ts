@@ -7,7 +7,7 @@ import {
   classifierGradient, DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, init, NoiseAwareClassifier, ops, Tensor, tidy,
   UNet2DModel, type Denoiser, type GenerateOptions, type PredictionType,
 } from '../../bindings/index.ts';
-import { INIT_NOISE_STREAM } from '../../bindings/pipelines/pipeline.ts';
+import { STREAMS } from '../../bindings/random-streams.ts';
 import { assertClose } from '../helpers.ts';
 
 await init();
@@ -33,7 +33,7 @@ const N = labels.length;
 function handWrittenDDIM(scheduler: DDIMScheduler, steps: number, seed: number, guide: (x: Tensor, t: number) => Tensor, useClippedModelOutput = true): Float32Array {
   return tidy(() => {
     scheduler.setTimesteps(steps);
-    let x = ops.randn([N, 2, 8, 8], { seed, stream: INIT_NOISE_STREAM });
+    let x = ops.randn([N, 2, 8, 8], { seed, stream: STREAMS.initialNoise });
     for (const t of scheduler.timesteps) x = scheduler.step(guide(x, t), t, x, { useClippedModelOutput }).prevSample;
     return x.toFloat32Array();
   });
@@ -47,7 +47,7 @@ const generate = (pipeline: DDIMPipeline | DDPMPipeline, options: GenerateOption
 
 const fill = (t: number) => new Int32Array(N).fill(t);
 
-test('sampling equals the loop written by hand: x_T from (seed, INIT_NOISE_STREAM), then step after step', async () => {
+test('sampling equals the loop written by hand: x_T from (seed, STREAMS.initialNoise), then step after step', async () => {
   const scheduler = ddim();
   const sampled = await generate(new DDIMPipeline({ model: conditional, scheduler }), { batchSize: N, numInferenceSteps: 5, seed: 7, classLabels: labels });
   const expected = handWrittenDDIM(ddim(), 5, 7, (x, t) => conditional.forward(x, fill(t), labels));

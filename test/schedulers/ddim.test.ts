@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, ops, Tensor, tidy } from '../../bindings/index.ts';
-import { DDIMScheduler, DDPMScheduler, SAMPLER_NOISE_STREAM, SAMPLER_NOISE_STRIDE } from '../../bindings/schedulers/index.ts';
+import { DDIMScheduler, DDPMScheduler, SAMPLER_NOISE_STRIDE } from '../../bindings/schedulers/index.ts';
+import { STREAMS } from '../../bindings/random-streams.ts';
 import { assertClose, randomTensor, toF64 } from '../helpers.ts';
 
 await init();
@@ -118,7 +119,7 @@ test('eta > 0: sigma_t = eta sqrt(variance) (eq. 16); eta = 1 with all steps has
     assertClose(prevSample, expected, { atol: 5e-7, rtol: 5e-7 }, 'eta 0.7');
     // Drawn noise: the sampler stream of DDPMScheduler's documentation, reproducible from the seed.
     const drawn = s.step(eps, t, x, { eta, seed: 11 }).prevSample;
-    const explicit = ops.randn(SHAPE, { seed: 11, stream: SAMPLER_NOISE_STREAM, offset: t * SAMPLER_NOISE_STRIDE });
+    const explicit = ops.randn(SHAPE, { seed: 11, stream: STREAMS.samplerNoise, offset: t * SAMPLER_NOISE_STRIDE });
     assert.equal(bitsOf(drawn), bitsOf(s.step(eps, t, x, { eta, noise: explicit }).prevSample));
     assert.not.equal(bitsOf(drawn), bitsOf(s.step(eps, t, x, { eta, seed: 12 }).prevSample));
   });

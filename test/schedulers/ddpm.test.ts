@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, ops, Tensor, tidy } from '../../bindings/index.ts';
-import { DDPMScheduler, SAMPLER_NOISE_STREAM, SAMPLER_NOISE_STRIDE } from '../../bindings/schedulers/index.ts';
+import { DDPMScheduler, SAMPLER_NOISE_STRIDE } from '../../bindings/schedulers/index.ts';
+import { STREAMS } from '../../bindings/random-streams.ts';
 import { assertClose, randomTensor, seededFloats, toF64 } from '../helpers.ts';
 
 await init();
@@ -100,13 +101,13 @@ test('clipSample clamps the predicted x0 to ±clipSampleRange; without it x0 is 
   });
 });
 
-test('step noise: drawn from (seed, SAMPLER_NOISE_STREAM, t · SAMPLER_NOISE_STRIDE), reproducible, per-item, none at t = 0', () => {
+test('step noise: drawn from (seed, STREAMS.samplerNoise, t · SAMPLER_NOISE_STRIDE), reproducible, per-item, none at t = 0', () => {
   tidy(() => {
     const { x0: xt, eps } = inputs();
     const s = new DDPMScheduler({ seed: 7 });
     const t = 500;
     const drawn = s.step(eps, t, xt).prevSample;
-    const explicit = ops.randn(SHAPE, { seed: 7, stream: SAMPLER_NOISE_STREAM, offset: t * SAMPLER_NOISE_STRIDE });
+    const explicit = ops.randn(SHAPE, { seed: 7, stream: STREAMS.samplerNoise, offset: t * SAMPLER_NOISE_STRIDE });
     assert.equal(bitsOf(drawn), bitsOf(s.step(eps, t, xt, { noise: explicit }).prevSample), 'documented addressing');
     assert.equal(bitsOf(drawn), bitsOf(new DDPMScheduler().step(eps, t, xt, { seed: 7 }).prevSample), 'per-call seed');
     assert.not.equal(bitsOf(drawn), bitsOf(s.step(eps, t, xt, { seed: 8 }).prevSample), 'another seed');
@@ -126,7 +127,7 @@ test('noise of different timesteps differs (disjoint blocks of the stream)', () 
     // With x0 = 0 and x_t = 0 the step is sigma_t z: z itself, up to the scale sqrt(beta_t).
     const z500 = toF64(s.step(zeros, 500, zeros).prevSample).map((v) => v / Math.sqrt(s.getVariance(500)));
     const z499 = toF64(s.step(zeros, 499, zeros).prevSample).map((v) => v / Math.sqrt(s.getVariance(499)));
-    const explicit = ops.randn(SHAPE, { seed: 0, stream: SAMPLER_NOISE_STREAM, offset: 500 * SAMPLER_NOISE_STRIDE });
+    const explicit = ops.randn(SHAPE, { seed: 0, stream: STREAMS.samplerNoise, offset: 500 * SAMPLER_NOISE_STRIDE });
     assertClose(z500, explicit, { atol: 1e-6, rtol: 1e-6 }, 'z at t = 500');
     assert.ok(z500.some((v, i) => Math.abs(v - z499[i]) > 0.1), 'z at 499 differs');
   });
