@@ -9,6 +9,7 @@ import type { Conv2dKernels } from '../ops/conv2d.ts';
 import type { DropoutKernels } from '../ops/dropout.ts';
 import type { ElementwiseKernels } from '../ops/elementwise.ts';
 import type { GroupNormKernels } from '../ops/groupnorm.ts';
+import type { HalfKernels } from '../ops/half.ts';
 import type { LayoutKernels } from '../ops/layout.ts';
 import type { LinearKernels } from '../ops/linear.ts';
 import type { MatmulKernels } from '../ops/matmul.ts';
@@ -31,4 +32,4 @@ export interface BaseKernels {
 }
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
-  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels {}
+  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels, HalfKernels {}
