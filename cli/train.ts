@@ -11,7 +11,7 @@ import {
   describeData, encodeModel, encodeTrainingState, restoreTrainingState,
   type Dataset, type Denoiser, type ModelMetadata, type SchedulerOptions, type StepReport,
 } from '../bindings/index.ts';
-import { decodeSafetensors } from '../bindings/io/safetensors.ts';
+import { readSafetensorsHeader } from '../bindings/io/safetensors.ts';
 import { readMetadata } from '../bindings/io/checkpoint.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
 import { createModel } from '../bindings/models/registry.ts';
@@ -120,7 +120,7 @@ async function prepare(flags: TrainFlags, extras: TrainExtras): Promise<Training
   let resumed: { bytes: Uint8Array; meta: ModelMetadata } | null = null;
   if (flags.resume) {
     const bytes = await readFileBytes(run.file('state'));
-    const meta = readMetadata(decodeSafetensors(bytes, shown(run.file('state'))).metadata, shown(run.file('state')));
+    const meta = readMetadata(readSafetensorsHeader(bytes, shown(run.file('state'))).metadata, shown(run.file('state')));
     resumed = { bytes, meta };
     settingFlags = mergeResumed(flags, storedSettings(meta), where);
   }

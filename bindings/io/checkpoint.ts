@@ -10,62 +10,31 @@
  *   functions of (seed, step), so nothing else is needed.
  */
 import type { Dataset } from '../data/dataset.ts';
-import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import type { Denoiser } from '../models/denoiser.ts';
-import { createModel, MODEL_KINDS, type ModelKind } from '../models/registry.ts';
-import type { SchedulerOptions } from '../schedulers/index.ts';
-import type { Trainer, TrainingHyperparameters } from '../train/trainer.ts';
+import type { Trainer } from '../train/trainer.ts';
 import type { Tensor } from '../tensor.ts';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
+import { FORMAT_VERSION, type ModelMetadata } from './metadata.ts';
+import { loadModelFile, type AnyModel, type DecodeModelOptions } from './model-loading.ts';
+import { encodeSafetensors, type EncodeOptions } from './safetensors.ts';
+import { restoreTrainer } from './state-loading.ts';
 
-export const FORMAT_VERSION = 1;
+export { FORMAT_VERSION, readMetadata, type ModelMetadata } from './metadata.ts';
+export { DEFAULT_MAX_PARAMETERS, disposeModel, type DecodeModelOptions } from './model-loading.ts';
 
-/** What a model file says about itself. */
-export interface ModelMetadata {
-  version: number;
-  kind: ModelKind;
-  config: object;
-  scheduler: SchedulerOptions;
-  data: { name: string; sampleShape: number[]; classNames: string[] };
-  training: { steps: number; options?: Partial<TrainingHyperparameters> };
-}
-
-type AnyModel = Denoiser | NoiseAwareClassifier;
-
-/** The bytes of a model file: `weights` (default: the model's own values) and the metadata. */
-export function encodeModel(model: AnyModel, meta: Omit<ModelMetadata, 'version' | 'kind' | 'config'>, weights?: Tensor): Uint8Array {
+/**
+ * The bytes of a model file: `weights` (default: the model's own values) and the metadata. `options.dtype`
+ * stores the weights as 'F32' (default), or 'F16' / 'BF16' at half the size (rounded to nearest even).
+ */
+export function encodeModel(model: AnyModel, meta: Omit<ModelMetadata, 'version' | 'kind' | 'config'>, weights?: Tensor, options: EncodeOptions = {}): Uint8Array {
   const metadata: ModelMetadata = { version: FORMAT_VERSION, kind: model.kind as ModelMetadata['kind'], config: model.config, ...meta };
-  return encodeSafetensors(model.params.toNamedTensors(weights), { format: 'pt', ddpm_wasm: JSON.stringify(metadata) });
+  return encodeSafetensors(model.params.toNamedTensors(weights), { format: 'pt', ddpm_wasm: JSON.stringify(metadata) }, options);
 }
 
-/** Reads a model file: rebuilds the model from its config and loads its weights. */
-export function decodeModel(bytes: Uint8Array, source = 'the model file'): { model: AnyModel; metadata: ModelMetadata } {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
-  const meta = readMetadata(metadata, source);
-  const model = buildModel(meta, source);
-  model.params.load(tensors, source);
-  return { model, metadata: meta };
-}
-
-export function readMetadata(metadata: Record<string, string>, source: string): ModelMetadata {
-  if (!metadata.ddpm_wasm) throw new Error(`${source} is a safetensors file but not a ddpm-wasm model: its metadata has no 'ddpm_wasm' entry`);
-  let meta: ModelMetadata;
-  try {
-    meta = JSON.parse(metadata.ddpm_wasm);
-  } catch {
-    throw new Error(`${source}: the 'ddpm_wasm' metadata is not valid JSON`);
-  }
-  if (meta.version !== FORMAT_VERSION) throw new Error(`${source} has format version ${meta.version}; this library reads version ${FORMAT_VERSION}`);
-  if (!MODEL_KINDS.includes(meta.kind)) throw new Error(`${source} holds an unknown model kind '${meta.kind}'`);
-  return meta;
-}
-
-function buildModel(meta: ModelMetadata, source: string): AnyModel {
-  try {
-    return createModel(meta.kind, meta.config);
-  } catch (error) {
-    throw new Error(`${source}: its model config is invalid: ${(error as Error).message}`);
-  }
+/**
+ * Reads a model file: checks it completely, rebuilds the model from its config and loads its weights, strictly
+ * (see io/model-loading.ts; options: `maxParameters`, default 2^28, and `strict`, default true).
+ */
+export function decodeModel(bytes: Uint8Array, source = 'the model file', options: DecodeModelOptions = {}): { model: AnyModel; metadata: ModelMetadata } {
+  return loadModelFile(bytes, source, options);
 }
 
 /** A description of a dataset for model metadata. */
@@ -85,27 +54,10 @@ export function encodeTrainingState(trainer: Trainer, meta: Omit<ModelMetadata, 
   ], { ddpm_wasm: JSON.stringify(metadata) });
 }
 
-/** Restores a trainer built with the same model config and options from a training state. */
+/**
+ * Restores a trainer built with the same model config and options from a training state. Every check (step,
+ * shapes, finite values, config and options) passes before anything is copied (see io/state-loading.ts).
+ */
 export function restoreTrainingState(trainer: Trainer, bytes: Uint8Array, source = 'the training state'): void {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
-  const meta = readMetadata(metadata, source);
-  if (JSON.stringify(meta.config) !== JSON.stringify(trainer.model.config)) {
-    throw new Error(`${source} was written for another model config: ${JSON.stringify(meta.config)}, not ${JSON.stringify(trainer.model.config)}`);
-  }
-  for (const [key, value] of Object.entries(meta.training.options ?? {})) {
-    const mine = (trainer.options as Record<string, unknown>)[key];
-    if (mine !== value) throw new Error(`${source} was trained with ${key} = ${value}; resuming with ${key} = ${mine} would not continue the same run`);
-  }
-  const size = trainer.model.params.size;
-  const take = (name: string, target: Tensor) => {
-    const t = tensors.get(name);
-    if (!t || t.data.length !== size) throw new Error(`${source}: '${name}' is missing or has the wrong size (the model has ${size} parameters)`);
-    target.view().set(t.data);
-  };
-  take('params', trainer.model.params.values);
-  take('ema', trainer.ema);
-  take('adam.m', trainer.adamM);
-  take('adam.v', trainer.adamV);
-  trainer.step = meta.training.steps;
+  restoreTrainer(trainer, bytes, source);
 }
-

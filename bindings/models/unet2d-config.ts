@@ -1,4 +1,5 @@
 /** The configuration of UNet2DModel: diffusers' names in camelCase, each with its default and its checks. */
+import { unknownKeyMessage } from '../core/names.ts';
 
 export interface UNet2DConfig {
   /** Height and width of the images (square). Must be divisible by 2^(blocks - 1). Default 32. */
@@ -37,7 +38,7 @@ const DEFAULTS: Required<UNet2DConfig> = {
 export function resolveUNetConfig(config: UNet2DConfig): Required<UNet2DConfig> {
   const known = new Set(Object.keys(DEFAULTS));
   for (const key of Object.keys(config)) {
-    if (!known.has(key)) throw new Error(`UNet2DModel: unknown option '${key}'; options are ${[...known].join(', ')}`);
+    if (!known.has(key)) throw new Error(unknownKeyMessage('UNet2DModel', 'option', key, [...known]));
   }
   const c = { ...DEFAULTS, outChannels: config.inChannels ?? DEFAULTS.inChannels, ...config } as Required<UNet2DConfig>;
   const positive = (name: keyof UNet2DConfig, value: unknown) => {
