@@ -9,7 +9,7 @@
  * digits, image folders, atomic file writes) are in 'ddpm-wasm/node'.
  */
 export { init } from './core/instance.ts';
-export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
+export { Tensor, tidy, keep, memoryStats, resetPeakBytes, setMemoryLimit, OutOfMemoryError, type Shape } from './tensor.ts';
 export * as ops from './ops/index.ts';
 
 export * from './schedulers/index.ts';

@@ -32,6 +32,7 @@ export function checkClassLabels(model: string, numClasses: number, batch: numbe
     return null;
   }
   if (!labels) throw new Error(`${model}: this model is class-conditional (${numClasses} classes): give one class label per sample`);
+  if (!(labels instanceof Int32Array)) throw new Error(`${model}: class labels must be an Int32Array, got ${Array.isArray(labels) ? 'an array' : typeof labels}`);
   if (labels.length !== batch) throw new Error(`${model}: got ${labels.length} class labels for a batch of ${batch}`);
   return labels;
 }

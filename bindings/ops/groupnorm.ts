@@ -10,6 +10,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor, type Shape } from '../tensor.ts';
 import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
+import { optionsArg } from './options.ts';
 
 /** assembly/groupnorm.ts. Pointers may be 0 where the kernels say so (absent input, skipped output). */
 export interface GroupNormKernels {
@@ -177,7 +178,7 @@ function checkBackward(op: string, d: Dims, dy: Tensor, gamma: Tensor, options: 
   into: GroupNormGradientTargets): void {
   sameShape(op, 'x', d.shape, 'dy', tensorArg(op, 'dy', dy));
   checkChannelVector(op, 'gamma', gamma, d);
-  checkModulation(op, options, d);
+  checkModulation(op, options, d, ['scale', 'shift', 'beta']);
   if (options.beta !== undefined) checkChannelVector(op, 'beta', options.beta, d);
   if (typeof into !== 'object' || into === null) {
     throw new Error(`${op}: into must be an object of gradient targets, got ${into}`);
@@ -202,11 +203,11 @@ function checkChannelVector(op: string, name: string, value: Tensor, d: Dims): v
   }
 }
 
-function checkModulation(op: string, modulation: GroupNormModulation, d: Dims): void {
+function checkModulation(op: string, modulation: GroupNormModulation, d: Dims, known = ['scale', 'shift']): void {
   if (typeof modulation !== 'object' || modulation === null) {
     throw new Error(`${op}: the modulation must be an object { scale, shift } (or {}), got ${modulation}`);
   }
-  const { scale, shift } = modulation;
+  const { scale, shift } = optionsArg(op, modulation, known);
   if ((scale === undefined) !== (shift === undefined)) {
     throw new Error(`${op}: scale and shift must be given together (got only ${scale === undefined ? 'shift' : 'scale'})`);
   }

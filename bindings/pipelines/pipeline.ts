@@ -11,7 +11,11 @@
  *
  * Randomness: x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers n*M .. n*M + M - 1, and each
  * step's noise comes from the scheduler at (seed, t); so a sample depends on its seed and its index alone, not on
- * the batch size.
+ * the batch size. With `firstSample` = k, item n takes the numbers of item k + n, so a run of many samples can be
+ * drawn in batches of bounded memory and give the same samples as one batch.
+ *
+ * On failure (a bad option found by the scheduler, an error in onStep, out of memory) everything the call
+ * allocated is freed before the error propagates, so the next call starts from the same memory.
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
@@ -19,7 +23,9 @@ import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward, sub } fro
 import { randn } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { DDIMScheduler, DDPMScheduler } from '../schedulers/index.ts';
-import { Tensor, keep, tidy } from '../tensor.ts';
+import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
+import { toClassLabels } from '../core/class-labels.ts';
+import { checkFirstSample, stepNoiseAt } from './batch-noise.ts';
 
 /** What `onStep` receives after every step. */
 export interface StepInfo {
@@ -61,6 +67,11 @@ export interface GenerateOptions {
   useClippedModelOutput?: boolean;
   /** Called after every step with the intermediate sample and the predicted x0. */
   onStep?: (info: StepInfo) => void | Promise<void>;
+  /**
+   * The index of this batch's first sample in a larger run: its noise is that of samples firstSample ..
+   * firstSample + batchSize - 1, so sampling in batches gives the same samples as one big batch. Default 0.
+   */
+  firstSample?: number;
 }
 
 export interface PipelineComponents {
@@ -87,25 +98,42 @@ export class DiffusionPipeline {
     const { model, scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
     const shape = [o.batchSize, ...model.sampleShape];
-    let x = keep(randn(shape, { seed: o.seed, stream: STREAMS.initialNoise }));
-    const timesteps = scheduler.timesteps;
-    for (let index = 0; index < timesteps.length; index++) {
-      const t = timesteps[index];
-      let info: StepInfo | null = null;
-      const next = tidy(() => {
-        const output = this.predict(x, t, o);
-        const stepOptions = this.isDDIM ? { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput } : { seed: o.seed };
-        const { prevSample, predOriginalSample } = scheduler.step(output, t, x, stepOptions);
-        info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
-        return { prevSample, predOriginalSample };
-      });
-      if (o.onStep) await o.onStep(info!);
-      next.predOriginalSample.dispose();
-      x.dispose();
-      x = next.prevSample;
-      await new Promise((resolve) => setTimeout(resolve, 0));
+    const perItem = model.sampleShape.reduce((a, b) => a * b, 1);
+    let x: Tensor | null = null;
+    try {
+      x = keep(randn(shape, { seed: o.seed, stream: STREAMS.initialNoise, offset: o.firstSample * perItem }));
+      const timesteps = scheduler.timesteps;
+      for (let index = 0; index < timesteps.length; index++) {
+        const t = timesteps[index];
+        let info: StepInfo | null = null;
+        const current: Tensor = x;
+        const next = tidy(() => {
+          const output = this.predict(current, t, o);
+          const noise = stepNoiseAt(current, t, o, this.isDDIM ? o.eta > 0 : t > 0);
+          const stepOptions = this.isDDIM ? { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput, ...noise } : { seed: o.seed, ...noise };
+          const { prevSample, predOriginalSample } = scheduler.step(output, t, current, stepOptions);
+          info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
+          return { prevSample, predOriginalSample };
+        });
+        try {
+          if (o.onStep) await o.onStep(info!);
+        } catch (error) {
+          next.prevSample.dispose();
+          throw error;
+        } finally {
+          next.predOriginalSample.dispose();
+        }
+        current.dispose();
+        x = next.prevSample;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      return x;
+    } catch (error) {
+      x?.dispose();
+      if (!(error instanceof OutOfMemoryError)) throw error;
+      throw error.withHint(`${this.constructor.name}.generate (batchSize ${o.batchSize})`,
+        'lower batchSize: batches with firstSample give the same samples as one large batch');
     }
-    return x;
   }
 
   /** The model's prediction at timestep t, with classifier-free and classifier guidance applied. */
@@ -138,29 +166,27 @@ export class DiffusionPipeline {
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
+    const known = ['batchSize', 'numInferenceSteps', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep', 'firstSample'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
-    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
+    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, firstSample: 0, ...options };
     for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
       if (!this.isDDIM && options[ddimOption] !== undefined) throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name}`);
     }
     if (typeof o.useClippedModelOutput !== 'boolean') throw new Error(`${name}: useClippedModelOutput must be true or false, got ${o.useClippedModelOutput}`);
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`${name}: batchSize must be a positive integer, got ${o.batchSize}`);
     if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative integer, got ${o.seed}`);
+    if (typeof o.eta !== 'number' || !Number.isFinite(o.eta) || o.eta < 0) throw new Error(`${name}: eta must be a finite number >= 0, got ${o.eta}`);
+    checkFirstSample(name, o.firstSample, o.batchSize, this.model.sampleShape);
     if (typeof o.guidanceScale !== 'number' || !Number.isFinite(o.guidanceScale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${o.guidanceScale}`);
     if (typeof o.classifierScale !== 'number' || !Number.isFinite(o.classifierScale)) throw new Error(`${name}: classifierScale must be a finite number, got ${o.classifierScale}`);
     const classes = this.model.numClasses;
     let labels: Int32Array | null = null;
     if (o.classLabels !== undefined) {
       if (classes === 0 && !o.classifier) throw new Error(`${name}: classLabels were given, but the model is unconditional and no classifier was given`);
-      labels = Int32Array.from(o.classLabels);
+      labels = toClassLabels(`${name}: classLabels`, o.classLabels, classes || o.classifier!.numClasses);
       if (labels.length !== o.batchSize) throw new Error(`${name}: ${labels.length} classLabels for batchSize ${o.batchSize}`);
-      const limit = classes || o.classifier!.numClasses;
-      labels.forEach((label) => {
-        if (!Number.isInteger(label) || label < 0 || label >= limit) throw new Error(`${name}: class label ${label} is out of range: labels are 0..${limit - 1}`);
-      });
     } else if (classes > 0) {
       throw new Error(`${name}: the model is class-conditional (${classes} classes): give classLabels, one per sample`);
     }

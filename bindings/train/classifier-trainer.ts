@@ -16,8 +16,9 @@ import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward } from
 import { randInt, randn } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
-import { Tensor, keep, tidy } from '../tensor.ts';
+import { Tensor, tidy } from '../tensor.ts';
 import { clipGradNorm } from './clip-grad-norm.ts';
+import { allocateAll } from './trainer.ts';
 
 export interface ClassifierTrainerOptions {
   classifier: NoiseAwareClassifier;
@@ -71,8 +72,9 @@ export class ClassifierTrainer {
     this.classifier = classifier;
     this.scheduler = scheduler;
     this.dataset = dataset;
-    this.adamM = keep(Tensor.zeros([classifier.params.size]));
-    this.adamV = keep(Tensor.zeros([classifier.params.size]));
+    const size = classifier.params.size;
+    [this.adamM, this.adamV] = allocateAll(() => [Tensor.zeros([size]), Tensor.zeros([size])],
+      `ClassifierTrainer (${size.toLocaleString('en-US')} parameters)`, 'use a smaller classifier');
     this.order = new DataOrder(dataset.size, this.options.seed);
   }
 

@@ -20,7 +20,7 @@ import { randInt, randn, randUniform } from '../ops/random.ts';
 import { cos } from '../ops/math.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
-import { Tensor, keep, tidy } from '../tensor.ts';
+import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
 import { clipGradNorm } from './clip-grad-norm.ts';
 import { batchGradient, type ShardInput } from './gradients.ts';
 import { GradientWorkers } from './workers.ts';
@@ -115,10 +115,12 @@ export class Trainer {
     this.scheduler = scheduler;
     this.dataset = dataset;
     const size = model.params.size;
-    this.adamM = keep(Tensor.zeros([size]));
-    this.adamV = keep(Tensor.zeros([size]));
-    this.ema = keep(model.params.values.reshape([size]));
-    this.shardGrads = Array.from({ length: this.options.gradientShards }, () => keep(Tensor.zeros([size])));
+    const state = allocateAll(() => [
+      Tensor.zeros([size]), Tensor.zeros([size]), model.params.values.reshape([size]),
+      ...Array.from({ length: this.options.gradientShards }, () => Tensor.zeros([size])),
+    ], `Trainer (${size.toLocaleString('en-US')} parameters)`, 'lower gradientShards, or use a smaller model');
+    [this.adamM, this.adamV, this.ema] = state;
+    this.shardGrads = state.slice(3);
     this.order = new DataOrder(dataset.size, this.options.seed);
   }
 
@@ -133,15 +135,20 @@ export class Trainer {
 
   /** One step: a batch, its gradient (in this thread or shared with workers), clipping, AdamW and the EMA. */
   async trainStep(): Promise<StepReport> {
-    const { gradientShards, seed } = this.options;
-    const input = tidy(() => keepInput(this.drawBatch(this.step)));
+    const { gradientShards, seed, batchSize } = this.options;
     try {
-      const loss = this.workers === 1
-        ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads)
-        : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads);
-      return tidy(() => this.update(loss));
-    } finally {
-      for (const t of new Set([input.x, input.target])) t.dispose();
+      const input = tidy(() => keepInput(this.drawBatch(this.step)));
+      try {
+        const loss = this.workers === 1
+          ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads)
+          : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads);
+        return tidy(() => this.update(loss));
+      } finally {
+        for (const t of new Set([input.x, input.target])) t.dispose();
+      }
+    } catch (error) {
+      if (!(error instanceof OutOfMemoryError)) throw error;
+      throw error.withHint(`Trainer step ${this.step + 1} (batchSize ${batchSize})`, 'lower batchSize, or use a smaller model');
     }
   }
 
@@ -207,6 +214,19 @@ export class Trainer {
     if (this.pool) (await this.pool).close();
     this.pool = null;
     for (const t of [this.adamM, this.adamV, this.ema, ...this.shardGrads]) t.dispose();
+  }
+}
+
+/**
+ * Tensors kept past any `tidy`, all or none: when one allocation fails, the ones made before it are freed, and
+ * an out-of-memory error says what was being built (`what`) and what to lower (`hint`).
+ */
+export function allocateAll(make: () => Tensor[], what: string, hint: string): Tensor[] {
+  try {
+    return tidy(make).map((t) => keep(t));
+  } catch (error) {
+    if (!(error instanceof OutOfMemoryError)) throw error;
+    throw error.withHint(what, hint);
   }
 }
 
