@@ -95,7 +95,8 @@ export function readTensorData(bytes: Uint8Array, dataStart: number, entry: Head
   const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
   switch (entry.dtype) {
     case 'F32': {
-      if (LITTLE_ENDIAN) return new Float32Array(raw.slice().buffer);
+      // A copy (new Uint8Array(raw)), aligned for float32; Node's Buffer.slice would be a view of its whole pool.
+      if (LITTLE_ENDIAN) return new Float32Array(new Uint8Array(raw).buffer);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       return Float32Array.from({ length: entry.count }, (_, i) => view.getFloat32(i * 4, true));
     }
