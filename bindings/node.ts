@@ -6,3 +6,4 @@
 export { mnistDataset, coloredMnistDataset, PALETTE, type MnistOptions } from './data/mnist.ts';
 export { imageFolderDataset } from './data/folder.ts';
 export { writeFileAtomic, readFileBytes } from './io/files.ts';
+export { NpyFileWriter } from './io/npy-file.ts';

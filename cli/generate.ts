@@ -8,7 +8,6 @@ import {
   type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { SCHEDULER_DEFAULTS } from '../bindings/schedulers/base.ts';
-import { encodeNpy } from '../bindings/io/npy.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
 
 /**
@@ -38,6 +37,8 @@ export interface SampleRequest {
   classifierScale?: number;
   /** Called after every step with x_t (a copy) and the step's index. */
   onFrame?: (sample: Float32Array, index: number, total: number, timestep: number) => void;
+  /** The index of these samples' first in a larger run, drawn in batches (see GenerateOptions.firstSample). Default 0. */
+  firstSample?: number;
 }
 
 /** Generates `num` samples; returns them flat, [num, ...model.sampleShape]. */
@@ -48,6 +49,7 @@ export async function generateSamples(request: SampleRequest): Promise<Float32Ar
     ? new DDIMPipeline({ model, scheduler: new DDIMScheduler(config) })
     : new DDPMPipeline({ model, scheduler: new DDPMScheduler(config) });
   const options: GenerateOptions = { batchSize: num, seed, numInferenceSteps: request.steps ?? defaultSteps(sampler, config) };
+  if (request.firstSample) options.firstSample = request.firstSample;
   if (labels) options.classLabels = labels;
   if (guidance !== 1) options.guidanceScale = guidance;
   if (sampler === 'ddim' && eta !== 0) options.eta = eta;
@@ -125,13 +127,15 @@ export async function samplesPicture(samples: Float32Array, data: ModelMetadata[
   return (await pictures()).imageGrid(images, layout.shape, { columns: options.columns, labels: options.captions, title: options.title, scale });
 }
 
-/** Samples as a .npy file: float32 [N, 2] points, or [N, C, S, S] images in [0, 1] at the data's own size. */
-export function samplesNpy(samples: Float32Array, data: ModelMetadata['data']): Uint8Array {
+/**
+ * Samples as the values of a .npy file (layoutOf gives its shape): 2-D points as they are, images cropped to the
+ * data's own size and mapped to [0, 1]. Batches of one run convert independently, so a writer can stream them.
+ */
+export function npyValues(samples: Float32Array, data: ModelMetadata['data']): Float32Array {
   const num = samples.length / data.sampleShape.reduce((a, b) => a * b, 1);
   const layout = layoutOf(data, num);
-  if (layout.kind === 'points') return encodeNpy(samples, layout.shape);
-  const images = cropImages(samples, data.sampleShape, layout.shape[2]).map((x) => Math.min(1, Math.max(0, (x + 1) / 2)));
-  return encodeNpy(images, layout.shape);
+  if (layout.kind === 'points') return samples;
+  return cropImages(samples, data.sampleShape, layout.shape[2]).map((x) => Math.min(1, Math.max(0, (x + 1) / 2)));
 }
 
 /** The toy's training points, regenerated from its name (the background of scatter plots). */

@@ -2,19 +2,23 @@
  * `ddpm sample`: draws samples from a model file (or a shipped model by name) with DDIM or DDPM, optionally
  * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
  * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
- * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation.
+ * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. Samples are
+ * drawn --batch at a time, a .npy streamed to its file as they come (sample-batches.ts), so memory does not grow
+ * with --num.
  */
 import { Command, Option } from 'commander';
-import { decodeModel, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
-import { readFileBytes, writeFileAtomic } from '../bindings/io/files.ts';
+import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { readFileBytes } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
-  cropImages, defaultSteps, generateSamples, layoutOf, pictures, samplesNpy, samplesPicture, trainingPoints, SAMPLERS, type SamplerName,
+  cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLERS, type SampleRequest, type SamplerName,
 } from './generate.ts';
+import { exitOnSignal } from './interrupts.ts';
 import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
+import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches } from './sample-batches.ts';
 
 export interface SampleFlags {
   model: string;
@@ -30,11 +34,15 @@ export interface SampleFlags {
   classifierScale: number;
   seed: number;
   animate?: string;
+  batch?: number;
+  maxParams?: number;
   verbose?: boolean;
 }
 
 /** Frames of an animation, about. */
 const ANIMATION_FRAMES = 40;
+/** The most images a .png grid holds (beyond it, the picture outgrows what the image encoder takes). */
+const MAX_GRID_IMAGES = 10000;
 
 export function sampleCommand(): Command {
   const command = new Command('sample')
@@ -52,6 +60,8 @@ export function sampleCommand(): Command {
     .addOption(new Option('--classifier-scale <s>', 'weight of the classifier guidance').argParser(numberIn({ min: 0 })).default(1))
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
+    .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
     .addHelpText('after', `
 Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
@@ -59,6 +69,7 @@ Examples:
   ddpm sample --model mnist --class 7 --num 16 --guidance 3 --out sevens.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
+  ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
   ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
   return addCommonOptions(command).action(async (flags: SampleFlags) => {
     await sample(flags);
@@ -69,44 +80,59 @@ Examples:
 export async function sample(flags: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
   const extension = checkOutputFile('--out', flags.out, ['.png', '.npy']);
   if (flags.animate !== undefined) checkOutputFile('--animate', flags.animate, ['.gif', '.webp']);
-  const { model, metadata, path } = await loadDenoiser(flags.model);
-  const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata) : null;
+  const { model, metadata, path } = await loadDenoiser(flags.model, flags.maxParams);
+  const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
   const num = labels?.length ?? flags.num ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
   const steps = checkSampling(flags, model, metadata);
+  const images = layoutOf(metadata.data, num).kind === 'images';
+  if (extension === '.png' && images && num > MAX_GRID_IMAGES) {
+    fail(`--num ${num}: a .png grid holds at most ${MAX_GRID_IMAGES.toLocaleString('en-US')} images; write a .npy for more`);
+  }
 
   const started = performance.now();
-  const frames: Float32Array[] = [];
-  const frameCaptions: string[] = [];
-  const progress = new SamplingProgress(steps, `sampling ${num} with ${flags.sampler.toUpperCase()}`);
-  const samples = await generateSamples({
+  const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, num, seed: flags.seed, labels,
     guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
-    onFrame: (frame, index, total, timestep) => {
-      progress.update(index + 1);
-      if (flags.animate === undefined) return;
-      if (index % Math.max(1, Math.round(total / ANIMATION_FRAMES)) === 0 || index === total - 1) {
-        frames.push(frame);
-        frameCaptions.push(index === total - 1 ? 'done' : `t = ${timestep}`);
-      }
-    },
-  });
-  progress.stop();
-  if (extension === '.npy') await writeFileAtomic(flags.out, samplesNpy(samples, metadata.data));
-  else await (await pictures()).savePicture(flags.out, await samplesPicture(samples, metadata.data, { captions, columns, title }));
-  const what = `${num} ${metadata.data.sampleShape.length === 1 ? 'points' : 'images'}`;
-  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${flags.sampler.toUpperCase()} ${steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
-  if (flags.animate !== undefined) {
-    await (await pictures()).savePicture(flags.animate, await animation(frames, frameCaptions, metadata, flags.animate));
-    say(`wrote ${shown(flags.animate)}: ${frames.length} frames, from noise to samples`);
+  };
+  const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
+  const batches = Math.ceil(num / batch);
+  const frames = flags.animate !== undefined ? new AnimationFrames(model.sampleShape, num, batch, ANIMATION_FRAMES) : null;
+  const sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
+  const stopListening = exitOnSignal(() => sink.abortSync(), (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
+  const progress = new SamplingProgress(steps * batches, `sampling ${num} with ${flags.sampler.toUpperCase()}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
+  try {
+    await sampleInBatches(request, batch, (samples, first) => sink.write(samples, first), (b, index, total, timestep, frame) => {
+      progress.update(b * total + index + 1);
+      frames?.record(b, index, total, timestep, frame);
+    });
+    progress.stop();
+    if (sink instanceof NpySink) await sink.finish();
+    else await (await pictures()).savePicture(flags.out, await samplesPicture(sink.values, metadata.data, { captions, columns, title }));
+  } catch (error) {
+    progress.stop();
+    sink.abortSync();
+    if (!(error instanceof OutOfMemoryError)) throw error;
+    fail(`--batch ${batch}: out of memory sampling ${batch} at once (${mib(error.requestedBytes)} asked for with ${mib(error.liveBytes)} in use; ` +
+      `the memory cannot grow past ${mib(error.limitBytes)}); lower --batch`);
+  } finally {
+    stopListening();
+  }
+  const what = `${num} ${images ? 'images' : 'points'}`;
+  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${flags.sampler.toUpperCase()} ${steps} steps${batches > 1 ? `, ${batches} batches of ${batch}` : ''}, ${formatDuration((performance.now() - started) / 1000)}`);
+  if (frames) {
+    await (await pictures()).savePicture(flags.animate!, await animation(frames.frames, frames.captions, metadata, flags.animate!));
+    say(`wrote ${shown(flags.animate!)}: ${frames.frames.length} frames, from noise to samples`);
   }
   return flags.out;
 }
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 /** Reads a diffusion model file (or a shipped model); a classifier or another file is refused with its name. */
-async function loadDenoiser(value: string): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
+async function loadDenoiser(value: string, maxParameters?: number): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
   const path = resolveModelFile(value, '--model');
-  const { model, metadata } = decodeModel(await readFileBytes(path), shown(path));
+  const { model, metadata } = decodeModel(await readFileBytes(path), shown(path), { maxParameters });
   if (metadata.kind === 'classifier') fail(`--model ${value}: this is a noise-aware classifier; pass it as --classifier, with a diffusion model as --model`);
   return { model: model as Denoiser, metadata, path };
 }
@@ -117,8 +143,8 @@ interface LoadedClassifier {
 }
 
 /** Reads a classifier for guidance and checks that it fits the diffusion model (sample shape and schedule). */
-async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata): Promise<LoadedClassifier> {
-  const { model: classifier, metadata } = decodeModel(await readFileBytes(file), shown(file));
+async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata, maxParameters?: number): Promise<LoadedClassifier> {
+  const { model: classifier, metadata } = decodeModel(await readFileBytes(file), shown(file), { maxParameters });
   if (metadata.kind !== 'classifier') fail(`--classifier ${file}: this is a ${metadata.kind} diffusion model, not a classifier (train one with 'ddpm train-classifier')`);
   if (metadata.data.sampleShape.join(',') !== model.sampleShape.join(',')) {
     fail(`--classifier ${file} takes samples [${metadata.data.sampleShape.join(', ')}], the model makes [${model.sampleShape.join(', ')}]`);
