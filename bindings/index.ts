@@ -23,10 +23,13 @@ export { ParameterSet, Parameter } from './nn/parameters.ts';
 export { Trainer, TrainingDivergedError, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
 export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
 
-export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
+export { encodeSafetensors, decodeSafetensors, readSafetensorsHeader, type NamedTensor, type SafetensorsContents, type StoredDtype } from './io/safetensors.ts';
 export { encodeNpy, decodeNpy } from './io/npy.ts';
 export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts';
-export { encodeModel, decodeModel, encodeTrainingState, restoreTrainingState, describeData, type ModelMetadata } from './io/checkpoint.ts';
+export {
+  encodeModel, decodeModel, encodeTrainingState, restoreTrainingState, describeData, disposeModel, DEFAULT_MAX_PARAMETERS,
+  type ModelMetadata, type DecodeModelOptions,
+} from './io/checkpoint.ts';
 
 export * from './data/index.ts';
 export * as datasets from './data/index.ts';

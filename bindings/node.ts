@@ -1,7 +1,7 @@
 /**
  * The parts of ddpm-wasm that need Node (or Deno/Bun): the MNIST digits shipped by the `mnist` package, image
- * folders read with sharp, and atomic file writes. Import them from 'ddpm-wasm/node'; the main entry point stays
- * free of Node modules so that it loads in browsers.
+ * folders read with sharp, atomic file writes, and .npy files written as their data arrives (NpyFileWriter).
+ * Import them from 'ddpm-wasm/node'; the main entry point stays free of Node modules so that it loads in browsers.
  */
 export { mnistDataset, coloredMnistDataset, PALETTE, type MnistOptions } from './data/mnist.ts';
 export { imageFolderDataset } from './data/folder.ts';
