@@ -25,6 +25,7 @@
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
+import { fileScenarios } from './scenarios/files.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
 
@@ -34,4 +35,5 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...fileScenarios,
 ];
