@@ -6,7 +6,7 @@
 export { DDPMScheduler, VARIANCE_TYPES, type DDPMSchedulerOptions, type DDPMStepOptions, type VarianceType } from './ddpm.ts';
 export { DDIMScheduler, type DDIMSchedulerOptions, type DDIMStepOptions } from './ddim.ts';
 export {
-  NoiseScheduler, PREDICTION_TYPES, SAMPLER_NOISE_STRIDE,
+  NoiseScheduler, PREDICTION_TYPES, SAMPLER_NOISE_STRIDE, SCHEDULER_DEFAULTS,
   type PredictionType, type SchedulerOptions, type SchedulerStepOutput, type StepNoiseOptions,
 } from './base.ts';
 export { BETA_SCHEDULES, betasFor, cosineBetas, cumprod, linearBetas, scaledLinearBetas, sigmoidBetas, type BetaSchedule } from './betas.ts';

@@ -7,8 +7,7 @@
  * compute some of them (`train/workers.ts`); either way the same numbers are added in the same order.
  */
 import type { Denoiser } from '../models/denoiser.ts';
-import { mseLoss, mseLossBackward } from '../ops/elementwise.ts';
-import { wasm } from '../core/instance.ts';
+import { addInPlace, mseLoss, mseLossBackward } from '../ops/elementwise.ts';
 import { Tensor, tidy } from '../tensor.ts';
 
 /** What a shard needs: noisy inputs, timesteps, labels and the regression target of its samples. */
@@ -52,16 +51,11 @@ export function shardGradient(model: Denoiser, shard: ShardInput, batchElements:
   model.params.zeroGrads();
   if (shard.x.shape[0] === 0) return 0;
   return tidy(() => {
-    model.setDropoutContext({ seed, firstSample: shard.firstSample });
-    try {
-      const out = model.forward(shard.x, shard.timesteps, shard.labels);
-      const share = out.size / batchElements;
-      const loss = mseLoss(out, shard.target) * share;
-      model.backward(mseLossBackward(out, shard.target, share), null);
-      return loss;
-    } finally {
-      model.setDropoutContext(null);
-    }
+    const out = model.forward(shard.x, shard.timesteps, shard.labels, { dropout: { seed, firstSample: shard.firstSample } });
+    const share = out.size / batchElements;
+    const loss = mseLoss(out, shard.target) * share;
+    model.backward(mseLossBackward(out, shard.target, share), null);
+    return loss;
   });
 }
 
@@ -74,7 +68,7 @@ export function treeSum(shardGrads: Tensor[], out: Tensor): void {
   while (level.length > 1) {
     const next: Tensor[] = [];
     for (let i = 0; i < level.length; i += 2) {
-      if (i + 1 < level.length) wasm().add(level[i].ptr, level[i].ptr, level[i + 1].ptr, out.size);
+      if (i + 1 < level.length) addInPlace(level[i], level[i + 1]);
       next.push(level[i]);
     }
     level = next;

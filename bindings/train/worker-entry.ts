@@ -14,7 +14,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
   try {
     if (request.type === 'init') {
       await init();
-      model = createModel(request.kind as 'mlp' | 'unet2d', request.config);
+      model = createModel(request.kind, request.config);
       return { type: 'ready' };
     }
     if (!model) throw new Error('gradients requested before init');

@@ -6,7 +6,7 @@
  * bit-identical whatever the number of workers.
  */
 import type { Denoiser } from '../models/denoiser.ts';
-import type { ModelKind } from '../models/registry.ts';
+import type { ModelKind } from '../models/model.ts';
 import { Tensor } from '../tensor.ts';
 import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput } from './gradients.ts';
 

@@ -12,13 +12,10 @@
  * `batchSize` (64), batch j with seed `seed + d + 10 j`; so every number is reproducible from (seed, K,
  * batchSize, steps, guidance, eta) alone.
  */
-import { PALETTE } from '../data/mnist.ts';
-import type { ModelMetadata } from '../io/checkpoint.ts';
-import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import type { Denoiser } from '../models/denoiser.ts';
-import { DDIMPipeline } from '../pipelines/index.ts';
-import { DDIMScheduler, type SchedulerOptions } from '../schedulers/index.ts';
-import { SCHEDULER_DEFAULTS } from '../schedulers/base.ts';
+import {
+  DDIMPipeline, DDIMScheduler, SCHEDULER_DEFAULTS, type Denoiser, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
+} from '../bindings/index.ts';
+import { PALETTE } from '../bindings/node.ts';
 import { classifyColors, maxOverChannels } from './colors.ts';
 import { DIGIT_SIZE, classifyImages, tally, type ClassAccuracy } from './digit-classifier.ts';
 

@@ -2,7 +2,7 @@
  * The evaluation's results as small Markdown tables: the judge's accuracy on real held-out digits next to its
  * verdict on generated ones, per class, with the training and sampling times.
  */
-import { PALETTE } from '../data/mnist.ts';
+import { PALETTE } from '../bindings/node.ts';
 import type { ColoredEvaluation, ColoredVerdict, DigitEvaluation, Evaluation } from './conditional.ts';
 import type { ClassAccuracy } from './digit-classifier.ts';
 

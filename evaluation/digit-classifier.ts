@@ -4,19 +4,16 @@
  * timestep 0: at a fixed t its encoder is a plain CNN (conv_in, resnets, strided convolutions) followed by a
  * pooling head (GroupNorm, SiLU, global average pooling, linear), so no new layer is needed.
  *
- * Training: softmax cross-entropy, AdamW with a linear warm-up and a linear decay to 0, gradients clipped to a
- * global norm of 1, and each digit shifted by up to `maxShift` pixels (so a generated digit a little off-centre
- * is judged by its shape). The data order and the shifts are drawn from the seed, so a run is a pure function of
- * its options, bit-identical in every runtime.
+ * Training: the library's ClassifierTrainer on clean digits (t = 0): softmax cross-entropy, AdamW with a linear
+ * warm-up and a linear decay to 0, gradients clipped to a global norm of 1; each digit shifted by up to
+ * `maxShift` pixels (so a generated digit a little off-centre is judged by its shape). The data order and the
+ * shifts are drawn from the seed, so a run is a pure function of its options, bit-identical in every runtime.
  */
-import { DataOrder, type Dataset } from '../data/dataset.ts';
-import { mnistDataset } from '../data/mnist.ts';
-import { NoiseAwareClassifier, type ClassifierConfig } from '../models/classifier.ts';
-import { adamwStep } from '../ops/adamw.ts';
-import { countNonFinite, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
-import { randInt } from '../ops/random.ts';
-import { Tensor, keep, tidy } from '../tensor.ts';
-import { clipGradNorm } from '../train/clip-grad-norm.ts';
+import {
+  ClassifierTrainer, NoiseAwareClassifier, ops, Tensor, tidy,
+  type ClassifierBatch, type ClassifierConfig, type Dataset,
+} from '../bindings/index.ts';
+import { mnistDataset } from '../bindings/node.ts';
 
 /** The side of the digits the classifier reads. */
 export const DIGIT_SIZE = 28;
@@ -48,8 +45,8 @@ export const DIGIT_CLASSIFIER_DEFAULTS: Required<DigitClassifierOptions> = {
   steps: 600, batchSize: 64, learningRate: 3e-3, warmupSteps: 50, weightDecay: 0.01, maxShift: 2, seed: 0,
 };
 
-/** Random stream of the shifts (distinct from the other streams of the library). */
-const SHIFT_STREAM = 0x5e1f7;
+/** Random stream of the shifts (distinct from the library's streams, bindings/random-streams.ts). */
+export const SHIFT_STREAM = 0x5e1f7;
 
 /** Fills in the defaults and checks every option. */
 export function resolveClassifierOptions(options: DigitClassifierOptions = {}): Required<DigitClassifierOptions> {
@@ -87,51 +84,40 @@ export interface TrainDigitClassifierRequest extends DigitClassifierOptions {
   onStep?: (report: ClassifierTrainingStep) => void;
 }
 
+/** The classifier trainer on clean, randomly shifted digits at t = 0. */
+class DigitClassifierTrainer extends ClassifierTrainer {
+  constructor(classifier: NoiseAwareClassifier, dataset: Dataset, private readonly o: Required<DigitClassifierOptions>) {
+    super({
+      classifier, scheduler: null, dataset, batchSize: o.batchSize, learningRate: o.learningRate, warmupSteps: o.warmupSteps,
+      decay: 'linear', decaySteps: o.steps, weightDecay: o.weightDecay, seed: o.seed,
+    });
+  }
+
+  override drawBatch(step: number): ClassifierBatch {
+    const batch = super.drawBatch(step);
+    const { batchSize: B, maxShift, seed } = this.o;
+    if (maxShift > 0) shiftDigits(batch.x, ops.randInt(2 * B, 2 * maxShift + 1, { seed, offset: 2 * step * B, stream: SHIFT_STREAM }), maxShift);
+    return batch;
+  }
+}
+
 /** Trains a classifier of real digits (see the top of the file); returns it with the loss of every step. */
-export function trainDigitClassifier(request: TrainDigitClassifierRequest = {}): { classifier: NoiseAwareClassifier; losses: number[] } {
+export async function trainDigitClassifier(request: TrainDigitClassifierRequest = {}): Promise<{ classifier: NoiseAwareClassifier; losses: number[] }> {
   const { dataset = mnistDataset({ split: 'train' }), config = DIGIT_CLASSIFIER_CONFIG, onStep, ...rest } = request;
   const o = resolveClassifierOptions(rest);
   const classifier = new NoiseAwareClassifier(config, o.seed);
   checkDigitData(classifier, dataset);
-  const order = new DataOrder(dataset.size, o.seed);
-  const m = keep(Tensor.zeros([classifier.params.size]));
-  const v = keep(Tensor.zeros([classifier.params.size]));
+  const trainer = new DigitClassifierTrainer(classifier, dataset, o);
   const losses: number[] = [];
   try {
-    for (let step = 0; step < o.steps; step++) {
-      const loss = tidy(() => trainStep(classifier, dataset, order, m, v, step, o));
+    for await (const { step, loss } of trainer.run({ steps: o.steps })) {
       losses.push(loss);
-      onStep?.({ step: step + 1, steps: o.steps, loss });
+      onStep?.({ step, steps: o.steps, loss });
     }
   } finally {
-    m.dispose();
-    v.dispose();
+    await trainer.dispose();
   }
   return { classifier, losses };
-}
-
-function trainStep(
-  classifier: NoiseAwareClassifier, dataset: Dataset, order: DataOrder, m: Tensor, v: Tensor, step: number, o: Required<DigitClassifierOptions>,
-): number {
-  const B = o.batchSize;
-  const { x, labels } = dataset.batch(order.indices(step * B, B));
-  if (o.maxShift > 0) shiftDigits(x, randInt(2 * B, 2 * o.maxShift + 1, { seed: o.seed, offset: 2 * step * B, stream: SHIFT_STREAM }), o.maxShift);
-  const params = classifier.params;
-  params.zeroGrads();
-  const { loss, probs } = softmaxCrossEntropy(classifier.forward(x, new Int32Array(B)), labels!);
-  classifier.backward(softmaxCrossEntropyBackward(probs, labels!), null);
-  if (!Number.isFinite(loss) || countNonFinite(params.grads) > 0) {
-    throw new Error(`trainDigitClassifier: training diverged at step ${step + 1} (loss ${loss}); lower the learning rate`);
-  }
-  clipGradNorm(params.grads, 1);
-  adamwStep(params.values, params.grads, m, v, { lr: learningRateAt(step, o), weightDecay: o.weightDecay, step: step + 1 });
-  return loss;
-}
-
-/** Linear warm-up to the peak, then linear decay to 0 after the last step. */
-function learningRateAt(step: number, o: Required<DigitClassifierOptions>): number {
-  if (step < o.warmupSteps) return (o.learningRate * (step + 1)) / o.warmupSteps;
-  return (o.learningRate * (o.steps - step)) / (o.steps - Math.min(o.warmupSteps, o.steps - 1));
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The evaluation's judge (bindings/eval/digit-classifier.ts, classifier-cache.ts): training, shifts, cache, checks. */
+/** The evaluation's judge (evaluation/digit-classifier.ts, classifier-cache.ts): training, shifts, cache, checks. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { mnistDataset } from '../../bindings/data/mnist.ts';
 import { softmaxCrossEntropy } from '../../bindings/ops/elementwise.ts';
 import {
   classifierFile, classifyImages, loadOrTrainDigitClassifier, resolveClassifierOptions, shiftDigits, tally, trainDigitClassifier,
-} from '../../bindings/eval/index.ts';
+} from '../../evaluation/index.ts';
 
 await init();
 
@@ -32,15 +32,15 @@ function subsetLoss(classifier: NoiseAwareClassifier): number {
   });
 }
 
-test('the training loop lowers the cross-entropy on a tiny subset, deterministically', () => {
+test('the training loop lowers the cross-entropy on a tiny subset, deterministically', async () => {
   const options = { dataset: subset, config: TINY, steps: 100, batchSize: 16, learningRate: 5e-3, warmupSteps: 5, maxShift: 0, seed: 3 };
   const before = subsetLoss(new NoiseAwareClassifier(TINY, 3));
-  const { classifier, losses } = trainDigitClassifier(options);
+  const { classifier, losses } = await trainDigitClassifier(options);
   const after = subsetLoss(classifier);
   assert.is(losses.length, 100);
   assert.ok(after < 0.85 * before, `loss on the subset: ${before.toFixed(3)} before, ${after.toFixed(3)} after`);
-  const again = trainDigitClassifier({ ...options, steps: 3 });
-  const twice = trainDigitClassifier({ ...options, steps: 3 });
+  const again = await trainDigitClassifier({ ...options, steps: 3 });
+  const twice = await trainDigitClassifier({ ...options, steps: 3 });
   assert.equal(Array.from(again.classifier.params.values.toFloat32Array()), Array.from(twice.classifier.params.values.toFloat32Array()));
   assert.equal(again.losses, losses.slice(0, 3));
 });
@@ -63,11 +63,12 @@ test('tally counts per class; classifyImages checks its input', () => {
   assert.throws(() => classifyImages(new NoiseAwareClassifier(TINY), new Float32Array(100)), /classifyImages: 100 values do not make whole images of \[1, 28, 28\]/);
 });
 
-test('options are checked by name', () => {
+test('options are checked by name', async () => {
   assert.throws(() => resolveClassifierOptions({ steps: 0 }), /trainDigitClassifier: steps must be an integer >= 1, got 0/);
   assert.throws(() => resolveClassifierOptions({ learningRate: 2 }), /learningRate must be in \(0, 1\], got 2/);
   assert.throws(() => resolveClassifierOptions({ epochs: 3 } as never), /unknown option 'epochs'/);
-  assert.throws(() => trainDigitClassifier({ dataset: train, config: { ...TINY, numClasses: 7 }, steps: 1 }), /it tells 7 classes apart, the dataset 'mnist' has 10/);
+  const error = await trainDigitClassifier({ dataset: train, config: { ...TINY, numClasses: 7 }, steps: 1 }).then(() => null, (e: Error) => e);
+  assert.match(error?.message ?? 'no error', /it tells 7 classes apart, the dataset 'mnist' has 10/);
 });
 
 test('the cache trains once, then reads the same weights; a file of other settings is refused', async () => {

@@ -1,9 +1,9 @@
-/** The color judge of the evaluation (bindings/eval/colors.ts) on real tinted digits and on edge cases. */
+/** The color judge of the evaluation (evaluation/colors.ts) on real tinted digits and on edge cases. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, tidy } from '../../bindings/index.ts';
 import { PALETTE, coloredMnistDataset, mnistDataset } from '../../bindings/data/mnist.ts';
-import { classifyColors, maxOverChannels, nearestPaletteColor, strokeColor } from '../../bindings/eval/colors.ts';
+import { classifyColors, maxOverChannels, nearestPaletteColor, strokeColor } from '../../evaluation/colors.ts';
 
 await init();
 

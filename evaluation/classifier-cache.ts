@@ -8,11 +8,8 @@
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { mnistDataset } from '../data/mnist.ts';
-import { decodeModel, encodeModel, type ModelMetadata } from '../io/checkpoint.ts';
-import { readFileBytes, writeFileAtomic } from '../io/files.ts';
-import { NoiseAwareClassifier, type ClassifierConfig } from '../models/classifier.ts';
-import { resolveUNetConfig } from '../models/unet2d-config.ts';
+import { decodeModel, encodeModel, NoiseAwareClassifier, resolveUNetConfig, type ClassifierConfig, type ModelMetadata } from '../bindings/index.ts';
+import { mnistDataset, readFileBytes, writeFileAtomic } from '../bindings/node.ts';
 import {
   DIGIT_CLASSIFIER_CONFIG, resolveClassifierOptions, trainDigitClassifier,
   type ClassifierTrainingStep, type DigitClassifierOptions,
@@ -55,7 +52,7 @@ export async function loadOrTrainDigitClassifier(folder: string, request: LoadOr
   if (existsSync(path)) return { ...(await readClassifier(path, config, options)), path, trainedNow: false };
   const started = performance.now();
   const dataset = mnistDataset({ split: 'train' });
-  const { classifier } = trainDigitClassifier({ ...options, dataset, config, onStep });
+  const { classifier } = await trainDigitClassifier({ ...options, dataset, config, onStep });
   const trainingSeconds = (performance.now() - started) / 1000;
   const training = { steps: options.steps, options, seconds: trainingSeconds } as unknown as ModelMetadata['training'];
   const meta = { scheduler: {}, data: { name: dataset.name, sampleShape: [...dataset.sampleShape], classNames: [...dataset.classNames] }, training };

@@ -10,13 +10,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { coloredMnistDataset, mnistDataset } from '../data/mnist.ts';
-import { decodeModel, type ModelMetadata } from '../io/checkpoint.ts';
-import { readFileBytes } from '../io/files.ts';
-import { decodeSafetensors } from '../io/safetensors.ts';
-import { NoiseAwareClassifier } from '../models/classifier.ts';
-import type { Denoiser } from '../models/denoiser.ts';
-import { tidy } from '../tensor.ts';
+import { decodeModel, decodeSafetensors, NoiseAwareClassifier, tidy, type Denoiser, type ModelMetadata } from '../bindings/index.ts';
+import { coloredMnistDataset, mnistDataset, readFileBytes } from '../bindings/node.ts';
 import { loadOrTrainDigitClassifier, type LoadOrTrainOptions } from './classifier-cache.ts';
 import {
   checkDigitModel, evaluateModel, judgeColoredDigits, resolveSampling, type DigitData, type Evaluation, type SamplingOptions,

@@ -1,5 +1,5 @@
 /**
- * The evaluation end to end (bindings/eval/index.ts, scripts/evaluate.ts) on tiny untrained models: it runs,
+ * The evaluation end to end (evaluation/index.ts, scripts/evaluate.ts) on tiny untrained models: it runs,
  * reports numbers in range (near chance, as an untrained model deserves) and refuses what it cannot judge.
  */
 import { test } from 'uvu';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, encodeSafetensors, init, MLPDenoiser, NoiseAwareClassifier, UNet2DModel, type ClassifierConfig } from '../../bindings/index.ts';
 import { PALETTE } from '../../bindings/data/mnist.ts';
-import { evaluateModel, evaluateModelFile, readDigitModel, trainingSeconds, type ClassAccuracy } from '../../bindings/eval/index.ts';
+import { evaluateModel, evaluateModelFile, readDigitModel, trainingSeconds, type ClassAccuracy } from '../../evaluation/index.ts';
 
 await init();
 

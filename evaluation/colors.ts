@@ -7,7 +7,7 @@
  *   above `STROKE_THRESHOLD`), divided by its largest channel (so a faint stroke and a bright one of the same hue
  *   agree), then the nearest palette color in RGB.
  */
-import { PALETTE } from '../data/mnist.ts';
+import { PALETTE } from '../bindings/node.ts';
 
 /** A pixel is part of the stroke when its brightest channel exceeds this value ([-1, 1] scale: 0 is mid-grey). */
 export const STROKE_THRESHOLD = 0;
