@@ -35,6 +35,9 @@ export {
   type ClassifierTrainerOptions, type ClassifierStepReport, type ClassifierBatch, type ClassifierHyperparameters,
 } from './train/classifier-trainer.ts';
 export { encodeTrainingState, restoreTrainingState } from './train/training-state.ts';
+export { DistillationTrainer, type DistillationOptions } from './train/distillation.ts';
+export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
+export { guidedForward } from './models/guidance.ts';
 export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';

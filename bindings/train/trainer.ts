@@ -19,10 +19,10 @@ import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
 import { EMA } from './ema.ts';
-import { batchGradient, type ShardInput } from './gradients.ts';
+import { batchGradient, type ShardInput, type TargetSource } from './gradients.ts';
 import { TrainingLoop, type LoopReport } from './loop.ts';
 import { AdamW } from './optimizer.ts';
-import { GradientWorkers } from './workers.ts';
+import { GradientWorkers, type TeacherMessage } from './workers.ts';
 
 export interface TrainerOptions {
   model: Denoiser;
@@ -79,7 +79,7 @@ export class Trainer extends TrainingLoop<{ loss: number }> {
   readonly options: TrainingHyperparameters;
   /** Threads computing each step's gradient. */
   readonly workers: number;
-  private readonly order: DataOrder;
+  protected readonly order: DataOrder;
   private readonly shardGrads: Tensor[];
   private pool: Promise<GradientWorkers> | null = null;
 
@@ -115,17 +115,29 @@ export class Trainer extends TrainingLoop<{ loss: number }> {
     const { gradientShards, seed } = this.options;
     const input = tidy(() => keepInput(this.drawBatch(step)));
     try {
+      const source = this.targetSource();
       const loss = this.workers === 1
-        ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads)
-        : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads);
+        ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source)
+        : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source);
       return { loss };
     } finally {
-      for (const t of new Set([input.x, input.target])) t.dispose();
+      input.x.dispose();
+      if (input.target !== input.x) input.target?.dispose();
     }
   }
 
+  /** Where targets come from when batches carry none (distillation's teacher); the diffusion loss carries them. */
+  protected targetSource(): TargetSource | null {
+    return null;
+  }
+
+  /** The target source as plain data for the workers, when there is one. */
+  protected teacherMessage(): TeacherMessage | null {
+    return null;
+  }
+
   private startWorkers(): Promise<GradientWorkers> {
-    this.pool ??= GradientWorkers.start(this.model, this.workers);
+    this.pool ??= GradientWorkers.start(this.model, this.workers, this.teacherMessage());
     return this.pool;
   }
 
@@ -165,7 +177,7 @@ export class Trainer extends TrainingLoop<{ loss: number }> {
 /** Keeps the tensors of a batch alive past the `tidy` that drew it (x and target may be the same tensor). */
 function keepInput(input: ShardInput): ShardInput {
   keep(input.x);
-  keep(input.target);
+  if (input.target) keep(input.target);
   return input;
 }
 
