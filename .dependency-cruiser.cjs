@@ -15,6 +15,7 @@ const allowed = {
   data: [part('ops'), part('core'), part('io'), file('tensor'), file('random-streams')],
   models: [part('nn'), part('ops'), part('core'), part('io'), part('data'), part('schedulers'), file('tensor'), file('random-streams')],
   train: [part('models'), part('nn'), part('ops'), part('core'), part('io'), part('data'), part('schedulers'), file('tensor'), file('random-streams')],
+  interop: [part('models'), part('nn'), part('schedulers'), part('io'), part('ops'), part('core'), file('tensor')],
   pipelines: [part('models'), part('nn'), part('ops'), part('core'), part('schedulers'), file('tensor'), file('random-streams')],
 };
 
