@@ -30,7 +30,7 @@
  * algorithms using rounding to odd", IEEE TC 2008).
  */
 // @ts-ignore: decorator
-@inline export function fmaf(a: f32, b: f32, c: f32): f32 {
+@inline function fmaf(a: f32, b: f32, c: f32): f32 {
   const p = <f64>a * <f64>b, cd = <f64>c;
   const s = p + cd;
   const t = s - p;
@@ -55,7 +55,7 @@
 
 /** `fmaf` on four float32 lanes. */
 // @ts-ignore: decorator
-@inline export function fmaf4(a: v128, b: v128, c: v128): v128 {
+@inline function fmaf4(a: v128, b: v128, c: v128): v128 {
   const lo = fmaOdd2(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b), f64x2.promote_low_f32x4(c));
   const hi = fmaOdd2(f64x2.promote_low_f32x4(i32x4.shuffle(a, a, 2, 3, 0, 1)),
     f64x2.promote_low_f32x4(i32x4.shuffle(b, b, 2, 3, 0, 1)), f64x2.promote_low_f32x4(i32x4.shuffle(c, c, 2, 3, 0, 1)));

@@ -19,7 +19,7 @@
 // run the AVX2 kernel's math on four lanes; the portable kernel's math (libm calls) and the n < 16 path are
 // scalar in both. Each export has a `...Scalar` twin of the same signature; the two agree bit for bit.
 
-import { fmaf4, glibcSinCosf, logAvx1, logAvx4, sincos1Cos, sincos1Sin, sincos4Cos, sincos4Sin, sincosAvx1,
+import { glibcSinCosf, logAvx1, logAvx4, sincos1Cos, sincos1Sin, sincos4Cos, sincos4Sin, sincosAvx1,
   sincosAvx4 } from './torch-math';
 
 // @ts-ignore: decorator
