@@ -21,6 +21,7 @@ export interface BaseKernels {
   heapBase(): number;
   // float64 scalar math that is identical in every engine (JavaScript's Math is not)
   mathExp(x: number): number;
+  mathExpm1(x: number): number;
   mathLog(x: number): number;
   mathCos(x: number): number;
   mathSin(x: number): number;
