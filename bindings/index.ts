@@ -21,7 +21,9 @@ export type { Denoiser } from './models/denoiser.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 
 export { Trainer, TrainingDivergedError, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
-export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
+export {
+  DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+} from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
 export { encodeNpy, decodeNpy } from './io/npy.ts';
