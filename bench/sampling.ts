@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeModel } from '../bindings/io/checkpoint.ts';
+import { decodeModel } from '../bindings/models/model-file.ts';
 import type { Denoiser } from '../bindings/models/denoiser.ts';
 import { UNet2DModel } from '../bindings/models/unet2d.ts';
 import type { UNet2DConfig } from '../bindings/models/unet2d-config.ts';

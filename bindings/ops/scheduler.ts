@@ -13,24 +13,6 @@ import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, numberArg, sameShape, tensorArg } from './check.ts';
 
-/** assembly/scheduler.ts */
-export interface SchedulerKernels {
-  schedulerAddNoise(out: number, x: number, y: number, coefficients: number, N: number, M: number): void;
-  schedulerAddNoiseScalar(out: number, x: number, y: number, coefficients: number, N: number, M: number): void;
-  schedulerStep(
-    prevSample: number, predOriginalSample: number, sample: number, modelOutput: number, noise: number, n: number,
-    a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, sigma: number, clipRange: number,
-  ): void;
-  schedulerStepScalar(
-    prevSample: number, predOriginalSample: number, sample: number, modelOutput: number, noise: number, n: number,
-    a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, sigma: number, clipRange: number,
-  ): void;
-  schedulerCombine(out: number, inputs: number, coefficients: number, K: number, n: number, clipRange: number): void;
-  schedulerCombineScalar(out: number, inputs: number, coefficients: number, K: number, n: number, clipRange: number): void;
-  schedulerThreshold(out: number, scales: number, x: number, histogram: number, N: number, M: number, ratio: number, maxValue: number): void;
-  schedulerThresholdScalar(out: number, scales: number, x: number, histogram: number, N: number, M: number, ratio: number, maxValue: number): void;
-}
-
 /**
  * The float64 coefficients of one reverse step, element by element (s = sample, m = model output, z = noise):
  *

@@ -19,7 +19,7 @@ export {
 export { HeunDiscreteScheduler, type HeunDiscreteSchedulerOptions } from './heun.ts';
 export { NoiseScheduler, SAMPLER_NOISE_STRIDE, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 export {
-  KNOWN_OPTIONS, PREDICTION_TYPES,
+  KNOWN_OPTIONS, PREDICTION_TYPES, SCHEDULER_DEFAULTS,
   type BaseSchedulerOptions, type PredictionType, type SchedulerOptions, type ThresholdingOptions, type ZeroSnrOptions,
 } from './options.ts';
 export {

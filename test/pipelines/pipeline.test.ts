@@ -129,7 +129,6 @@ test("classifier guidance: eps - s sqrt(1 - ab_t) grad log p(y | x_t), the same 
   const asEpsilon: Denoiser = {
     kind: 'unet2d', config: unconditional.config, params: unconditional.params, sampleShape: unconditional.sampleShape, numClasses: 0,
     backward: () => { throw new Error('sampling only'); },
-    setDropoutContext: () => {},
     forward: (x, timesteps) => {
       const ab = vScheduler.alphasCumprod[timesteps[0]];
       const v = unconditional.forward(x, timesteps).toFloat32Array(), xs = x.toFloat32Array();
