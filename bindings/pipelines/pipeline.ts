@@ -1,6 +1,8 @@
 /**
- * Sampling (Ho et al. 2020, Algorithm 2; Song et al. 2021 for DDIM): start from x_T ~ N(0, I) and apply the
- * scheduler's step from the last timestep down to 0, asking the model for its prediction at every step.
+ * Sampling (Ho et al. 2020, Algorithm 2; Song et al. 2021 for DDIM; the ODE solvers after diffusers): start from
+ * x_T ~ N(0, initNoiseSigma² I) (or the caller's latents) and apply the scheduler's step along its timesteps,
+ * asking the model at every step for its prediction on scaleModelInput(x_t) at the scheduler's model timestep.
+ * Any scheduler of the library serves: DDPM, DDIM, DPM-Solver, UniPC, Euler, Euler ancestral, Heun.
  *
  * Guidance:
  * - classifier-free (Ho & Salimans 2022): the model is run with the class labels and with the null label, and
@@ -17,9 +19,18 @@ import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward, sub } from '../ops/elementwise.ts';
 import { randn } from '../ops/random.ts';
+import { sameShape, tensorArg } from '../ops/check.ts';
+import { schedulerCombine } from '../ops/scheduler.ts';
 import { STREAMS } from '../random-streams.ts';
-import type { DDIMScheduler, DDPMScheduler } from '../schedulers/index.ts';
+import {
+  DDIMScheduler, DDPMScheduler, HeunDiscreteScheduler, UniPCMultistepScheduler,
+  type DPMSolverMultistepScheduler, type EulerAncestralDiscreteScheduler, type EulerDiscreteScheduler,
+} from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
+
+/** The schedulers a pipeline can sample with. */
+export type PipelineScheduler = DDPMScheduler | DDIMScheduler | DPMSolverMultistepScheduler | UniPCMultistepScheduler |
+  EulerDiscreteScheduler | EulerAncestralDiscreteScheduler | HeunDiscreteScheduler;
 
 /** What `onStep` receives after every step. */
 export interface StepInfo {
@@ -37,8 +48,16 @@ export interface StepInfo {
 export interface GenerateOptions {
   /** How many samples. Default 1. */
   batchSize?: number;
-  /** Sampling steps (at most the scheduler's numTrainTimesteps). Default: 1000 for DDPM, 50 for DDIM. */
+  /**
+   * Sampling steps (at most the scheduler's numTrainTimesteps). Default: numTrainTimesteps for DDPM, 50 for the
+   * others. Heun evaluates the model twice per step but the last.
+   */
   numInferenceSteps?: number;
+  /**
+   * The initial noise x_T, [batchSize, ...model.sampleShape] of standard normal values, instead of drawing it
+   * from the seed (diffusers' latents); it is scaled by the scheduler's initNoiseSigma and left unchanged.
+   */
+  latents?: Tensor;
   /** Seed of the initial noise and of every step's noise. Default 0. */
   seed?: number;
   /** One label per sample, for class-conditional models (required by them). */
@@ -63,56 +82,91 @@ export interface GenerateOptions {
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
 
-export interface PipelineComponents {
+export interface PipelineComponents<S extends PipelineScheduler = PipelineScheduler> {
   model: Denoiser;
-  scheduler: DDPMScheduler | DDIMScheduler;
+  scheduler: S;
 }
 
-export class DiffusionPipeline {
+/** Sampling with any scheduler (see `PipelineScheduler`); `DDPMPipeline` and `DDIMPipeline` name two of them. */
+export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> {
   readonly model: Denoiser;
-  readonly scheduler: DDPMScheduler | DDIMScheduler;
+  readonly scheduler: S;
+  /** numInferenceSteps when the caller gives none. */
+  protected readonly defaultSteps: number;
+  /** Whether the scheduler's step takes DDIM's options (eta, useClippedModelOutput). */
+  protected readonly isDDIM: boolean;
 
   /**
-   * @param defaultSteps numInferenceSteps when the caller gives none
-   * @param isDDIM whether the scheduler's step takes DDIM's options (eta, useClippedModelOutput)
+   * @param defaultSteps numInferenceSteps when the caller gives none: default numTrainTimesteps for
+   *   DDPMScheduler, else min(50, numTrainTimesteps)
    */
-  constructor({ model, scheduler }: PipelineComponents, protected readonly defaultSteps: number, protected readonly isDDIM = false) {
+  constructor({ model, scheduler }: PipelineComponents<S>, defaultSteps?: number) {
     this.model = model;
     this.scheduler = scheduler;
+    const T = scheduler.config.numTrainTimesteps;
+    this.defaultSteps = defaultSteps ?? (scheduler instanceof DDPMScheduler ? T : Math.min(50, T));
+    this.isDDIM = scheduler instanceof DDIMScheduler;
   }
 
   /** Samples `batchSize` items: a Tensor [batchSize, ...model.sampleShape] (the caller disposes it). */
   async generate(options: GenerateOptions = {}): Promise<Tensor> {
     const o = this.checkOptions(options);
-    const { model, scheduler } = this;
+    const { scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
-    const shape = [o.batchSize, ...model.sampleShape];
-    let x = keep(randn(shape, { seed: o.seed, stream: STREAMS.initialNoise }));
+    let x = this.initialNoise(o);
     const timesteps = scheduler.timesteps;
-    for (let index = 0; index < timesteps.length; index++) {
-      const t = timesteps[index];
-      let info: StepInfo | null = null;
-      const next = tidy(() => {
-        const output = this.predict(x, t, o);
-        const stepOptions = this.isDDIM ? { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput } : { seed: o.seed };
-        const { prevSample, predOriginalSample } = scheduler.step(output, t, x, stepOptions);
-        info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
-        return { prevSample, predOriginalSample };
-      });
-      if (o.onStep) await o.onStep(info!);
-      next.predOriginalSample.dispose();
+    const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
+    try {
+      for (let index = 0; index < timesteps.length; index++) {
+        const t = timesteps[index];
+        let info: StepInfo | null = null;
+        const next = tidy(() => {
+          const output = this.predict(scheduler.scaleModelInput(x, t), t, o);
+          const { prevSample, predOriginalSample } = step(output, t, x, this.stepOptions(o));
+          info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
+          return { prevSample, predOriginalSample };
+        });
+        if (o.onStep) await o.onStep(info!);
+        next.predOriginalSample.dispose();
+        x.dispose();
+        x = next.prevSample;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } catch (error) {
       x.dispose();
-      x = next.prevSample;
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      throw error;
+    } finally {
+      scheduler.reset();
     }
     return x;
   }
 
-  /** The model's prediction at timestep t, with classifier-free and classifier guidance applied. */
+  /** x_T: the caller's latents or randn from (seed, STREAMS.initialNoise), times initNoiseSigma (a new tensor). */
+  private initialNoise(o: ResolvedGenerateOptions): Tensor {
+    const sigma = this.scheduler.initNoiseSigma;
+    const noise = o.latents ?? randn([o.batchSize, ...this.model.sampleShape], { seed: o.seed, stream: STREAMS.initialNoise });
+    if (sigma === 1 && !o.latents) return keep(noise);
+    const scaled = keep(schedulerCombine([[noise, sigma]]));
+    if (!o.latents) noise.dispose();
+    return scaled;
+  }
+
+  /** The options of the scheduler's step: the seed of its noise, and DDIM's own. */
+  private stepOptions(o: ResolvedGenerateOptions): object {
+    if (this.isDDIM) return { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
+    // UniPC and Heun are deterministic and take no step options.
+    return this.scheduler instanceof UniPCMultistepScheduler || this.scheduler instanceof HeunDiscreteScheduler ? {} : { seed: o.seed };
+  }
+
+  /**
+   * The model's prediction at (inference) timestep t for its input x (already scaled by the scheduler), with
+   * classifier-free and classifier guidance applied.
+   */
   private predict(x: Tensor, t: number, o: ResolvedGenerateOptions): Tensor {
     const { model } = this;
     const N = o.batchSize;
-    const timesteps = new Int32Array(N).fill(t);
+    const modelTimestep = this.scheduler.modelTimestep(t);
+    const timesteps = new Int32Array(N).fill(modelTimestep);
     let output: Tensor;
     if (o.classLabels && o.guidanceScale !== 1) {
       // One batch of 2N: the conditional half, then the unconditional (null label) half.
@@ -120,7 +174,7 @@ export class DiffusionPipeline {
       both.view().set(x.view());
       both.view().set(x.view(), x.size);
       const labels = Int32Array.from({ length: 2 * N }, (_, i) => (i < N ? o.classLabels![i] : model.numClasses));
-      const out = model.forward(both, new Int32Array(2 * N).fill(t), labels);
+      const out = model.forward(both, new Int32Array(2 * N).fill(modelTimestep), labels);
       const cond = out.subview(0, x.shape), uncond = out.subview(x.size, x.shape);
       output = uncond.reshape(x.shape);
       addInPlace(output, sub(cond, uncond), o.guidanceScale);
@@ -129,7 +183,7 @@ export class DiffusionPipeline {
       output = model.forward(x, timesteps, model.numClasses > 0 ? o.classLabels : null);
     }
     if (o.classifier) {
-      const ab = this.scheduler.alphasCumprod[t];
+      const ab = this.scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
       addInPlace(output, gradient, -o.classifierScale * Math.sqrt(1 - ab) * this.scheduler.outputPerEpsilon(t));
     }
@@ -138,17 +192,23 @@ export class DiffusionPipeline {
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
+    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
     const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
     for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
-      if (!this.isDDIM && options[ddimOption] !== undefined) throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name}`);
+      if (!this.isDDIM && options[ddimOption] !== undefined) {
+        throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name} with ${this.scheduler.constructor.name}`);
+      }
     }
     if (typeof o.useClippedModelOutput !== 'boolean') throw new Error(`${name}: useClippedModelOutput must be true or false, got ${o.useClippedModelOutput}`);
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`${name}: batchSize must be a positive integer, got ${o.batchSize}`);
     if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative integer, got ${o.seed}`);
+    if (o.latents !== undefined) {
+      const expected = [o.batchSize, ...this.model.sampleShape];
+      sameShape(name, '[batchSize, ...model.sampleShape]', expected, 'latents', tensorArg(name, 'latents', o.latents));
+    }
     if (typeof o.guidanceScale !== 'number' || !Number.isFinite(o.guidanceScale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${o.guidanceScale}`);
     if (typeof o.classifierScale !== 'number' || !Number.isFinite(o.classifierScale)) throw new Error(`${name}: classifierScale must be a finite number, got ${o.classifierScale}`);
     const classes = this.model.numClasses;
@@ -174,12 +234,12 @@ export class DiffusionPipeline {
       const unknown = labels.find((label) => label >= judged);
       if (unknown !== undefined) throw new Error(`${name}: class label ${unknown} is out of range for the classifier: it tells ${judged} classes apart (0..${judged - 1})`);
     }
-    return { ...o, classLabels: labels, classifier: o.classifier ?? null };
+    return { ...o, classLabels: labels, classifier: o.classifier ?? null, latents: o.latents ?? null };
   }
 }
 
-type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep'>> &
-  { classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; onStep?: GenerateOptions['onStep'] };
+type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents'>> &
+  { classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; latents: Tensor | null; onStep?: GenerateOptions['onStep'] };
 
 /** ∇x log p(y | x, t) of a noise-aware classifier: backward of log-softmax at the labels. */
 export function classifierGradient(classifier: NoiseAwareClassifier, x: Tensor, timesteps: Int32Array, labels: Int32Array): Tensor {

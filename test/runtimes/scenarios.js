@@ -28,6 +28,7 @@ import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
+import { solverScenarios } from './scenarios/solvers.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
@@ -36,4 +37,5 @@ export const scenarios = [
   ...randomScenarios,
   ...diffusionScenarios,
   ...torchNoiseScenarios,
+  ...solverScenarios,
 ];
