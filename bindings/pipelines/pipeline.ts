@@ -17,14 +17,15 @@
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward, sub } from '../ops/elementwise.ts';
+import { guidedForward } from '../models/guidance.ts';
+import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { randn } from '../ops/random.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
 import { STREAMS } from '../random-streams.ts';
-import {
-  DDIMScheduler, DDPMScheduler, HeunDiscreteScheduler, UniPCMultistepScheduler,
-  type DPMSolverMultistepScheduler, type EulerAncestralDiscreteScheduler, type EulerDiscreteScheduler,
+import type {
+  DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
+  HeunDiscreteScheduler, UniPCMultistepScheduler,
 } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
 
@@ -93,19 +94,12 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
   readonly scheduler: S;
   /** numInferenceSteps when the caller gives none. */
   protected readonly defaultSteps: number;
-  /** Whether the scheduler's step takes DDIM's options (eta, useClippedModelOutput). */
-  protected readonly isDDIM: boolean;
 
-  /**
-   * @param defaultSteps numInferenceSteps when the caller gives none: default numTrainTimesteps for
-   *   DDPMScheduler, else min(50, numTrainTimesteps)
-   */
+  /** @param defaultSteps numInferenceSteps when the caller gives none: default, the scheduler's defaultInferenceSteps */
   constructor({ model, scheduler }: PipelineComponents<S>, defaultSteps?: number) {
     this.model = model;
     this.scheduler = scheduler;
-    const T = scheduler.config.numTrainTimesteps;
-    this.defaultSteps = defaultSteps ?? (scheduler instanceof DDPMScheduler ? T : Math.min(50, T));
-    this.isDDIM = scheduler instanceof DDIMScheduler;
+    this.defaultSteps = defaultSteps ?? scheduler.defaultInferenceSteps;
   }
 
   /** Samples `batchSize` items: a Tensor [batchSize, ...model.sampleShape] (the caller disposes it). */
@@ -151,11 +145,10 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     return scaled;
   }
 
-  /** The options of the scheduler's step: the seed of its noise, and DDIM's own. */
+  /** The options of the scheduler's step that it takes: the seed of its noise, and DDIM's eta and clipped eps. */
   private stepOptions(o: ResolvedGenerateOptions): object {
-    if (this.isDDIM) return { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
-    // UniPC and Heun are deterministic and take no step options.
-    return this.scheduler instanceof UniPCMultistepScheduler || this.scheduler instanceof HeunDiscreteScheduler ? {} : { seed: o.seed };
+    const offered = { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
+    return Object.fromEntries(Object.entries(offered).filter(([key]) => this.scheduler.stepOptionNames.includes(key)));
   }
 
   /**
@@ -167,21 +160,11 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const N = o.batchSize;
     const modelTimestep = this.scheduler.modelTimestep(t);
     const timesteps = new Int32Array(N).fill(modelTimestep);
-    let output: Tensor;
-    if (o.classLabels && o.guidanceScale !== 1) {
-      // One batch of 2N: the conditional half, then the unconditional (null label) half.
-      const both = new Tensor([2 * N, ...x.shape.slice(1)]);
-      both.view().set(x.view());
-      both.view().set(x.view(), x.size);
-      const labels = Int32Array.from({ length: 2 * N }, (_, i) => (i < N ? o.classLabels![i] : model.numClasses));
-      const out = model.forward(both, new Int32Array(2 * N).fill(modelTimestep), labels);
-      const cond = out.subview(0, x.shape), uncond = out.subview(x.size, x.shape);
-      output = uncond.reshape(x.shape);
-      addInPlace(output, sub(cond, uncond), o.guidanceScale);
-    } else {
-      // The labels may be the classifier's alone (classifier guidance of an unconditional model).
-      output = model.forward(x, timesteps, model.numClasses > 0 ? o.classLabels : null);
-    }
+    // The labels may be the classifier's alone (classifier guidance of an unconditional model).
+    const labels = model.numClasses > 0 ? o.classLabels : null;
+    const output = labels
+      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference' })
+      : model.forward(x, timesteps, null, { mode: 'inference' });
     if (o.classifier) {
       const ab = this.scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
@@ -198,7 +181,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     }
     const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
     for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
-      if (!this.isDDIM && options[ddimOption] !== undefined) {
+      if (!this.scheduler.stepOptionNames.includes(ddimOption) && options[ddimOption] !== undefined) {
         throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name} with ${this.scheduler.constructor.name}`);
       }
     }

@@ -65,6 +65,12 @@ interface SchedulerClass<S> {
 type CommonOptions = Required<BaseSchedulerOptions & ThresholdingOptions & ZeroSnrOptions>;
 
 export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
+  /** The options its `step` takes (see each scheduler's step). */
+  abstract readonly stepOptionNames: readonly string[];
+
+  /** The number of sampling steps a pipeline takes when none is asked for: min(50, numTrainTimesteps). */
+  get defaultInferenceSteps(): number { return Math.min(50, this.common.numTrainTimesteps); }
+
   /** The resolved options, defaults filled in. */
   readonly config: Readonly<Required<Options>>;
   /** `config` seen as the options several schedulers have (thresholding and zero SNR may be absent). */

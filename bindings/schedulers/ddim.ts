@@ -42,6 +42,8 @@ const DDIM_DEFAULTS: Required<DDIMSchedulerOptions> = {
 const STEP_OPTIONS = ['eta', 'useClippedModelOutput', 'noise', 'seed'] as const;
 
 export class DDIMScheduler extends NoiseScheduler<DDIMSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /** Every option with its default (diffusers' DDIMScheduler defaults). */
   static readonly defaults: Readonly<Required<DDIMSchedulerOptions>> = DDIM_DEFAULTS;
   /** ab before the first training timestep: 1 with setAlphaToOne, else alphasCumprod[0]. */

@@ -40,6 +40,10 @@ const DDPM_DEFAULTS: Required<DDPMSchedulerOptions> = {
 const STEP_OPTIONS = ['noise', 'seed'] as const;
 
 export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** DDPM samples with every training timestep by default (Ho et al.'s ancestral sampling). */
+  override get defaultInferenceSteps(): number { return this.common.numTrainTimesteps; }
   /** Every option with its default (diffusers' DDPMScheduler defaults). */
   static readonly defaults: Readonly<Required<DDPMSchedulerOptions>> = DDPM_DEFAULTS;
   /** Index of each inference timestep in `timesteps`, after setTimesteps. */

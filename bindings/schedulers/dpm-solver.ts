@@ -70,6 +70,8 @@ type Vec = [number, number, number];
 const axpy = (a: number, x: Vec, y: Vec): Vec => [a * x[0] + y[0], a * x[1] + y[1], a * x[2] + y[2]];
 
 export class DPMSolverMultistepScheduler extends SigmaScheduler<DPMSolverMultistepSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /** Every option with its default (diffusers' DPMSolverMultistepScheduler defaults). */
   static readonly defaults: Readonly<Required<DPMSolverMultistepSchedulerOptions>> = DEFAULTS;
   /** The converted outputs of the last steps (x0 for the ++ variants, eps for 'dpmsolver'), oldest first. */

@@ -26,6 +26,8 @@ const DEFAULTS: Required<EulerAncestralDiscreteSchedulerOptions> = {
 const STEP_OPTIONS = ['noise', 'seed'] as const;
 
 export class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler<EulerAncestralDiscreteSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /**
    * Every option with its default (diffusers' EulerAncestralDiscreteScheduler defaults). predictionType 'sample'
    * is supported here (x0 is the output), where diffusers v0.27.2 raises NotImplementedError.

@@ -38,6 +38,8 @@ const DEFAULTS: Required<EulerDiscreteSchedulerOptions> = {
 const STEP_OPTIONS = ['sChurn', 'sTmin', 'sTmax', 'sNoise', 'noise', 'seed'] as const;
 
 export class EulerDiscreteScheduler extends DiscreteSigmaScheduler<EulerDiscreteSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /** Every option with its default (diffusers' EulerDiscreteScheduler defaults). */
   static readonly defaults: Readonly<Required<EulerDiscreteSchedulerOptions>> = DEFAULTS;
 

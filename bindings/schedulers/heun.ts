@@ -28,6 +28,8 @@ const DEFAULTS: Required<HeunDiscreteSchedulerOptions> = {
 const STEP_OPTIONS: readonly string[] = [];
 
 export class HeunDiscreteScheduler extends DiscreteSigmaScheduler<HeunDiscreteSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /** Every option with its default (diffusers' HeunDiscreteScheduler defaults: note betaStart 0.00085, betaEnd 0.012). */
   static readonly defaults: Readonly<Required<HeunDiscreteSchedulerOptions>> = DEFAULTS;
   /** The first-order step's sample, x0, sigma and dt, while the second evaluation is due. */

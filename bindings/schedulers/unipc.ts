@@ -45,6 +45,8 @@ const DEFAULTS: Required<UniPCMultistepSchedulerOptions> = {
 const STEP_OPTIONS: readonly string[] = [];
 
 export class UniPCMultistepScheduler extends SigmaScheduler<UniPCMultistepSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /** Every option with its default (diffusers' UniPCMultistepScheduler defaults). */
   static readonly defaults: Readonly<Required<UniPCMultistepSchedulerOptions>> = DEFAULTS;
   /** The converted outputs of the last steps (x0 or eps), oldest first. */
