@@ -11,23 +11,24 @@
  *   shifts the predicted noise: eps' = eps - classifierScale * sqrt(1 - ab_t) * g (their Algorithm 2, which
  *   serves DDPM and DDIM alike); a model predicting v or x0 gets the same shift, converted to its output.
  *
- * Randomness: x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers n*M .. n*M + M - 1, and each
- * step's noise comes from the scheduler at (seed, t); so a sample depends on its seed and its index alone, not on
- * the batch size.
+ * Randomness (pipelines/noise.ts): by default x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers
+ * n*M .. n*M + M - 1, and each step's noise comes from the scheduler at (seed, its block); so a sample depends on
+ * its seed and its index alone, not on the batch size. With generator 'torch' the noise is PyTorch's, drawn as
+ * diffusers draws it, to replay a diffusers run.
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { guidedForward } from '../models/guidance.ts';
 import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
-import { randn } from '../ops/random.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
-import { STREAMS } from '../random-streams.ts';
+import type { TorchCpuCapability } from '../ops/torch-random.ts';
 import type {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
   HeunDiscreteScheduler, UniPCMultistepScheduler,
 } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
+import { philoxNoise, torchNoise, type NoiseGenerator, type NoiseSource } from './noise.ts';
 
 /** The schedulers a pipeline can sample with. */
 export type PipelineScheduler = DDPMScheduler | DDIMScheduler | DPMSolverMultistepScheduler | UniPCMultistepScheduler |
@@ -59,8 +60,21 @@ export interface GenerateOptions {
    * from the seed (diffusers' latents); it is scaled by the scheduler's initNoiseSigma and left unchanged.
    */
   latents?: Tensor;
-  /** Seed of the initial noise and of every step's noise. Default 0. */
-  seed?: number;
+  /**
+   * Seed of the initial noise and of every step's noise: a non-negative safe integer; with generator 'torch', any
+   * seed torch.manual_seed takes (a number or a bigint). Default 0.
+   */
+  seed?: number | bigint;
+  /**
+   * Where the noise comes from (pipelines/noise.ts): 'philox', the library's counter-based generator (a sample
+   * depends on its seed and index only), or 'torch', PyTorch's CPU generator drawn as diffusers' pipelines draw
+   * it, to replay a diffusers run seeded with torch.manual_seed(seed). Default 'philox'.
+   */
+  generator?: NoiseGenerator;
+  /** With generator 'torch': one seed per sample (diffusers' list of generators) instead of `seed`. */
+  seeds?: readonly (number | bigint)[];
+  /** With generator 'torch': the ATen kernel whose numbers to reproduce ('avx2': x86-64; 'default': arm64). Default 'avx2'. */
+  torchCapability?: TorchCpuCapability;
   /** One label per sample, for class-conditional models (required by them). */
   classLabels?: Int32Array | number[];
   /** Classifier-free guidance weight w (1 = none; needs a class-conditional model trained with label dropout). Default 1. */
@@ -107,7 +121,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const o = this.checkOptions(options);
     const { scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
-    let x = this.initialNoise(o);
+    const noise = o.generator === 'torch' ? torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number);
+    let x = this.initialNoise(o, noise);
     const timesteps = scheduler.timesteps;
     const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
     try {
@@ -116,7 +131,9 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
         let info: StepInfo | null = null;
         const next = tidy(() => {
           const output = this.predict(scheduler.scaleModelInput(x, t), t, o);
-          const { prevSample, predOriginalSample } = step(output, t, x, this.stepOptions(o));
+          const stepOptions = this.stepOptions(o);
+          const stepNoise = noise.step(x.shape, scheduler.drawsNoise(t, stepOptions));
+          const { prevSample, predOriginalSample } = step(output, t, x, stepNoise ? { ...stepOptions, noise: stepNoise } : stepOptions);
           info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
           return { prevSample, predOriginalSample };
         });
@@ -135,10 +152,10 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     return x;
   }
 
-  /** x_T: the caller's latents or randn from (seed, STREAMS.initialNoise), times initNoiseSigma (a new tensor). */
-  private initialNoise(o: ResolvedGenerateOptions): Tensor {
+  /** x_T: the caller's latents or the noise source's, times initNoiseSigma (a new tensor). */
+  private initialNoise(o: ResolvedGenerateOptions, source: NoiseSource): Tensor {
     const sigma = this.scheduler.initNoiseSigma;
-    const noise = o.latents ?? randn([o.batchSize, ...this.model.sampleShape], { seed: o.seed, stream: STREAMS.initialNoise });
+    const noise = o.latents ?? source.initial([o.batchSize, ...this.model.sampleShape]);
     if (sigma === 1 && !o.latents) return keep(noise);
     const scaled = keep(schedulerCombine([[noise, sigma]]));
     if (!o.latents) noise.dispose();
@@ -147,7 +164,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
 
   /** The options of the scheduler's step that it takes: the seed of its noise, and DDIM's eta and clipped eps. */
   private stepOptions(o: ResolvedGenerateOptions): object {
-    const offered = { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
+    const offered = { ...(o.generator === 'philox' && { seed: o.seed }), eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
     return Object.fromEntries(Object.entries(offered).filter(([key]) => this.scheduler.stepOptionNames.includes(key)));
   }
 
@@ -175,11 +192,11 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
+    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
-    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
+    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, generator: 'philox' as const, torchCapability: 'avx2' as const, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
     for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
       if (!this.scheduler.stepOptionNames.includes(ddimOption) && options[ddimOption] !== undefined) {
         throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name} with ${this.scheduler.constructor.name}`);
@@ -187,7 +204,13 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     }
     if (typeof o.useClippedModelOutput !== 'boolean') throw new Error(`${name}: useClippedModelOutput must be true or false, got ${o.useClippedModelOutput}`);
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`${name}: batchSize must be a positive integer, got ${o.batchSize}`);
-    if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative integer, got ${o.seed}`);
+    if (o.generator !== 'philox' && o.generator !== 'torch') throw new Error(`${name}: generator must be 'philox' or 'torch', got ${String(o.generator)}`);
+    if (o.generator === 'philox') {
+      if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative safe integer, got ${String(o.seed)}`);
+      if (options.seeds !== undefined || options.torchCapability !== undefined) throw new Error(`${name}: seeds and torchCapability are options of generator 'torch'`);
+    } else if (o.seeds !== undefined && (!Array.isArray(o.seeds) || o.seeds.length !== o.batchSize)) {
+      throw new Error(`${name}: seeds must be an array of one seed per sample (batchSize ${o.batchSize}), got ${Array.isArray(o.seeds) ? `${o.seeds.length} seeds` : typeof o.seeds}`);
+    }
     if (o.latents !== undefined) {
       const expected = [o.batchSize, ...this.model.sampleShape];
       sameShape(name, '[batchSize, ...model.sampleShape]', expected, 'latents', tensorArg(name, 'latents', o.latents));
@@ -221,8 +244,10 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
   }
 }
 
-type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents'>> &
-  { classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; latents: Tensor | null; onStep?: GenerateOptions['onStep'] };
+type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents' | 'seeds'>> & {
+  classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; latents: Tensor | null; seeds?: readonly (number | bigint)[];
+  onStep?: GenerateOptions['onStep'];
+};
 
 /** ∇x log p(y | x, t) of a noise-aware classifier: backward of log-softmax at the labels. */
 export function classifierGradient(classifier: NoiseAwareClassifier, x: Tensor, timesteps: Int32Array, labels: Int32Array): Tensor {

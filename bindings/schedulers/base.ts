@@ -240,6 +240,15 @@ export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
     return t;
   }
 
+  /**
+   * Whether diffusers' `step` draws noise from its generator at this timestep (with these step options), whether
+   * or not the noise then counts. A replay of a diffusers run with PyTorch's generator (pipelines/noise.ts) draws
+   * exactly where diffusers does, so that the generator stays in step. Deterministic schedulers: never.
+   */
+  drawsNoise(_timestep: number, _options: object = {}): boolean {
+    return false;
+  }
+
   /** The step's noise in noise block `block`: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE). */
   protected stepNoise(op: string, sample: Tensor, block: number, options: StepNoiseOptions): Tensor {
     if (options.noise !== undefined) {

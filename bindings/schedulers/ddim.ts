@@ -44,6 +44,8 @@ const STEP_OPTIONS = ['eta', 'useClippedModelOutput', 'noise', 'seed'] as const;
 export class DDIMScheduler extends NoiseScheduler<DDIMSchedulerOptions> {
   /** The options its `step` takes (a pipeline passes those it has). */
   readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' DDIM step draws noise at every step when eta > 0. */
+  override drawsNoise(_timestep: number, options: DDIMStepOptions = {}): boolean { return (options.eta ?? 0) > 0; }
   /** Every option with its default (diffusers' DDIMScheduler defaults). */
   static readonly defaults: Readonly<Required<DDIMSchedulerOptions>> = DDIM_DEFAULTS;
   /** ab before the first training timestep: 1 with setAlphaToOne, else alphasCumprod[0]. */

@@ -42,6 +42,8 @@ const STEP_OPTIONS = ['noise', 'seed'] as const;
 export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
   /** The options its `step` takes (a pipeline passes those it has). */
   readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' DDPM step draws its variance noise for every t > 0. */
+  override drawsNoise(timestep: number): boolean { return timestep > 0; }
   /** DDPM samples with every training timestep by default (Ho et al.'s ancestral sampling). */
   override get defaultInferenceSteps(): number { return this.common.numTrainTimesteps; }
   /** Every option with its default (diffusers' DDPMScheduler defaults). */

@@ -72,6 +72,8 @@ const axpy = (a: number, x: Vec, y: Vec): Vec => [a * x[0] + y[0], a * x[1] + y[
 export class DPMSolverMultistepScheduler extends SigmaScheduler<DPMSolverMultistepSchedulerOptions> {
   /** The options its `step` takes (a pipeline passes those it has). */
   readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' DPM-Solver step draws noise at every step of the SDE variant. */
+  override drawsNoise(): boolean { return this.config.algorithmType === 'sde-dpmsolver++'; }
   /** Every option with its default (diffusers' DPMSolverMultistepScheduler defaults). */
   static readonly defaults: Readonly<Required<DPMSolverMultistepSchedulerOptions>> = DEFAULTS;
   /** The converted outputs of the last steps (x0 for the ++ variants, eps for 'dpmsolver'), oldest first. */

@@ -28,6 +28,8 @@ const STEP_OPTIONS = ['noise', 'seed'] as const;
 export class EulerAncestralDiscreteScheduler extends DiscreteSigmaScheduler<EulerAncestralDiscreteSchedulerOptions> {
   /** The options its `step` takes (a pipeline passes those it has). */
   readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' Euler ancestral step draws noise at every step. */
+  override drawsNoise(): boolean { return true; }
   /**
    * Every option with its default (diffusers' EulerAncestralDiscreteScheduler defaults). predictionType 'sample'
    * is supported here (x0 is the output), where diffusers v0.27.2 raises NotImplementedError.

@@ -40,6 +40,8 @@ const STEP_OPTIONS = ['sChurn', 'sTmin', 'sTmax', 'sNoise', 'noise', 'seed'] as 
 export class EulerDiscreteScheduler extends DiscreteSigmaScheduler<EulerDiscreteSchedulerOptions> {
   /** The options its `step` takes (a pipeline passes those it has). */
   readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' Euler step draws noise at every step (it counts only with churn). */
+  override drawsNoise(): boolean { return true; }
   /** Every option with its default (diffusers' EulerDiscreteScheduler defaults). */
   static readonly defaults: Readonly<Required<EulerDiscreteSchedulerOptions>> = DEFAULTS;
 

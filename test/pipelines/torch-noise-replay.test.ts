@@ -2,8 +2,8 @@
  * Replaying diffusers runs seeded with CPU generators (test/fixtures/ddim-torch-noise, made by
  * scripts/fixtures/ddim_torch_noise.py with diffusers v0.27.2): the sampling loops written out by hand with this
  * library's UNet2DModel (the folder's weights, by name) and schedulers, every noise drawn from ops.TorchGenerator
- * in diffusers' order. The pipelines do not take PyTorch's noise yet; this is the reference their wiring
- * (`generator: 'torch'`) must reproduce: the initial noise bit for bit, the images within 1e-4.
+ * in diffusers' order; then the same runs through the pipelines with `generator: 'torch'`, which must give the
+ * hand-written loop's images bit for bit (and so diffusers' within 1e-4).
  *
  * The draws, as diffusers makes them (utils/torch_utils.py randn_tensor, pipelines/ddim, schedulers):
  * - one generator: randn of the whole batch shape [N, C, H, W] for x_T; a list of generators (one per image):
@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DDIMScheduler, DDPMScheduler, decodeSafetensors, init, ops, Tensor, tidy, UNet2DModel,
+  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, decodeSafetensors, init, ops, Tensor, tidy, UNet2DModel,
 } from '../../bindings/index.ts';
 
 await init();
@@ -53,6 +53,15 @@ function loadUNet(): UNet2DModel {
   return model;
 }
 
+/** Images [N, H, W, C] in [0, 1] as diffusers' output_type 'np' makes them from x in [-1, 1] (NCHW). */
+function toImages(values: Float32Array, [n, ch, h, w]: number[]): Float32Array {
+  const images = new Float32Array(values.length);
+  for (let i = 0; i < n; i++) for (let k = 0; k < ch; k++) for (let y = 0; y < h; y++) for (let z = 0; z < w; z++) {
+    images[((i * h + y) * w + z) * ch + k] = Math.min(1, Math.max(0, values[((i * ch + k) * h + y) * w + z] / 2 + 0.5));
+  }
+  return images;
+}
+
 /** A run written out: [initial noise, images NHWC]. */
 function replay(model: UNet2DModel, run: Run): [Float32Array, Float32Array] {
   return tidy(() => {
@@ -79,11 +88,7 @@ function replay(model: UNet2DModel, run: Run): [Float32Array, Float32Array] {
         ? (scheduler as DDIMScheduler).step(eps, t, x, { eta, useClippedModelOutput: false, noise }).prevSample
         : (scheduler as DDPMScheduler).step(eps, t, x, { noise }).prevSample;
     }
-    const [n, ch, h, w] = shape, values = x.toFloat32Array(), images = new Float32Array(values.length);
-    for (let i = 0; i < n; i++) for (let k = 0; k < ch; k++) for (let y = 0; y < h; y++) for (let z = 0; z < w; z++) {
-      images[((i * h + y) * w + z) * ch + k] = Math.min(1, Math.max(0, values[((i * ch + k) * h + y) * w + z] / 2 + 0.5));
-    }
-    return [initial, images];
+    return [initial, toImages(x.toFloat32Array(), shape)];
   });
 }
 
@@ -99,6 +104,34 @@ test('diffusers runs with CPU generators, replayed with ops.TorchGenerator: init
     console.log(`  ${run.name}: initial noise bit-identical; images: largest difference ${worst.toExponential(2)}`);
     assert.ok(worst <= 1e-4, `${run.name}: images differ by up to ${worst}`);
   }
+});
+
+test("the pipelines with generator 'torch' draw as diffusers does: the hand-written replay's images bit for bit", async () => {
+  const model = loadUNet();
+  for (const run of expected.runs) {
+    const [, reference] = replay(model, run);
+    const seeds = Array.isArray(run.generator) ? { seeds: run.generator.map(BigInt) } : { seed: BigInt(run.generator) };
+    const common = { batchSize: run.batchSize, numInferenceSteps: run.numInferenceSteps, generator: 'torch' as const, ...seeds };
+    const out = run.pipeline === 'DDIMPipeline'
+      ? await new DDIMPipeline({ model, scheduler: new DDIMScheduler() }).generate({ ...common, eta: run.eta ?? 0, useClippedModelOutput: false })
+      : await new DDPMPipeline({ model, scheduler: new DDPMScheduler() }).generate(common);
+    const images = toImages(out.toFloat32Array(), out.shape as number[]);
+    out.dispose();
+    assert.equal(Array.from(new Uint32Array(images.buffer)), Array.from(new Uint32Array(reference.buffer)), run.name);
+  }
+});
+
+test("generator options are checked: bigint seeds and seeds lists only with 'torch', one seed per sample", async () => {
+  const model = loadUNet();
+  const pipe = new DDIMPipeline({ model, scheduler: new DDIMScheduler() });
+  const fails = async (options: object, message: RegExp) => {
+    const error = await pipe.generate({ numInferenceSteps: 2, ...options }).then(() => null, (e: Error) => e);
+    assert.match(error?.message ?? 'no error', message);
+  };
+  await fails({ seed: 5n }, /seed must be a non-negative safe integer, got 5/);
+  await fails({ seeds: [1] }, /seeds and torchCapability are options of generator 'torch'/);
+  await fails({ generator: 'numpy' }, /generator must be 'philox' or 'torch', got numpy/);
+  await fails({ generator: 'torch', batchSize: 2, seeds: [1] }, /seeds must be an array of one seed per sample \(batchSize 2\), got 1 seeds/);
 });
 
 test.run();
