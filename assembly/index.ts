@@ -18,4 +18,5 @@ export * from './adamw';
 export * from './scheduler';
 export * from './layout';
 export * from './dropout';
+export * from './torch-random';
 export * from './half';

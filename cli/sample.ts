@@ -1,5 +1,6 @@
 /**
- * `ddpm sample`: draws samples from a model file (or a shipped model by name) with DDIM or DDPM, optionally
+ * `ddpm sample`: draws samples from a model file (or a shipped model by name) with one of the samplers of
+ * cli/generate.ts (DDIM, DDPM, DPM-Solver++, UniPC, Euler, Euler ancestral, Heun), optionally
  * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
  * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
  * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. Samples are
@@ -11,7 +12,8 @@ import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type 
 import { readFileBytes } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
-  cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLERS, type SampleRequest, type SamplerName,
+  cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS, type SampleRequest,
+  type SamplerName,
 } from './generate.ts';
 import { exitOnSignal } from './interrupts.ts';
 import { cycleLabels, planLabels } from './labels.ts';
@@ -26,6 +28,7 @@ export interface SampleFlags {
   num?: number;
   sampler: SamplerName;
   steps?: number;
+  karras?: boolean;
   eta?: number;
   class?: string;
   color?: string;
@@ -50,8 +53,9 @@ export function sampleCommand(): Command {
     .requiredOption('--model <file|name>', `a model file, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
     .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
     .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
-    .addOption(new Option('--sampler <name>', 'ddim (fast) or ddpm (ancestral)').choices(SAMPLERS).default('ddim'))
-    .addOption(new Option('--steps <k>', 'sampling steps (default: 50 for ddim, the training timesteps for ddpm)').argParser(integerAtLeast(1)))
+    .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
+    .addOption(new Option('--steps <k>', 'sampling steps (default: see Samplers below)').argParser(integerAtLeast(1)))
+    .option('--karras', "use Karras et al.'s noise levels (dpmsolver++, unipc, euler, heun)")
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
@@ -63,10 +67,14 @@ export function sampleCommand(): Command {
     .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
     .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
     .addHelpText('after', `
+Samplers (--sampler; default steps in brackets):
+${SAMPLERS.map((name) => `  ${name.padEnd(16)}${SAMPLER_INFO[name].what} [${SAMPLER_INFO[name].steps ?? 'training timesteps'}]`).join('\n')}
+
 Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
   ddpm sample --model mnist --out digits.png                     every digit, in turn
   ddpm sample --model mnist --class 7 --num 16 --guidance 3 --out sevens.png
+  ddpm sample --model mnist --sampler dpmsolver++ --karras --steps 10 --out digits.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
   ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
@@ -92,7 +100,7 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
 
   const started = performance.now();
   const request: SampleRequest = {
-    model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, num, seed: flags.seed, labels,
+    model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
     guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
   };
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
@@ -100,7 +108,9 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const frames = flags.animate !== undefined ? new AnimationFrames(model.sampleShape, num, batch, ANIMATION_FRAMES) : null;
   const sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
   const stopListening = exitOnSignal(() => sink.abortSync(), (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
-  const progress = new SamplingProgress(steps * batches, `sampling ${num} with ${flags.sampler.toUpperCase()}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
+  const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
+  const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
+  const progress = new SamplingProgress(evaluations * batches, `sampling ${num} with ${samplerName}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
   try {
     await sampleInBatches(request, batch, (samples, first) => sink.write(samples, first), (b, index, total, timestep, frame) => {
       progress.update(b * total + index + 1);
@@ -119,7 +129,7 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
     stopListening();
   }
   const what = `${num} ${images ? 'images' : 'points'}`;
-  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${flags.sampler.toUpperCase()} ${steps} steps${batches > 1 ? `, ${batches} batches of ${batch}` : ''}, ${formatDuration((performance.now() - started) / 1000)}`);
+  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${samplerName} ${steps} steps${batches > 1 ? `, ${batches} batches of ${batch}` : ''}, ${formatDuration((performance.now() - started) / 1000)}`);
   if (frames) {
     await (await pictures()).savePicture(flags.animate!, await animation(frames.frames, frames.captions, metadata, flags.animate!));
     say(`wrote ${shown(flags.animate!)}: ${frames.frames.length} frames, from noise to samples`);
@@ -182,8 +192,13 @@ function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata)
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }
   if (flags.classifier === undefined && flags.classifierScale !== 1) fail('--classifier-scale needs --classifier');
+  if (flags.karras && !SAMPLER_INFO[flags.sampler].karras) {
+    fail(`--karras applies to ${SAMPLERS.filter((name) => SAMPLER_INFO[name].karras).join(', ')}, not --sampler ${flags.sampler}`);
+  }
   const steps = flags.steps ?? defaultSteps(flags.sampler, meta.scheduler);
   if (steps > T) fail(`--steps ${steps}: the model was trained with ${T} timesteps, so at most ${T} sampling steps`);
+  const { order } = SAMPLER_INFO[flags.sampler];
+  if (steps < order) fail(`--steps ${steps}: ${flags.sampler} is a solver of order ${order}, so at least ${order} steps (allowed: ${order}..${T})`);
   return steps;
 }
 

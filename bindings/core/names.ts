@@ -1,6 +1,7 @@
 /**
  * Suggestions for misspelt names (config keys, options): the known name nearest by edit distance, so that an
- * error can say "unknown config key 'numTrainTimestep' (did you mean 'numTrainTimesteps'?)".
+ * error can say "unknown config key 'numTrainTimestep' (did you mean 'numTrainTimesteps'?)". Written here rather
+ * than imported because the core library has no runtime dependencies (web/ loads dist/ in a browser as it is).
  */
 
 /** Levenshtein distance between two strings (insertions, deletions and substitutions each count 1). */
@@ -17,17 +18,24 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/**
- * The known name nearest to `name` (ignoring case), or null when even the nearest differs in more than a third
- * of its letters (at least 2 edits are always allowed). Ties go to the first in `known`.
- */
-export function nearestName(name: string, known: readonly string[]): string | null {
-  let best: string | null = null, bestDistance = Infinity;
+/** The known name nearest to `name` by edit distance (ignoring case); ties go to the first in `known`. */
+export function closestName(name: string, known: readonly string[]): string {
+  let best = known[0], bestDistance = Infinity;
   for (const candidate of known) {
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) { best = candidate; bestDistance = distance; }
   }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+  return best;
+}
+
+/**
+ * The known name nearest to `name`, or null when even the nearest differs in more than a third of its letters
+ * (at least 2 edits are always allowed).
+ */
+export function nearestName(name: string, known: readonly string[]): string | null {
+  if (known.length === 0) return null;
+  const best = closestName(name, known);
+  return editDistance(name.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
 }
 
 /**

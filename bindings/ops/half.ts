@@ -7,18 +7,6 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 
-/** assembly/half.ts: `out` and `x` hold n elements (2 bytes each in the half formats, 4 in float32). */
-export interface HalfKernels {
-  float32ToFloat16(out: number, x: number, n: number): void;
-  float32ToFloat16Scalar(out: number, x: number, n: number): void;
-  float16ToFloat32(out: number, x: number, n: number): void;
-  float16ToFloat32Scalar(out: number, x: number, n: number): void;
-  float32ToBfloat16(out: number, x: number, n: number): void;
-  float32ToBfloat16Scalar(out: number, x: number, n: number): void;
-  bfloat16ToFloat32(out: number, x: number, n: number): void;
-  bfloat16ToFloat32Scalar(out: number, x: number, n: number): void;
-}
-
 /** The 2-byte formats: IEEE binary16 and bfloat16 (safetensors' dtype names). */
 export type HalfDtype = 'F16' | 'BF16';
 export const HALF_DTYPES: readonly HalfDtype[] = ['F16', 'BF16'];

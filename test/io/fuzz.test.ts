@@ -11,7 +11,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeModel, init, memoryStats, restoreTrainingState, type Trainer } from '../../bindings/index.ts';
-import { disposeModel } from '../../bindings/io/checkpoint.ts';
+import { disposeModel } from '../../bindings/models/model-file.ts';
 import { describeBytes } from '../../cli/info.ts';
 import { join, split, toyFiles, toyTrainer } from './files.ts';
 

@@ -70,13 +70,12 @@ test('missing tensors are refused, the first few named and the rest counted', ()
   refused(join(rebuilt, bytes), /does not match its config: 4 tensors missing \(blocks\.1\.linear_1\.weight, blocks\.1\.linear_1\.bias, blocks\.1\.linear_2\.weight, and 1 more\)/);
 });
 
-test('unknown keys in the config, the scheduler, the data and the training record name the nearest known key', () => {
+test('unknown keys in the config, the scheduler, the data and the metadata name the nearest known key', () => {
   refused(editMetadata(MODEL, (m) => { m.config.numBlock = m.config.numBlocks; delete m.config.numBlocks; }),
     /its model config is invalid: MLPDenoiser: unknown option 'numBlock' \(did you mean 'numBlocks'\?\)/);
   refused(editMetadata(MODEL, (m) => { m.scheduler.numTrainTimestep = 100; delete m.scheduler.numTrainTimesteps; }),
     /the scheduler config: unknown key 'numTrainTimestep' \(did you mean 'numTrainTimesteps'\?\)/);
   refused(editMetadata(MODEL, (m) => { m.data.sampleShap = m.data.sampleShape; }), /the data description: unknown key 'sampleShap' \(did you mean 'sampleShape'\?\)/);
-  refused(editMetadata(MODEL, (m) => { m.training.options.learningRat = 1; }), /the training options: unknown key 'learningRat' \(did you mean 'learningRate'\?\)/);
   refused(editMetadata(MODEL, (m) => { m.kind = 'mpl'; }), /it holds an unknown model kind "mpl" \(did you mean 'mlp'\?\)/);
   refused(editMetadata(MODEL, (m) => { m.extra = 1; }), /the ddpm_wasm metadata: unknown key 'extra'/);
 });

@@ -65,6 +65,7 @@ test('a state of another model or other options is refused', () => {
   refused(editMetadata(STATE, (m) => { m.config.hiddenSize = 32; }), /was written for another model config/);
   refused(editMetadata(STATE, (m) => { m.training.options.seed = 9; }), /was trained with seed = 9; resuming with seed = 0 would not continue the same run/);
   refused(editMetadata(STATE, (m) => { m.kind = 'unet2d'; }), /holds the state of a 'unet2d' model, not of a 'mlp'/);
+  refused(editMetadata(STATE, (m) => { m.training.options.learningRat = 1; }), /the training options: unknown key 'learningRat' \(did you mean 'learningRate'\?\)/);
 });
 
 test.run();

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, init, memoryStats, OutOfMemoryError, setMemoryLimit, Tensor, tidy, UNet2DModel,
+  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, DiffusionPipeline, EulerAncestralDiscreteScheduler, init, memoryStats,
+  OutOfMemoryError, setMemoryLimit, Tensor, tidy, UNet2DModel,
 } from '../../bindings/index.ts';
 
 await init();
@@ -61,10 +62,11 @@ test('50 failing calls, then the WebAssembly memory of a fresh process and the s
   assert.is(failed.step, 1);
 });
 
-test('sampling in batches with firstSample gives the same samples as one batch (DDPM, DDIM with eta, guidance)', async () => {
-  const runs: [string, () => DDPMPipeline | DDIMPipeline, object][] = [
+test('sampling in batches with firstSample gives the same samples as one batch (DDPM, DDIM with eta and guidance, Euler ancestral)', async () => {
+  const runs: [string, () => DiffusionPipeline, object][] = [
     ['DDPM', () => new DDPMPipeline({ model, scheduler: new DDPMScheduler({ numTrainTimesteps: 20 }) }), { numInferenceSteps: 4 }],
     ['DDIM eta 0.7, guidance 2', () => new DDIMPipeline({ model, scheduler: new DDIMScheduler({ numTrainTimesteps: 20 }) }), { numInferenceSteps: 4, eta: 0.7, guidanceScale: 2 }],
+    ['Euler ancestral (noise addressed by step index)', () => new DiffusionPipeline({ model, scheduler: new EulerAncestralDiscreteScheduler({ numTrainTimesteps: 20 }) }), { numInferenceSteps: 4 }],
   ];
   for (const [name, make, options] of runs) {
     const whole = await make().generate({ ...options, batchSize: 7, seed: 5, classLabels: labels(7) });
@@ -80,7 +82,7 @@ test('sampling in batches with firstSample gives the same samples as one batch (
   }
   const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler({ numTrainTimesteps: 20 }) });
   await pipeline.generate({ classLabels: [0], firstSample: -1 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /firstSample must be a non-negative integer, got -1/));
-  await pipeline.generate({ classLabels: [0], firstSample: 2 ** 40 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /do not fit a timestep's block of 2\^36 noise numbers/));
+  await pipeline.generate({ classLabels: [0], firstSample: 2 ** 40 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /do not fit a step's block of 2\^36 noise numbers/));
 });
 
 test('class labels are checked before any conversion: NaN and 1.5 are errors, not classes 0 and 1', async () => {
