@@ -7,9 +7,10 @@
  * drawn --batch at a time, a .npy streamed to its file as they come (sample-batches.ts), so memory does not grow
  * with --num.
  */
+import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
-import { readFileBytes } from '../bindings/io/files.ts';
+import { readFileBytes, temporaryPath } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
   cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS, type SampleRequest,
@@ -20,7 +21,7 @@ import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
-import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches } from './sample-batches.ts';
+import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type SampleSink } from './sample-batches.ts';
 
 export interface SampleFlags {
   model: string;
@@ -106,22 +107,27 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
   const batches = Math.ceil(num / batch);
   const frames = flags.animate !== undefined ? new AnimationFrames(model.sampleShape, num, batch, ANIMATION_FRAMES) : null;
-  const sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
-  const stopListening = exitOnSignal(() => sink.abortSync(), (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
+  // Listening before the output's temporary file exists: a signal at any moment removes it (by name, even
+  // before the writer is returned) and leaves --out as it was.
+  let sink: SampleSink | null = null;
+  const stopListening = exitOnSignal(() => { sink?.abortSync(); rmSync(temporaryPath(flags.out), { force: true }); },
+    (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
   const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
   const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
   const progress = new SamplingProgress(evaluations * batches, `sampling ${num} with ${samplerName}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
   try {
-    await sampleInBatches(request, batch, (samples, first) => sink.write(samples, first), (b, index, total, timestep, frame) => {
+    sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
+    const output = sink;
+    await sampleInBatches(request, batch, (samples, first) => output.write(samples, first), (b, index, total, timestep, frame) => {
       progress.update(b * total + index + 1);
       frames?.record(b, index, total, timestep, frame);
     });
     progress.stop();
-    if (sink instanceof NpySink) await sink.finish();
-    else await (await pictures()).savePicture(flags.out, await samplesPicture(sink.values, metadata.data, { captions, columns, title }));
+    if (output instanceof NpySink) await output.finish();
+    else if (output instanceof GatheredSamples) await (await pictures()).savePicture(flags.out, await samplesPicture(output.values, metadata.data, { captions, columns, title }));
   } catch (error) {
     progress.stop();
-    sink.abortSync();
+    sink?.abortSync();
     if (!(error instanceof OutOfMemoryError)) throw error;
     fail(`--batch ${batch}: out of memory sampling ${batch} at once (${mib(error.requestedBytes)} asked for with ${mib(error.liveBytes)} in use; ` +
       `the memory cannot grow past ${mib(error.limitBytes)}); lower --batch`);
