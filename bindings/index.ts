@@ -36,6 +36,7 @@ export {
 } from './train/classifier-trainer.ts';
 export { encodeTrainingState, restoreTrainingState } from './train/training-state.ts';
 export { DistillationTrainer, type DistillationOptions } from './train/distillation.ts';
+export { ProgressiveDistillation, type ProgressiveDistillationOptions, type DistillationStepReport } from './train/progressive-distillation.ts';
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
 export { guidedForward } from './models/guidance.ts';
 export {
