@@ -1,8 +1,9 @@
 /**
  * What `init()` accepts as the WebAssembly core, and how each kind becomes a compiled module: a
- * `WebAssembly.Module` as it is (the only kind Cloudflare Workers and pages with a strict Content-Security-Policy
- * allow: they refuse to compile bytes), a `Response` (or a promise of one, e.g. `fetch(...)`) or a `URL`, streamed
- * into the compiler when served as application/wasm, or the file's bytes. Also the checks that make a wrong
+ * `WebAssembly.Module` as it is (the only kind Cloudflare Workers allow: they compile no bytes, and give the
+ * .wasm files a Worker imports as modules), a `Response` (or a promise of one, e.g. `fetch(...)`) or a `URL`,
+ * streamed into the compiler when served as application/wasm, or the file's bytes. (Browsers compile nothing,
+ * streamed or not, under a Content-Security-Policy whose script-src lacks 'wasm-unsafe-eval'.) Also the checks that make a wrong
  * source fail with one line naming what was given: a value of another kind, a failed download, bytes that do not
  * compile, and a module that is not this library's core (other exports or imports).
  */
@@ -67,7 +68,7 @@ export async function compileSource(source: WasmSource, what: string): Promise<W
   if (isResponse(source) || isThenable(source)) {
     const response = await source;
     if (!isResponse(response)) throw new Error(`ddpm-wasm: init() was given a promise of ${describeSource(response)}, not of a Response (accepted: ${ACCEPTED})`);
-    return compileResponse(response, what);
+    return compileResponse(response, isResponse(source) ? what : describeSource(response));
   }
   return compileBytes(source, what);
 }
@@ -102,11 +103,14 @@ export async function compileBytes(bytes: ArrayBuffer | Uint8Array, what: string
 }
 
 function compileError(error: unknown, what: string): Error {
-  const message = (error as Error).message ?? String(error);
-  // workerd: "Wasm code generation disallowed by embedder"; browsers under a CSP: "Refused to compile ... 'unsafe-eval'".
-  const refused = /disallowed|refused|unsafe-eval|content security/i.test(message);
+  const message = String((error as Error).message ?? error).replace(/[.\s]+$/, '');
+  // workerd: "Wasm code generation disallowed by embedder"; Chromium under a Content-Security-Policy: "... violates
+  // the following Content Security policy directive because 'unsafe-eval' is not an allowed source ..."; Firefox:
+  // "call to WebAssembly.compile() blocked by CSP". Browsers refuse streamed compilation too.
+  const refused = /disallowed|blocked by CSP|content security/i.test(message);
   const hint = refused
-    ? ': this runtime does not compile WebAssembly from bytes; import ddpm-wasm/ddpm.wasm as a module and pass it, init(wasmModule)'
+    ? '; in Cloudflare Workers, import ddpm-wasm/ddpm.wasm as a module and pass it, init(wasmModule); in a page, ' +
+      "allow 'wasm-unsafe-eval' in the script-src of its Content-Security-Policy"
     : '';
   return new Error(`ddpm-wasm: init() could not compile ${what}: ${message}${hint}`);
 }

@@ -103,6 +103,8 @@ test('a URL is fetched; a missing file, a file: URL in Node and a promise of som
   const { port } = server.address() as { port: number };
   try {
     await loadsAndRuns(new URL(`http://127.0.0.1:${port}/ddpm.wasm`));
+    await rejects((await instance()).init(fetch(`http://127.0.0.1:${port}/missing.wasm`)),
+      /could not load the response from http:\/\/127\.0\.0\.1:\d+\/missing\.wasm: HTTP 404/);
     await rejects((await instance()).init(new URL(`http://127.0.0.1:${port}/missing.wasm`)),
       /could not load the URL http:\/\/127\.0\.0\.1:\d+\/missing\.wasm: HTTP 404/);
   } finally {
@@ -144,11 +146,20 @@ test('a module that is not the core: names what it lacks, what it exports or imp
   await rejects((await instance()).init(SEED_MODULE), /not this version's core: it lacks .* and imports env\.seed, which the core does not/);
 });
 
-test('a runtime that refuses to compile bytes (workerd, a strict CSP): says to pass the module instead', async () => {
+test('a runtime that refuses to compile bytes (workerd; a browser under a CSP): what to do in each', async () => {
   const original = WebAssembly.compile;
-  WebAssembly.compile = () => Promise.reject(new WebAssembly.CompileError('WebAssembly.compile(): Wasm code generation disallowed by embedder'));
+  const refusals = [
+    'WebAssembly.compile(): Wasm code generation disallowed by embedder',  // workerd
+    'call to WebAssembly.compile() blocked by CSP',  // Firefox
+    "WebAssembly.compile(): Compiling or instantiating WebAssembly module violates the following Content Security policy directive because 'unsafe-eval' is not an allowed source of script in the following Content Security Policy directive: \"script-src 'self'\".",  // Chromium
+  ];
   try {
-    await rejects((await instance()).init(), /could not compile the module embedded in the library: .*disallowed by embedder: .*import ddpm-wasm\/ddpm\.wasm as a module and pass it, init\(wasmModule\)/);
+    for (const refusal of refusals) {
+      WebAssembly.compile = () => Promise.reject(new WebAssembly.CompileError(refusal));
+      const message = await rejects((await instance()).init(), /^ddpm-wasm: init\(\) could not compile the module embedded in the library: /);
+      assert.ok(message.endsWith(`${refusal.replace(/\.$/, '')}; in Cloudflare Workers, import ddpm-wasm/ddpm.wasm as a module and pass it, ` +
+        "init(wasmModule); in a page, allow 'wasm-unsafe-eval' in the script-src of its Content-Security-Policy"), message);
+    }
   } finally {
     WebAssembly.compile = original;
   }

@@ -24,6 +24,14 @@ test('the shipped digit model: a class-conditional U-Net with the file\'s weight
   release(model);
 });
 
+test('a Node Buffer (a view into a shared pool) gives the same weights as a copy of the bytes', () => {
+  const fromBuffer = loadModel(readFileSync(new URL('../../models/mnist.safetensors', import.meta.url)));
+  const fromCopy = loadModel(new Uint8Array(MNIST));
+  assert.ok(Buffer.from(fromBuffer.model.params.values.toFloat32Array().buffer).equals(Buffer.from(fromCopy.model.params.values.toFloat32Array().buffer)));
+  release(fromBuffer.model);
+  release(fromCopy.model);
+});
+
 test('an ArrayBuffer works too, and a pipeline takes the model as it is', async () => {
   const bytes = MNIST.buffer.slice(MNIST.byteOffset, MNIST.byteOffset + MNIST.byteLength);
   const { model, metadata } = loadModel(bytes, 'mnist.safetensors');
