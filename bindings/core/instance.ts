@@ -5,7 +5,7 @@
  * imported only by such a call, so a bundle whose code passes its own module (see core/wasm-source.ts: Cloudflare
  * Workers and CSP-strict pages must) leaves its 70 KB of base64 in a chunk that is never loaded.
  */
-import { instantiate } from '@assemblyscript/loader';
+import { instantiateSync } from '@assemblyscript/loader';
 import type { CoreExports } from './abi.ts';
 import { checkModule, checkSource, compileBytes, compileSource, describeSource, sameSource, type WasmSource } from './wasm-source.ts';
 
@@ -71,7 +71,9 @@ async function load(source: WasmSource | undefined): Promise<CoreExports> {
       },
     },
   };
-  const { instance, exports } = await instantiate(module, imports);
+  // The module is compiled already, so instantiating it is quick (the loader's async form would also read the
+  // global Response, which Node loads lazily at a cost of about 20 ms).
+  const { instance, exports } = instantiateSync(module, imports);
   getString = exports.__getString;
   // The raw exports, not the loader's wrappers (which set an argument count on every call): the kernels are hot.
   return instance.exports as unknown as CoreExports;

@@ -18,14 +18,16 @@ export const ACCEPTED = 'a WebAssembly.Module, a Response (or a promise of one),
 /** The imports the core may ask for: AssemblyScript's abort, which the loader gives it. */
 const ALLOWED_IMPORTS = new Set(['env.abort']);
 
+// Node defines Response lazily: the first read of the global loads its fetch implementation (about 20 ms), so
+// every check below tests the other kinds first and reads Response only for a value that may be one.
 const isResponse = (value: unknown): value is Response => typeof Response !== 'undefined' && value instanceof Response;
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 
 /** Throws when `source` is of no accepted kind (checked before anything is loaded). */
 export function checkSource(source: unknown): asserts source is WasmSource {
-  if (source instanceof WebAssembly.Module || isResponse(source) || isThenable(source) || source instanceof URL ||
-    source instanceof ArrayBuffer || source instanceof Uint8Array) return;
+  if (source instanceof WebAssembly.Module || source instanceof ArrayBuffer || source instanceof Uint8Array ||
+    source instanceof URL || isThenable(source) || isResponse(source)) return;
   const hint = typeof source === 'string' ? ` (for a file or an address, pass new URL(${JSON.stringify(source)}, base) or the file's bytes)` : '';
   throw new Error(`ddpm-wasm: init() takes ${ACCEPTED}; got ${describeSource(source)}${hint}`);
 }
@@ -35,12 +37,12 @@ export function describeSource(source: unknown): string {
   if (source === undefined) return 'no argument (the module embedded in the library)';
   if (source === null) return 'null';
   if (source instanceof WebAssembly.Module) return 'a WebAssembly.Module';
-  if (isResponse(source)) return source.url ? `the response from ${source.url}` : 'a Response';
   if (source instanceof URL) return `the URL ${source.href}`;
   if (source instanceof ArrayBuffer) return `an ArrayBuffer of ${source.byteLength} bytes`;
   if (ArrayBuffer.isView(source)) return `${article(source.constructor.name)} of ${source.byteLength} bytes`;
   if (isThenable(source)) return 'a promise';
   if (typeof source === 'string') return `the string ${JSON.stringify(source.length > 60 ? `${source.slice(0, 57)}...` : source)}`;
+  if (isResponse(source)) return source.url ? `the response from ${source.url}` : 'a Response';
   if (typeof source === 'object') {
     const name = Object.getPrototypeOf(source)?.constructor?.name;
     return name && name !== 'Object' ? `${article(name)} object` : 'a plain object';
@@ -64,13 +66,12 @@ export function sameSource(a: WasmSource | undefined, b: WasmSource | undefined)
 /** Compiles `source` (fetching a URL, reading a response); errors name the source and, where it helps, what to do. */
 export async function compileSource(source: WasmSource, what: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return compileBytes(source, what);
   if (source instanceof URL) return compileResponse(await download(source), what);
-  if (isResponse(source) || isThenable(source)) {
-    const response = await source;
-    if (!isResponse(response)) throw new Error(`ddpm-wasm: init() was given a promise of ${describeSource(response)}, not of a Response (accepted: ${ACCEPTED})`);
-    return compileResponse(response, isResponse(source) ? what : describeSource(response));
-  }
-  return compileBytes(source, what);
+  // A Response, or a promise of one.
+  const response = await source;
+  if (!isResponse(response)) throw new Error(`ddpm-wasm: init() was given a promise of ${describeSource(response)}, not of a Response (accepted: ${ACCEPTED})`);
+  return compileResponse(response, response === source ? what : describeSource(response));
 }
 
 async function download(url: URL): Promise<Response> {
