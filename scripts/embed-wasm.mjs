@@ -5,7 +5,7 @@
 // - bindings/core/wasm-exports.ts: the names of the module's exports, which `init()` checks a given module against.
 // - dist/ddpm.wasm: the file itself, exported as 'ddpm-wasm/ddpm.wasm', for runtimes and pages that only run
 //   precompiled modules (Cloudflare Workers, a strict Content-Security-Policy) and for bundlers.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const at = (path) => new URL(`../${path}`, import.meta.url);
 const wasm = readFileSync(at('build/ddpm.wasm'));
@@ -17,6 +17,9 @@ const names = WebAssembly.Module.exports(new WebAssembly.Module(wasm)).map(({ na
 writeFileSync(at('bindings/core/wasm-exports.ts'), `${header}export const CORE_EXPORTS: readonly string[] = [\n` +
   `${names.map((name) => `  '${name}',`).join('\n')}\n];\n`);
 
+// dist/ starts empty on every build, so that it (and the package, whose `files` name it) never carries a file
+// whose source is gone.
+rmSync(at('dist'), { recursive: true, force: true });
 mkdirSync(at('dist'), { recursive: true });
 copyFileSync(at('build/ddpm.wasm'), at('dist/ddpm.wasm'));
 console.log(`embedded build/ddpm.wasm (${wasm.length} bytes, ${names.length} exports) in bindings/core/; copied to dist/ddpm.wasm`);
