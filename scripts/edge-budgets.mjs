@@ -44,7 +44,7 @@ import { init, loadModel, DDIMPipeline, DDIMScheduler, toRGBA } from 'ddpm-wasm'
 export async function firstDigit(${withModule ? 'wasmModule, ' : ''}modelBytes) {
   await init(${withModule ? 'wasmModule' : ''});
   const { model, metadata } = loadModel(modelBytes);
-  const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(metadata.scheduler) });
+  const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
   const images = await pipeline.generate({ batchSize: 1, numInferenceSteps: ${steps}, seed: 1, classLabels: Int32Array.of(7) });
   return toRGBA(images.toFloat32Array(), images.shape);
 }`;
@@ -97,7 +97,7 @@ async function measureNodeColdStart(steps, bundled) {
     const firstDigit = async (bytes) => {
       await lib.init();
       const { model, metadata } = lib.loadModel(bytes);
-      const pipeline = new lib.DDIMPipeline({ model, scheduler: new lib.DDIMScheduler(metadata.scheduler) });
+      const pipeline = new lib.DDIMPipeline({ model, scheduler: lib.DDIMScheduler.fromConfig(metadata.scheduler) });
       const images = await pipeline.generate({ batchSize: 1, numInferenceSteps: ${steps}, seed: 1, classLabels: Int32Array.of(7) });
       return lib.toRGBA(images.toFloat32Array(), images.shape);
     };`;
@@ -174,7 +174,7 @@ function measureMemory() {
         const [lib, { readFile }] = await Promise.all([import(${LIB}), import('node:fs/promises')]);
         await lib.init();
         const { model, metadata } = lib.loadModel(await readFile(${modelPath(name)}));
-        const pipeline = new lib.DDIMPipeline({ model, scheduler: new lib.DDIMScheduler(metadata.scheduler) });
+        const pipeline = new lib.DDIMPipeline({ model, scheduler: lib.DDIMScheduler.fromConfig(metadata.scheduler) });
         const classLabels = Int32Array.from({ length: ${batch} }, (_, i) => i % model.numClasses);
         const images = await pipeline.generate({ batchSize: ${batch}, numInferenceSteps: 2, seed: 1, classLabels, guidanceScale: ${guidance} });
         images.dispose();

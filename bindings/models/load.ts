@@ -5,7 +5,7 @@
  * file says about itself (the scheduler config it was trained with, the data's shape and class names).
  *
  *   const { model, metadata } = loadModel(bytes);
- *   const pipe = new DDIMPipeline({ model, scheduler: new DDIMScheduler(metadata.scheduler) });
+ *   const pipe = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
  */
 import type { Denoiser } from './denoiser.ts';
 import { decodeModel, type ModelMetadata } from './model-file.ts';

@@ -41,7 +41,7 @@ export default {
     await init(wasm);
     loaded ??= loadModel(modelFile, 'mnist.safetensors');
     const { model, metadata } = loaded;
-    const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(metadata.scheduler) });
+    const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
     const images = await pipeline.generate({
       batchSize: query.count, numInferenceSteps: query.steps, seed: query.seed, classLabels: new Int32Array(query.count).fill(query.digit),
     });

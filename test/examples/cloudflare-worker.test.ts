@@ -30,7 +30,7 @@ const { model, metadata } = lib.loadModel(readFileSync(join(ROOT, 'models/mnist.
 
 /** What the Worker should draw, computed by the library in Node: DDIM, the query's digit, the Worker's grid. */
 async function drawInNode(digit: number, seed: number, count: number, steps: number) {
-  const pipeline = new lib.DDIMPipeline({ model, scheduler: new lib.DDIMScheduler(metadata.scheduler) });
+  const pipeline = new lib.DDIMPipeline({ model, scheduler: lib.DDIMScheduler.fromConfig(metadata.scheduler) });
   const images = await pipeline.generate({ batchSize: count, numInferenceSteps: steps, seed, classLabels: new Int32Array(count).fill(digit) });
   const rgba = lib.toRGBA(images.toFloat32Array(), images.shape, { columns: 8, scale: 2, gap: 2 });
   images.dispose();

@@ -35,7 +35,7 @@ test('a Node Buffer (a view into a shared pool) gives the same weights as a copy
 test('an ArrayBuffer works too, and a pipeline takes the model as it is', async () => {
   const bytes = MNIST.buffer.slice(MNIST.byteOffset, MNIST.byteOffset + MNIST.byteLength);
   const { model, metadata } = loadModel(bytes, 'mnist.safetensors');
-  const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(metadata.scheduler) });
+  const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
   const images = await pipeline.generate({ batchSize: 1, numInferenceSteps: 2, seed: 0, classLabels: Int32Array.of(7) });
   assert.equal([...images.shape], [1, 1, 28, 28]);
   images.dispose();

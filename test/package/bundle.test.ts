@@ -33,7 +33,7 @@ import { init, loadModel, DDIMPipeline, DDIMScheduler, toRGBA } from 'ddpm-wasm'
 export async function sample(wasmModule, modelBytes) {
   await init(wasmModule);
   const { model, metadata } = loadModel(modelBytes);
-  const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(metadata.scheduler) });
+  const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
   const images = await pipeline.generate({ batchSize: 2, numInferenceSteps: 4, seed: 1, classLabels: Int32Array.of(7, 3) });
   const rgba = toRGBA(images.toFloat32Array(), images.shape);
   images.dispose();
@@ -100,7 +100,7 @@ async function referenceSampler(): Promise<(bytes: Uint8Array) => Promise<{ widt
   return async (bytes) => {
     await lib.init();
     const { model, metadata } = lib.loadModel(bytes);
-    const pipeline = new lib.DDIMPipeline({ model, scheduler: new lib.DDIMScheduler(metadata.scheduler) });
+    const pipeline = new lib.DDIMPipeline({ model, scheduler: lib.DDIMScheduler.fromConfig(metadata.scheduler) });
     const images = await pipeline.generate({ batchSize: 2, numInferenceSteps: 4, seed: 1, classLabels: Int32Array.of(7, 3) });
     const rgba = lib.toRGBA(images.toFloat32Array(), images.shape);
     images.dispose();
