@@ -3,7 +3,7 @@
  * copy of build/ddpm.wasm embedded in the library (bindings/core/wasm-bytes.ts, generated at build time), which
  * needs no file system, network or bundler: it works unchanged in Node, Deno, Bun and browsers. That copy is
  * imported only by such a call, so a bundle whose code passes its own module (see core/wasm-source.ts: Cloudflare
- * Workers and CSP-strict pages must) leaves its 70 KB of base64 in a chunk that is never loaded.
+ * Workers must) leaves the base64 copy (a third larger than the .wasm) in a chunk that is never loaded.
  */
 import { instantiateSync } from '@assemblyscript/loader';
 import type { CoreExports } from './abi.ts';
