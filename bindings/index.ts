@@ -8,7 +8,7 @@
  * layers and models; schedulers; training; pipelines; checkpoints; datasets. Node-only pieces (the MNIST
  * digits, image folders, atomic file writes) are in 'ddpm-wasm/node'.
  */
-export { init } from './core/instance.ts';
+export { init, type WasmSource } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
 export { STREAMS, dropoutStream, type StreamName } from './random-streams.ts';
 export * as ops from './ops/index.ts';
@@ -22,6 +22,7 @@ export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
 export { encodeModel, decodeModel, readMetadata, describeData, type ModelMetadata } from './models/model-file.ts';
+export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 export type { Module, InputGrad } from './nn/module.ts';
 export { Context, type PassOptions, type DropoutAddress } from './nn/context.ts';

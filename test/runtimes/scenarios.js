@@ -1,6 +1,6 @@
 /**
- * The scenarios of the cross-runtime determinism harness: each runs in Node, Deno, Bun, Chromium, Firefox and
- * WebKit, and every output's SHA-256 must equal its golden hash (test/runtimes/golden.json).
+ * The scenarios of the cross-runtime determinism harness: each runs in Node, Deno, Bun, Chromium, Firefox, WebKit
+ * and workerd, and every output's SHA-256 must equal its golden hash (test/runtimes/golden.json).
  *
  * Plain JavaScript, no TypeScript: browsers load these files as they are. A scenario is
  *
