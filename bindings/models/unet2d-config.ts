@@ -46,7 +46,7 @@ export interface UNet2DConfig {
   blockOutChannels?: number[];
   /** Resnet blocks per level on the way down (the way up has one more). Default 2. */
   layersPerBlock?: number;
-  /** Shorthand for the block types: AttnDownBlock2D / AttnUpBlock2D at the levels of these sizes (square samples). Default [16] (without downBlockTypes). */
+  /** Shorthand for the block types: AttnDownBlock2D / AttnUpBlock2D at the levels of these sizes (square samples; each must be a level's size). Default [16] where a level is 16 pixels wide (without downBlockTypes). */
   attentionResolutions?: number[];
   /** Self-attention in the middle block (diffusers' add_attention). Default true. */
   midBlockAttention?: boolean;
@@ -157,7 +157,7 @@ export function resolveUNetConfig(config: UNet2DConfig): ResolvedUNet2DConfig {
 
   const blocks = blockForm ? checkBlockTypes(c.downBlockTypes, c.upBlockTypes, levels) : null;
   if (blocks) checkSkipPaths(blocks, channels!, c.inChannels!, c.outChannels!);
-  const attention = blocks ? null : checkAttentionResolutions(c.attentionResolutions, size, levels);
+  const attention = blocks ? null : checkAttentionResolutions(c.attentionResolutions, size, levels, given('attentionResolutions'));
   if (headDimForm) {
     if (c.attentionHeadDim !== null && !isPositiveInt(c.attentionHeadDim)) fail(`attentionHeadDim must be a positive integer or null, got ${show(c.attentionHeadDim)}`);
   } else positive('numHeads', c.numHeads);
@@ -222,11 +222,12 @@ function checkSkipPaths({ down, up }: { down: DownBlockType[]; up: UpBlockType[]
   if (gap >= 0) fail(`upBlockTypes[${gap}] '${up[gap]}' must be a skip block: upBlockTypes[${first}] '${up[first]}' starts the output image, which every later up block carries to the output`);
 }
 
-function checkAttentionResolutions(value: unknown, [height, width]: [number, number], levels: number): number[] {
+/** The attention sizes: as given (each must be a level's size), or the default [16] where a level has that size. */
+function checkAttentionResolutions(value: unknown, [height, width]: [number, number], levels: number, given: boolean): number[] {
   if (!Array.isArray(value)) fail('attentionResolutions must be an array of resolutions');
-  const list = value as number[];
-  if (list.length > 0 && height !== width) fail(`attentionResolutions needs square samples (sampleSize [${height}, ${width}]); give downBlockTypes instead`);
   const sizes = Array.from({ length: levels }, (_, k) => height / 2 ** k);
+  const list = given ? (value as number[]) : (value as number[]).filter((r) => height === width && sizes.includes(r));
+  if (list.length > 0 && height !== width) fail(`attentionResolutions needs square samples (sampleSize [${height}, ${width}]); give downBlockTypes instead`);
   for (const r of list) {
     if (!sizes.includes(r)) fail(`attentionResolutions entry ${show(r)} matches no level (the levels are ${sizes.join(', ')} pixels wide)`);
   }
