@@ -27,6 +27,7 @@ import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
+import { unetOptionScenarios } from './scenarios/unet-options.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
@@ -34,4 +35,5 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...unetOptionScenarios,
 ];
