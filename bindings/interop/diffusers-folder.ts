@@ -182,7 +182,7 @@ export function modelToDiffusersFolder(model: UNet2DModel, options: ExportOption
  */
 export function checkWeightDtype(dtype: unknown): WeightDtype {
   if (!WEIGHT_DTYPES.includes(dtype as WeightDtype)) throw new Error(`diffusers folder: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
-  if (dtype !== 'float32') throw new Error(`diffusers folder: writing ${String(dtype)} weights is not available yet (io/safetensors.ts writes float32 only); use dtype 'float32'`);
+  if (dtype !== 'float32') throw new Error(`diffusers folder: writing ${String(dtype)} weights is not available yet (io/safetensors.ts writes float32 only so far)`);
   return dtype;
 }
 
