@@ -34,7 +34,7 @@ test('ddpm export writes the pipeline folder: index, scheduler, UNet config and 
     ddpm(['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'again'], cwd),
     ddpm(['export', '--model', join(ROOT, 'models/mnist.safetensors'), '--format', 'diffusers', '--out', 'ddim', '--scheduler', 'ddim'], cwd),
   ]);
-  assert.is(again.code + ddim.code, 0, again.stderr + ddim.stderr);
+  assert.equal([again.code, ddim.code], [0, 0], again.stderr + ddim.stderr);
   for (const file of ['model_index.json', 'scheduler/scheduler_config.json', 'unet/config.json', 'unet/diffusion_pytorch_model.safetensors']) {
     assert.ok(readFileSync(join(cwd, 'again', file)).equals(readFileSync(join(dir, file))), file);
   }
@@ -48,7 +48,7 @@ test('ddpm sample --model DIR draws what the model file draws, bit for bit; ddpm
     ddpm(['sample', '--model', 'mnist', ...args, '--out', 'from-file.npy'], cwd),
     ddpm(['info', 'mnist-diffusers'], cwd),
   ]);
-  assert.is(folder.code + file.code + info.code, 0, folder.stderr + file.stderr + info.stderr);
+  assert.equal([folder.code, file.code, info.code], [0, 0, 0], folder.stderr + file.stderr + info.stderr);
   assert.ok(readFileSync(join(cwd, 'from-folder.npy')).equals(readFileSync(join(cwd, 'from-file.npy'))));
   assert.match(info.stdout, /folder +diffusers DDPMPipeline \(model_index.json\)/);
   assert.match(info.stdout, /weights +unet\/diffusion_pytorch_model.safetensors, float32, 717,633 parameters in 185 tensors/);
@@ -95,7 +95,7 @@ test('a U-Net with diffusers\' other options exports and samples back bit for bi
     ddpm(['sample', '--model', 'options', '--num', '2', '--steps', '3', '--out', 'o1.npy'], cwd),
     ddpm(['sample', '--model', 'options.safetensors', '--num', '2', '--steps', '3', '--out', 'o2.npy'], cwd),
   ]);
-  assert.is(folder.code + file.code, 0, folder.stderr + file.stderr);
+  assert.equal([folder.code, file.code], [0, 0], folder.stderr + file.stderr);
   assert.ok(readFileSync(join(cwd, 'o1.npy')).equals(readFileSync(join(cwd, 'o2.npy'))));
 });
 
