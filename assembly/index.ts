@@ -20,3 +20,4 @@ export * from './adamw';
 export * from './scheduler';
 export * from './layout';
 export * from './dropout';
+export * from './torch-random';

@@ -40,9 +40,12 @@ export {
 } from './train/classifier-trainer.ts';
 export { encodeTrainingState, restoreTrainingState } from './train/training-state.ts';
 export { DistillationTrainer, type DistillationOptions } from './train/distillation.ts';
+export { ProgressiveDistillation, type ProgressiveDistillationOptions, type DistillationStepReport } from './train/progressive-distillation.ts';
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
 export { guidedForward } from './models/guidance.ts';
-export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
+export {
+  DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+} from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
 

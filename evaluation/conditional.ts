@@ -13,7 +13,7 @@
  * batchSize, steps, guidance, eta) alone.
  */
 import {
-  DDIMPipeline, DDIMScheduler, SCHEDULER_DEFAULTS, type Denoiser, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
+  DDIMPipeline, DDIMScheduler, type Denoiser, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { PALETTE } from '../bindings/node.ts';
 import { classifyColors, maxOverChannels } from './colors.ts';
@@ -176,7 +176,7 @@ async function sampleAllClasses(
   const total = 10 * perDigit;
   const images = new Float32Array(total * M);
   const labels = Int32Array.from({ length: total }, (_, i) => Math.floor(i / o.perClass));
-  const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(schedulerConfig(stored)) });
+  const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(stored ?? {}) });
   let seconds = 0;
   for (let digit = 0; digit < 10; digit++) {
     for (let chunk = 0; chunk * o.batchSize < perDigit; chunk++) {
@@ -194,12 +194,6 @@ async function sampleAllClasses(
     }
   }
   return { images, labels, seconds };
-}
-
-/** The scheduler options DDIM takes, out of a model file's stored scheduler config. */
-function schedulerConfig(stored: SchedulerOptions): SchedulerOptions {
-  const known = Object.keys(SCHEDULER_DEFAULTS);
-  return Object.fromEntries(Object.entries(stored ?? {}).filter(([key]) => known.includes(key))) as SchedulerOptions;
 }
 
 /** The centre `size` x `size` of every plane of side `side` (digits padded beyond 28 are cropped back). */

@@ -7,6 +7,7 @@
 import type { DDIMSchedulerOptions } from '../schedulers/ddim.ts';
 import type { DDPMSchedulerOptions } from '../schedulers/ddpm.ts';
 import { SCHEDULER_DEFAULTS, type PredictionType } from '../schedulers/base.ts';
+import { THRESHOLDING_DEFAULTS } from '../schedulers/options.ts';
 import type { TimestepSpacing } from '../schedulers/timesteps.ts';
 import { DIFFUSERS_VERSION, parseJson, show } from './diffusers-config.ts';
 import { formatPythonJson, PythonFloat, type PythonJson } from '../io/python-json.ts';
@@ -132,8 +133,6 @@ export function formatDiffusersSchedulerConfig(scheduler: DiffusersScheduler): s
 export function schedulerFromDiffusers(scheduler: DiffusersScheduler, source = 'scheduler/scheduler_config.json'): LibraryScheduler {
   const o = scheduler.options;
   const problems: string[] = [];
-  if (o.thresholding) problems.push('thresholding true (dynamic thresholding is not implemented)');
-  if (o.rescaleBetasZeroSnr) problems.push('rescale_betas_zero_snr true (betas are used as scheduled)');
   if (o.varianceType !== undefined && o.varianceType !== 'fixed_small' && o.varianceType !== 'fixed_large') {
     problems.push(`variance_type ${show(o.varianceType)} (this library has 'fixed_small' and 'fixed_large')`);
   }
@@ -142,6 +141,8 @@ export function schedulerFromDiffusers(scheduler: DiffusersScheduler, source = '
     numTrainTimesteps: o.numTrainTimesteps, betaStart: o.betaStart, betaEnd: o.betaEnd, betaSchedule: o.betaSchedule,
     trainedBetas: o.trainedBetas === null ? null : [...o.trainedBetas], predictionType: o.predictionType,
     clipSample: o.clipSample, clipSampleRange: o.clipSampleRange, timestepSpacing: o.timestepSpacing, stepsOffset: o.stepsOffset,
+    thresholding: o.thresholding, dynamicThresholdingRatio: o.dynamicThresholdingRatio, sampleMaxValue: o.sampleMaxValue,
+    rescaleBetasZeroSnr: o.rescaleBetasZeroSnr,
   };
   return scheduler.className === 'DDPMScheduler'
     ? { className: 'DDPMScheduler', options: { ...common, varianceType: o.varianceType as 'fixed_small' | 'fixed_large' } }
@@ -153,14 +154,15 @@ export function schedulerFromDiffusers(scheduler: DiffusersScheduler, source = '
  * 'squaredcos_cap_v2'). The `seed` option has no diffusers equivalent and is left out.
  */
 export function schedulerToDiffusers(scheduler: LibraryScheduler): DiffusersScheduler {
-  const o = { ...SCHEDULER_DEFAULTS, ...definedOnly(scheduler.options) };
+  const o = { ...SCHEDULER_DEFAULTS, ...THRESHOLDING_DEFAULTS, rescaleBetasZeroSnr: false, ...definedOnly(scheduler.options) };
   if (!SCHEDULER_CLASSES.includes(scheduler.className)) throw new Error(`scheduler class ${show(scheduler.className)} has no diffusers export (${SCHEDULER_CLASSES.join(', ')})`);
   const betaSchedule = o.betaSchedule === 'cosine' ? 'squaredcos_cap_v2' : o.betaSchedule;
   const options: DiffusersSchedulerOptions = {
     numTrainTimesteps: o.numTrainTimesteps, betaStart: o.betaStart, betaEnd: o.betaEnd, betaSchedule,
     trainedBetas: o.trainedBetas === null ? null : Array.from(o.trainedBetas), clipSample: o.clipSample,
-    predictionType: o.predictionType, thresholding: false, dynamicThresholdingRatio: 0.995, clipSampleRange: o.clipSampleRange,
-    sampleMaxValue: 1.0, timestepSpacing: o.timestepSpacing, stepsOffset: o.stepsOffset, rescaleBetasZeroSnr: false,
+    predictionType: o.predictionType, thresholding: o.thresholding, dynamicThresholdingRatio: o.dynamicThresholdingRatio,
+    clipSampleRange: o.clipSampleRange, sampleMaxValue: o.sampleMaxValue, timestepSpacing: o.timestepSpacing, stepsOffset: o.stepsOffset,
+    rescaleBetasZeroSnr: o.rescaleBetasZeroSnr,
   };
   if (scheduler.className === 'DDPMScheduler') options.varianceType = scheduler.options.varianceType ?? 'fixed_small';
   else {

@@ -21,3 +21,4 @@ export * from './layout.ts';
 export * from './dropout.ts';
 export * as math from './math.ts';
 export type { GradientTargets, GradientResult, Gradients } from './gradients.ts';
+export * from './torch-random.ts';

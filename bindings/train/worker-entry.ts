@@ -32,7 +32,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
 function rebuildTeacher(message: TeacherMessage): DistillationTeacher {
   const teacherModel = createModel(message.kind, message.config);
   teacherModel.params.values.view().set(message.weights);
-  return new DistillationTeacher(teacherModel, new DDPMScheduler(message.scheduler), message.recipe);
+  return new DistillationTeacher(teacherModel, DDPMScheduler.fromConfig(message.scheduler), message.recipe);
 }
 
 const transferables = (reply: WorkerReply) => (reply.type === 'gradients' ? reply.grads.map((g) => g.buffer as ArrayBuffer) : []);

@@ -74,6 +74,7 @@ for (const [variant, label] of [[undefined, 'float32'], ['fp16', 'float16'], ['b
       options: {
         numTrainTimesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, betaSchedule: 'squaredcos_cap_v2', trainedBetas: null,
         predictionType: 'v_prediction', clipSample: true, clipSampleRange: 1, timestepSpacing: 'trailing', stepsOffset: 0, varianceType: 'fixed_large',
+        thresholding: false, dynamicThresholdingRatio: 0.995, sampleMaxValue: 1, rescaleBetasZeroSnr: false,
       },
     });
     const sample = forward.get('input.sample')!, reference = forward.get(`output.${label}`)!.data;
@@ -136,6 +137,7 @@ test("scheduler options translate both ways and build this library's schedulers"
     options: {
       numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012, betaSchedule: 'scaled_linear', trainedBetas: null, predictionType: 'sample',
       clipSample: false, clipSampleRange: 1, timestepSpacing: 'leading', stepsOffset: 1, setAlphaToOne: false,
+      thresholding: false, dynamicThresholdingRatio: 0.995, sampleMaxValue: 1, rescaleBetasZeroSnr: false,
     },
   });
   assert.is(new DDIMScheduler(ddim.options).finalAlphaCumprod, new DDIMScheduler(ddim.options).alphasCumprod[0]);
@@ -147,6 +149,10 @@ test("scheduler options translate both ways and build this library's schedulers"
   const cosine = schedulerToDiffusers({ className: 'DDPMScheduler', options: { betaSchedule: 'cosine', seed: 7 } });
   assert.is(cosine.options.betaSchedule, 'squaredcos_cap_v2');
   for (const scheduler of [ddim, trained]) assert.equal(schedulerFromDiffusers(schedulerToDiffusers(scheduler)), scheduler);
+  // Dynamic thresholding and zero terminal SNR travel both ways.
+  const thresholded = { ...ddim, options: { ...ddim.options, thresholding: true, dynamicThresholdingRatio: 0.9, sampleMaxValue: 1.5, rescaleBetasZeroSnr: true } };
+  assert.equal(schedulerFromDiffusers(schedulerToDiffusers(thresholded)), thresholded);
+  assert.is(schedulerToDiffusers(thresholded).options.sampleMaxValue, 1.5);
 });
 
 test('scheduler and model_index problems fail in one line naming the option', () => {
@@ -154,8 +160,7 @@ test('scheduler and model_index problems fail in one line naming the option', ()
   const ddim = JSON.parse(text(join(CONFIG_FIXTURES, 'ddim-scheduler_config.json')));
   const cases: [() => unknown, RegExp][] = [
     [() => schedulerFromDiffusers(parseDiffusersSchedulerConfig({ ...ddpm, thresholding: true, variance_type: 'learned_range' })),
-      /cannot follow this DDPMScheduler yet: thresholding true \(.*\); variance_type 'learned_range'/],
-    [() => schedulerFromDiffusers(parseDiffusersSchedulerConfig({ ...ddpm, rescale_betas_zero_snr: true })), /rescale_betas_zero_snr true/],
+      /cannot follow this DDPMScheduler yet: variance_type 'learned_range'/],
     [() => parseDiffusersSchedulerConfig({ ...ddpm, _class_name: 'PNDMScheduler' }), /scheduler class 'PNDMScheduler' is not supported/],
     [() => parseDiffusersSchedulerConfig({ ...ddpm, set_alpha_to_one: true }), /unknown DDPMScheduler option 'set_alpha_to_one'/],
     [() => parseDiffusersSchedulerConfig({ ...ddim, beta_schedule: 'sigmoid' }), /beta_schedule 'sigmoid' is not implemented by diffusers' DDIMScheduler/],

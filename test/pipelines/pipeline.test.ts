@@ -182,7 +182,7 @@ test('bad options are refused with messages naming the option and what is allowe
     [plain, { useClippedModelOutput: 1 as unknown as boolean }, /useClippedModelOutput must be true or false, got 1/],
     [ddpm, { classLabels: [0], guidanceScale: Number.NaN }, /guidanceScale must be a finite number/],
     [ddpm, { classLabels: [0], batchSize: 0 }, /batchSize must be a positive integer, got 0/],
-    [ddpm, { classLabels: [0], seed: -1 }, /seed must be a non-negative integer, got -1/],
+    [ddpm, { classLabels: [0], seed: -1 }, /seed must be a non-negative safe integer, got -1/],
     [ddpm, { classLabels: [0], steps: 3 } as GenerateOptions, /unknown option 'steps'; options are batchSize, numInferenceSteps/],
     [plain, { guidanceScale: 2 }, /guidanceScale 2 needs a class-conditional model/],
     [plain, { classLabels: [0] }, /classLabels were given, but the model is unconditional and no classifier was given/],

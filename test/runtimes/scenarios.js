@@ -27,6 +27,8 @@ import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
+import { torchNoiseScenarios } from './scenarios/torch-noise.js';
+import { solverScenarios } from './scenarios/solvers.js';
 import { unetOptionScenarios } from './scenarios/unet-options.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
@@ -35,5 +37,7 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...torchNoiseScenarios,
+  ...solverScenarios,
   ...unetOptionScenarios,
 ];
