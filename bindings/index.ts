@@ -17,7 +17,11 @@ export * from './schedulers/index.ts';
 export { Model, type ModelKind } from './models/model.ts';
 export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
 export { UNet2DModel } from './models/unet2d.ts';
-export { resolveUNetConfig, type UNet2DConfig } from './models/unet2d-config.ts';
+export {
+  resolveUNetConfig, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type UNet2DConfig, type ResolvedUNet2DConfig, type DownBlockType, type UpBlockType,
+  type ResampleType, type ClassEmbedType, type ActFn, type TimeEmbeddingType,
+} from './models/unet2d-config.ts';
+export type { Timesteps, ClassInput } from './models/model.ts';
 export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier.ts';
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
@@ -45,6 +49,18 @@ export {
 } from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
+
+// diffusers interoperability: configs, pipeline folders (as path -> bytes maps) and model files, both ways.
+export {
+  DIFFUSERS_VERSION, parseDiffusersUNetConfig, formatDiffusersUNetConfig, defaultDiffusersUNetOptions, type DiffusersUNet2DOptions,
+} from './interop/diffusers-config.ts';
+export { unetConfigFromDiffusers, unetConfigToDiffusers } from './interop/diffusers-unet.ts';
+export {
+  readDiffusersFolder, writeDiffusersFolder, diffusersFolderToModel, modelToDiffusersFolder, weightsFileName, WEIGHT_DTYPES,
+  type WeightDtype, type FolderFiles, type DiffusersFolder, type ImportedModel, type ExportOptions, type ReadFolderOptions,
+} from './interop/diffusers-folder.ts';
+export { modelFileToDiffusersFolder, diffusersModelMetadata, type ExportScheduler, type ModelFileExportOptions } from './interop/diffusers-model-file.ts';
+export { schedulerFromDiffusers, schedulerToDiffusers, type DiffusersScheduler, type LibraryScheduler } from './interop/diffusers-pipeline-config.ts';
 export { encodeNpy, decodeNpy } from './io/npy.ts';
 export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts';
 

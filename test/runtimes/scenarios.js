@@ -29,6 +29,7 @@ import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
 import { solverScenarios } from './scenarios/solvers.js';
+import { unetOptionScenarios } from './scenarios/unet-options.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
@@ -38,4 +39,5 @@ export const scenarios = [
   ...diffusionScenarios,
   ...torchNoiseScenarios,
   ...solverScenarios,
+  ...unetOptionScenarios,
 ];
