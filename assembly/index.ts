@@ -12,6 +12,8 @@ export * from './groupnorm';
 export * from './attention';
 export * from './elementwise';
 export * from './spatial';
+export * from './resample';
+export * from './activations';
 export * from './embedding';
 export * from './random';
 export * from './adamw';

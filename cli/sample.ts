@@ -16,6 +16,7 @@ import {
   cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS, type SampleRequest,
   type SamplerName,
 } from './generate.ts';
+import { isFolder, loadDiffusersDenoiser } from './diffusers.ts';
 import { exitOnSignal } from './interrupts.ts';
 import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
@@ -51,7 +52,7 @@ const MAX_GRID_IMAGES = 10000;
 export function sampleCommand(): Command {
   const command = new Command('sample')
     .description('draw samples from a trained model')
-    .requiredOption('--model <file|name>', `a model file, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
+    .requiredOption('--model <file|name|dir>', `a model file, a shipped model (${Object.keys(SHIPPED_MODELS).join(', ')}) or a diffusers pipeline folder`)
     .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
     .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
     .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
@@ -145,8 +146,9 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** Reads a diffusion model file (or a shipped model); a classifier or another file is refused with its name. */
+/** Reads a diffusion model file, a shipped model or a diffusers folder; a classifier or another file is refused with its name. */
 async function loadDenoiser(value: string, maxParameters?: number): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
+  if (isFolder(value)) return loadDiffusersDenoiser(value);
   const path = resolveModelFile(value, '--model');
   const { model, metadata } = decodeModel(await readFileBytes(path), shown(path), { maxParameters });
   if (metadata.kind === 'classifier') fail(`--model ${value}: this is a noise-aware classifier; pass it as --classifier, with a diffusion model as --model`);

@@ -10,25 +10,25 @@
  *
  * A bare model folder (config.json and the weights at its top, as `unet.save_pretrained` writes it) reads too,
  * without a scheduler. Weights are read from float32, float16 or bfloat16 files (values become float32) and
- * written in float32 (float16 and bfloat16 wait for half-precision writing in io/safetensors.ts). Written files
+ * written in any of the three (float16 and bfloat16 rounded to nearest even, as torch's .half()). Written files
  * are what diffusers v0.27.2 writes byte for byte (JSON layout, tensors sorted by name, `format: pt` metadata), so
  * exporting twice gives identical files. Pure: no Node modules (diffusers-folder-files.ts reads and writes disks).
  */
 import { UNet2DModel } from '../models/unet2d.ts';
 import type { Tensor } from '../tensor.ts';
-import {
-  formatDiffusersUNetConfig, parseDiffusersUNetConfig, unetConfigFromDiffusers, unetConfigToDiffusers, type DiffusersUNet2DOptions,
-} from './diffusers-config.ts';
+import { formatDiffusersUNetConfig, parseDiffusersUNetConfig, type DiffusersUNet2DOptions } from './diffusers-config.ts';
+import { fromDiffusersStateDict, toDiffusersStateDict, unetConfigFromDiffusers, unetConfigToDiffusers } from './diffusers-unet.ts';
 import {
   formatDiffusersSchedulerConfig, formatModelIndex, parseDiffusersSchedulerConfig, parseModelIndex, schedulerFromDiffusers,
   schedulerToDiffusers, type DiffusersScheduler, type LibraryScheduler, type PipelineClass, type PipelineIndex,
 } from './diffusers-pipeline-config.ts';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor, type StoredDtype } from '../io/safetensors.ts';
 
 /** The storage types of weights: diffusers' torch_dtype names. */
 export type WeightDtype = 'float32' | 'float16' | 'bfloat16';
 export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16', 'bfloat16'];
 const STORED_AS: Record<string, WeightDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+const STORED_DTYPE: Record<WeightDtype, StoredDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
 
 /** A folder's files: relative paths ('unet/config.json'; './' and '\' are accepted) -> bytes. */
 export type FolderFiles = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
@@ -144,8 +144,9 @@ export function diffusersFolderToModel(files: FolderFiles, options: ReadFolderOp
   const scheduler = folder.scheduler && schedulerFromDiffusers(folder.scheduler, `${source}/scheduler/scheduler_config.json`);
   const model = new UNet2DModel(config);
   try {
-    checkWeights(model, folder.weights, `${source}/${folder.weightsPath}`);
-    model.params.load(folder.weights, `${source}/${folder.weightsPath}`);
+    const weights = fromDiffusersStateDict(model.config, folder.weights, `${source}/${folder.weightsPath}`);
+    checkWeights(model, weights, `${source}/${folder.weightsPath}`);
+    model.params.load(weights, `${source}/${folder.weightsPath}`);
   } catch (error) {
     model.params.values.dispose();
     model.params.grads.dispose();
@@ -171,18 +172,24 @@ export function modelToDiffusersFolder(model: UNet2DModel, options: ExportOption
   return writeDiffusersFolder({
     pipeline: options.pipeline, unet: unetConfigToDiffusers(model.config),
     scheduler: schedulerToDiffusers(options.scheduler ?? { className: 'DDPMScheduler', options: {} }),
-    weights: model.params.toNamedTensors(options.weights), metadata: options.metadata,
+    weights: toDiffusersStateDict(model.config, model.params.toNamedTensors(options.weights)), metadata: options.metadata,
   }, options);
 }
 
-/** safetensors bytes of the weights in `dtype`, sorted by name as diffusers' writer sorts them. */
+/** Checks a storage type before anything is computed or written; one line naming the allowed ones otherwise. */
+export function checkWeightDtype(dtype: unknown): WeightDtype {
+  if (!WEIGHT_DTYPES.includes(dtype as WeightDtype)) throw new Error(`diffusers folder: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
+  return dtype as WeightDtype;
+}
+
+/**
+ * safetensors bytes of the weights in `dtype` (float16 and bfloat16 rounded to nearest even; a weight beyond
+ * float16's range is refused, naming it), sorted by name as diffusers' writer sorts them.
+ */
 function encodeWeights(weights: readonly NamedTensor[], dtype: WeightDtype, metadata: Record<string, string>): Uint8Array {
-  if (!WEIGHT_DTYPES.includes(dtype)) throw new Error(`diffusers folder: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
-  if (dtype !== 'float32') {
-    throw new Error(`diffusers folder: writing ${dtype} weights is not available yet (io/safetensors.ts writes float32 only); use dtype 'float32'`);
-  }
+  checkWeightDtype(dtype);
   const sorted = [...weights].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return encodeSafetensors(sorted, { format: 'pt', ...metadata });
+  return encodeSafetensors(sorted, { format: 'pt', ...metadata }, { dtype: STORED_DTYPE[dtype] });
 }
 
 /** Names what is wrong when the weights file is absent: another variant, a PyTorch pickle, shards, nothing. */

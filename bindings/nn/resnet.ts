@@ -1,15 +1,20 @@
 /**
  * The residual block of the DDPM U-Net (diffusers' ResnetBlock2D), conditioned on the time embedding:
  *
- *   h = conv1(silu(norm1(x)))
- *   'default':      h = norm2(h + time_emb_proj(silu(temb)))                  (a per-channel bias)
- *   'scale_shift':  h = norm2(h) * (1 + scale) + shift, [scale, shift] = time_emb_proj(silu(temb))   (AdaGN)
- *   y = shortcut(x) + conv2(dropout(silu(h)))       shortcut = 1x1 conv_shortcut when channels change
+ *   h = conv1(resample(act(norm1(x))))
+ *   'default':      h = norm2(h + time_emb_proj(act(temb)))                  (a per-channel bias)
+ *   'scale_shift':  h = norm2(h) * (1 + scale) + shift, [scale, shift] = time_emb_proj(act(temb))   (AdaGN)
+ *   y = (shortcut(resample(x)) + conv2(dropout(act(h)))) / outputScaleFactor
+ *
+ * shortcut = a 1x1 conv_shortcut when the channels change (or when asked, as the NCSN++ resnets do), else the
+ * identity; `resample` is nothing, or the same parameter-free 2x resampler on both paths (BigGAN's up- and
+ * downsampling residual blocks: nearest up, 2x2 average pooling down, or FIR (1, 3, 3, 1) for kernel="fir").
+ * `act` is SiLU unless `actFn` says otherwise (diffusers' act_fn), in all three places.
  */
-import { addChannelBias, channelBiasBackward, linear, linearBackward, silu, siluBackward } from '../ops/index.ts';
+import { addChannelBias, channelBiasBackward, linear, linearBackward } from '../ops/index.ts';
 import { groupNormBackwardWithStatistics, groupNormForward } from '../ops/groupnorm.ts';
 import type { Tensor } from '../tensor.ts';
-import { SiLU } from './activation.ts';
+import { Activation, activationOps, type ActFn, type ActivationOps } from './activation.ts';
 import { Residual, Sequential } from './combinators.ts';
 import type { Context } from './context.ts';
 import { Conv2d } from './conv2d.ts';
@@ -17,35 +22,58 @@ import { Dropout } from './dropout.ts';
 import { GroupNorm, type NormStatistics } from './groupnorm.ts';
 import type { InputGrad, Module } from './module.ts';
 import { defaultBound, type Parameter, type ParameterSet } from './parameters.ts';
+import { resnetResampler, type ResnetResample } from './resample.ts';
+import { Rescale } from './scaling.ts';
 
 export type TimeScaleShift = 'default' | 'scale_shift';
 
 export interface ResnetOptions {
+  /** Groups of norm1 (and of norm2 unless groupsOut is given). */
   normGroups: number;
   tembChannels: number;
   timeScaleShift: TimeScaleShift;
   dropout: number;
+  /** Groups of norm2. Default: normGroups. */
+  groupsOut?: number;
+  /** Epsilon of both GroupNorms. Default 1e-5. */
+  eps?: number;
+  /** The activation after norm1, on the time embedding and after norm2. Default 'silu'. */
+  actFn?: ActFn;
+  /** The output is divided by it. Default 1. */
+  outputScaleFactor?: number;
+  /** Resample both paths by 2 (after act(norm1(x)) and before the shortcut). Default: none. */
+  resample?: ResnetResample | null;
+  /** A 1x1 conv_shortcut even when the channels do not change. Default: only when they change. */
+  convShortcut?: boolean;
 }
 
-export class ResnetBlock2D extends Residual {
+/** The block as Residual(branch, shortcut), followed by a Rescale when outputScaleFactor is not 1. */
+export class ResnetBlock2D extends Sequential {
   constructor(params: ParameterSet, name: string, readonly inChannels: number, readonly outChannels: number, options: ResnetOptions) {
-    const { normGroups, dropout } = options;
+    const { normGroups, dropout, eps = 1e-5, actFn = 'silu', outputScaleFactor = 1, resample = null } = options;
     const branch = new Sequential(name, [
-      new GroupNorm(params, `${name}.norm1`, normGroups, inChannels),
-      new SiLU(`${name}.act1`),
+      new GroupNorm(params, `${name}.norm1`, normGroups, inChannels, eps),
+      new Activation(`${name}.act1`, actFn),
+      ...(resample ? [resnetResampler(`${name}.resample`, resample)] : []),
       new Conv2d(params, `${name}.conv1`, inChannels, outChannels, 3, 1, 1),
       new TimeConditionedNorm(params, name, outChannels, options),
-      new SiLU(`${name}.act2`),
+      new Activation(`${name}.act2`, actFn),
       new Dropout(`${name}.dropout`, dropout),
       new Conv2d(params, `${name}.conv2`, outChannels, outChannels, 3, 1, 1),
     ]);
-    const shortcut = inChannels !== outChannels ? new Conv2d(params, `${name}.conv_shortcut`, inChannels, outChannels, 1) : null;
-    super(name, branch, shortcut);
+    const useConv = options.convShortcut ?? inChannels !== outChannels;
+    const shortcutParts: Module[] = [
+      ...(resample ? [resnetResampler(`${name}.resample_shortcut`, resample)] : []),
+      ...(useConv ? [new Conv2d(params, `${name}.conv_shortcut`, inChannels, outChannels, 1)] : []),
+    ];
+    const shortcut = shortcutParts.length === 0 ? null : shortcutParts.length === 1 ? shortcutParts[0] : new Sequential(`${name}.shortcut`, shortcutParts);
+    const residual = new Residual(name, branch, shortcut);
+    super(name, outputScaleFactor === 1 ? [residual] : [residual, new Rescale(`${name}.rescale`, outputScaleFactor)]);
   }
 }
 
 /**
- * The middle of a resnet, where the time embedding enters: time_emb_proj(silu(temb)) as a per-channel bias
+ * The middle of a resnet, where the time embedding enters: time_emb_proj(act(temb)) as a per-channel bias
  * before norm2 ('default'), or as AdaGN's scale and shift of norm2 ('scale_shift'). Adds the embedding's
  * gradient into ctx.dTemb in backward.
  */
@@ -55,19 +83,21 @@ export class TimeConditionedNorm implements Module {
   readonly projBias: Parameter;
   readonly norm: GroupNorm;
   private readonly timeScaleShift: TimeScaleShift;
+  private readonly act: ActivationOps;
 
   constructor(params: ParameterSet, block: string, readonly channels: number, options: ResnetOptions) {
     this.name = `${block}.time_emb_proj`;
     this.timeScaleShift = options.timeScaleShift;
+    this.act = activationOps(options.actFn ?? 'silu', block);
     const projected = options.timeScaleShift === 'scale_shift' ? 2 * channels : channels;
     const init = { uniform: defaultBound(options.tembChannels) };
     this.projWeight = params.add(`${block}.time_emb_proj.weight`, [projected, options.tembChannels], init);
     this.projBias = params.add(`${block}.time_emb_proj.bias`, [projected], init);
-    this.norm = new GroupNorm(params, `${block}.norm2`, options.normGroups, channels);
+    this.norm = new GroupNorm(params, `${block}.norm2`, options.groupsOut ?? options.normGroups, channels, options.eps ?? 1e-5);
   }
 
   forward(h: Tensor, ctx: Context): Tensor {
-    const t = silu(ctx.timeEmbedding(this));
+    const t = this.act.forward(ctx.timeEmbedding(this));
     if (this.timeScaleShift === 'default') {
       const biased = addChannelBias(h.clone(), linear(t, this.projWeight.value, this.projBias.value));
       ctx.save(this, { t });
@@ -96,7 +126,7 @@ export class TimeConditionedNorm implements Module {
       dt = this.projectionBackward(grads.dscale!, saved.t, 0);
       this.projectionBackward(grads.dshift!, saved.t, 1, dt);
     }
-    siluBackward(dt, ctx.timeEmbedding(this), { dx: ctx.dTemb! });
+    this.act.backward(dt, ctx.timeEmbedding(this), ctx.dTemb!);
     return dh;
   }
 
@@ -106,7 +136,7 @@ export class TimeConditionedNorm implements Module {
     return p.shape.length === 2 ? p[of].subview(part * C * E, [C, E]) : p[of].subview(part * C, [C]);
   }
 
-  /** Backward of one part of time_emb_proj, adding into `dt` when given; returns the gradient of silu(temb). */
+  /** Backward of one part of time_emb_proj, adding into `dt` when given; returns the gradient of act(temb). */
   private projectionBackward(dProj: Tensor, t: Tensor, part: number, dt?: Tensor): Tensor {
     return linearBackward(dProj, t, this.part(this.projWeight, part), {
       dx: dt, dw: this.part(this.projWeight, part, 'grad'), db: this.part(this.projBias, part, 'grad'),

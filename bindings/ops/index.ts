@@ -12,6 +12,8 @@ export * from './conv2d.ts';
 export * from './groupnorm.ts';
 export * from './attention.ts';
 export * from './elementwise.ts';
+export * from './activations.ts';
+export * from './resample.ts';
 export * from './random.ts';
 export * from './adamw.ts';
 export * from './scheduler.ts';

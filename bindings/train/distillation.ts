@@ -6,7 +6,7 @@ import { randInt, randn } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { Denoiser } from '../models/denoiser.ts';
 import type { ModelKind } from '../models/model.ts';
-import { SCHEDULER_DEFAULTS, type SchedulerOptions } from '../schedulers/index.ts';
+import type { SchedulerOptions } from '../schedulers/index.ts';
 import { DistillationTeacher, type DistillationRecipe } from './distillation-teacher.ts';
 import type { ShardInput, TargetSource } from './gradients.ts';
 import { Trainer, type TrainerOptions } from './trainer.ts';
@@ -57,9 +57,9 @@ export class DistillationTrainer extends Trainer {
   /** The teacher as plain data, for the workers to rebuild it. */
   protected override teacherMessage(): TeacherMessage {
     const { teacher } = this.teacher;
-    const scheduler = Object.fromEntries(Object.keys(SCHEDULER_DEFAULTS).map((key) => [key, (this.scheduler.config as Record<string, unknown>)[key]])) as SchedulerOptions;
     return {
-      kind: teacher.kind as ModelKind, config: teacher.config, weights: teacher.params.values.toFloat32Array(), scheduler,
+      kind: teacher.kind as ModelKind, config: teacher.config, weights: teacher.params.values.toFloat32Array(),
+      scheduler: this.scheduler.config as SchedulerOptions,
       recipe: { studentSteps: this.teacher.grid.length - 1, guidanceScale: this.teacher.guidanceScale },
     };
   }

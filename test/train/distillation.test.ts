@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ArrayDataset, DDPMScheduler, DistillationTeacher, DistillationTrainer, init, ops, studentGrid, Tensor, tidy, UNet2DModel,
+  ArrayDataset, DDPMScheduler, DistillationTeacher, DistillationTrainer, init, ops, ProgressiveDistillation, studentGrid, Tensor, tidy, UNet2DModel,
   type PredictionType, type UNet2DConfig,
 } from '../../bindings/index.ts';
 import { assertClose, seededFloats } from '../helpers.ts';
@@ -111,6 +111,39 @@ test('distillation lowers its loss: the student learns to match two teacher step
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   assert.ok(mean(losses.slice(-10)) < 0.5 * mean(losses.slice(0, 10)), `loss ${mean(losses.slice(0, 10))} -> ${mean(losses.slice(-10))}`);
   await trainer.dispose();
+});
+
+test('progressive distillation: rounds halve the steps, each teacher is the last student\'s EMA, and a state resumes bit for bit', async () => {
+  const images = new ArrayDataset('tiny', seededFloats(8 * 64, 4), [1, 8, 8], Int32Array.from([0, 1, 2, 0, 1, 2, 0, 1]), ['a', 'b', 'c']);
+  const scheduler = new DDPMScheduler({ predictionType: 'v_prediction' });
+  const options = { fromSteps: 4, toSteps: 1, stepsPerRound: 2, guidanceScale: 2, batchSize: 4, learningRate: 1e-3, warmupSteps: 1, gradientShards: 2 };
+  const straight = new ProgressiveDistillation(new UNet2DModel(TINY, 1), scheduler, images, options);
+  const reports = [];
+  let teacherOfRound1: number[] = [];
+  let emaAfterRound0: number[] = [];
+  for await (const r of straight.run()) {
+    reports.push([r.round, r.studentSteps, r.step, r.totalStep]);
+    if (r.round === 0 && r.step === 2) emaAfterRound0 = Array.from(straight.trainer.ema.toFloat32Array());
+    if (r.round === 1 && r.step === 1) teacherOfRound1 = Array.from(straight.teacher.params.values.toFloat32Array());
+  }
+  assert.equal(reports, [[0, 2, 1, 1], [0, 2, 2, 2], [1, 1, 1, 3], [1, 1, 2, 4]]);
+  assert.equal(teacherOfRound1, emaAfterRound0);
+  assert.ok(straight.done);
+  const final = Array.from(straight.studentWeights.toFloat32Array());
+
+  const first = new ProgressiveDistillation(new UNet2DModel(TINY, 1), scheduler, images, options);
+  for await (const _ of first.run({ steps: 3 })) { /* into round 1 */ }
+  const state = first.encodeState({ scheduler: scheduler.config, data: { name: 'tiny', sampleShape: [1, 8, 8], classNames: ['a', 'b', 'c'] } });
+  const resumed = new ProgressiveDistillation(new UNet2DModel(TINY, 1), scheduler, images, options);
+  await resumed.restoreState(state, 'state');
+  assert.is(resumed.round, 1);
+  for await (const _ of resumed.run()) { /* finish */ }
+  assert.equal(Array.from(resumed.studentWeights.toFloat32Array()), final);
+  const other = new ProgressiveDistillation(new UNet2DModel(TINY, 1), scheduler, images, { ...options, guidanceScale: 3 });
+  const error = await other.restoreState(state, 'state').then(() => null, (e: Error) => e);
+  assert.match(error?.message ?? 'no error', /state was written with guidanceScale = 2; resuming with guidanceScale = 3/);
+  for (const run of [straight, first, resumed, other]) await run.dispose();
+  assert.throws(() => new ProgressiveDistillation(new UNet2DModel(TINY, 1), scheduler, images, { toSteps: 4, fromSteps: 12 }), /fromSteps \(12\) must be toSteps \(4\) times a power of 2/);
 });
 
 test('bad recipes are refused, naming the option', () => {
