@@ -8,6 +8,7 @@ export * from './peak';
 export * from './matmul';
 export * from './linear';
 export * from './conv2d';
+export * from './conv2d-packed';
 export * from './groupnorm';
 export * from './attention';
 export * from './elementwise';

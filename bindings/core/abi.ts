@@ -6,6 +6,7 @@
 import type { AdamWKernels } from '../ops/adamw.ts';
 import type { AttentionKernels } from '../ops/attention.ts';
 import type { Conv2dKernels } from '../ops/conv2d.ts';
+import type { Conv2dPackedKernels } from '../ops/conv2d-packed.ts';
 import type { DropoutKernels } from '../ops/dropout.ts';
 import type { ElementwiseKernels } from '../ops/elementwise.ts';
 import type { GroupNormKernels } from '../ops/groupnorm.ts';
@@ -31,4 +32,5 @@ export interface BaseKernels {
 }
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
-  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels {}
+  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels,
+  Conv2dPackedKernels {}

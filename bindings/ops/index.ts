@@ -8,6 +8,7 @@
 export * from './matmul.ts';
 export * from './linear.ts';
 export * from './conv2d.ts';
+export * from './conv2d-packed.ts';
 export * from './groupnorm.ts';
 export * from './attention.ts';
 export * from './elementwise.ts';

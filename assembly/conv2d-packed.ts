@@ -1,0 +1,436 @@
+// 2-D convolution for inference: weights packed once, the input padded once, no unfolding, and the bias, a
+// per-(n, k) channel bias and a residual added as the output is stored (forward only).
+//
+//   y[n,k,oh,ow] = ((b[k] + Σ_t w[k,t] · xp[n, c, oh·stride + r, ow·stride + s]) + cb[n,k]) + res[n,k,oh,ow]
+//
+// Legend: as conv2d.ts (N, C, H, W, K, R, S, OH, OW, P = OH·OW); xp [N, C, HP, WP] is the input as the taps read
+// it, already padded (HP = H + 2·padding, zeros around the image: `conv2dPadInput`, or `groupNormSiluForward`
+// with padding); taps t = (c·R + r)·S + s, CRS of them; b [K], cb [N, K], res [N, K, OH, OW], each optional (0).
+//
+// Order of the sums, hence the bits: taps in increasing order, in blocks of KC = 256 taps; each block summed in
+// f32 from zero, the block sums added in order to b[k]; then cb, then res. That is the order in which gemm
+// (matmul.ts) builds conv2dForward's output from the bias it starts from, so y has exactly the bits of
+// conv2dForward, then addChannelBias, then addInPlace: the inference path rounds like the training path.
+//
+// Kernels. K > 4: output channels run along the vector lanes. The weights are packed in strips of 8 channels,
+// packed[strip][t][8] (channels past K are zeros), and a 4-pixel x 8-channel tile keeps 8 v128 accumulators while
+// it walks the taps: per tap two weight vectors and four broadcast input values, the operand traffic of gemm's
+// 4x8 micro-kernel but with no im2col copy and no packing of the input, and pixels taken in (n, oh, ow) order
+// across images, so small feature maps (7x7) fill whole tiles. K <= 4 (an output convolution to 1 or 3
+// channels): pixels run along the lanes instead, packed[t][K], a tile of K channels x 4-16 consecutive pixels of
+// one output row, so no lane computes a channel that does not exist.
+
+// @ts-ignore: decorator
+@inline const KC: i32 = 256;
+// @ts-ignore: decorator
+@inline const STRIP: i32 = 8;
+
+// Static scratch (kernels allocate nothing): a tile's running sums, and a strip's bias.
+const tileSums: usize = memory.data(128 * 4, 16);
+const stripBias: usize = memory.data(STRIP * 4, 16);
+/** Kernels of at most this many taps per input channel (R·S): 16x16. */
+// @ts-ignore: decorator
+@inline const CONV_PACKED_MAX_TAPS: i32 = 256;
+// tapSteps[i]: bytes from tap i to tap i + 1 within the periodic pattern of a channel's taps, repeated so that a
+// block starting at any phase reads KC steps straight on (no modulo in the tap loops).
+const tapSteps: usize = memory.data((CONV_PACKED_MAX_TAPS + KC) * 4, 16);
+
+// ---------------------------------------------------------------------------------------------------------
+// Packing and padding
+
+/** Floats of packed weights for K output channels and CRS taps: CRS·K when K <= 4, else CRS·8 per 8 channels. */
+export function conv2dPackedSize(K: i32, CRS: i32): i32 {
+  return K <= 4 ? CRS * K : ((K + STRIP - 1) / STRIP) * STRIP * CRS;
+}
+
+/** packed = w [K, CRS] rearranged for conv2dPackedForward (see conv2dPackedSize). */
+export function conv2dPackWeights(packed: usize, w: usize, K: i32, CRS: i32): void {
+  if (K <= 4) {
+    for (let t = 0; t < CRS; t++) for (let k = 0; k < K; k++) put(packed, t * K + k, get(w, k * CRS + t));
+    return;
+  }
+  const strips = (K + STRIP - 1) / STRIP;
+  for (let strip = 0; strip < strips; strip++) {
+    for (let t = 0; t < CRS; t++) {
+      for (let j = 0; j < STRIP; j++) {
+        const k = strip * STRIP + j;
+        put(packed, (strip * CRS + t) * STRIP + j, k < K ? get(w, k * CRS + t) : 0);
+      }
+    }
+  }
+}
+
+/**
+ * xp [N, C, HS + 2·padding, WS + 2·padding] = x [N, C, H, W] with a border of `padding` zeros; with upsample = 1,
+ * the nearest-neighbour 2x upsampling of x (HS = 2H, WS = 2W), as upsampleNearest2x then paddin
+ */
+export function conv2dPadInput(xp: usize, x: usize, N: i32, C: i32, H: i32, W: i32, padding: i32, upsample: i32): void {
+  const f = upsample != 0 ? 2 : 1, HP = f * H + 2 * padding, WP = f * W + 2 * padding;
+  for (let plane = 0; plane < N * C; plane++) {
+    const dst = at(xp, plane * HP * WP), src = at(x, plane * H * W);
+    memory.fill(dst, 0, <usize>(padding * WP) << 2);
+    memory.fill(at(dst, (HP - padding) * WP), 0, <usize>(padding * WP) << 2);
+    for (let i = 0; i < f * H; i++) {
+      const row = at(dst, (padding + i) * WP), from = at(src, (i / f) * W);
+      memory.fill(row, 0, <usize>padding << 2);
+      memory.fill(at(row, padding + f * W), 0, <usize>padding << 2);
+      if (f == 1) memory.copy(at(row, padding), from, <usize>W << 2);
+      else doubleRow(at(row, padding), from, W);
+    }
+  }
+}
+
+/** The scalar twin of `conv2dPadInput`: one element at a time. */
+export function conv2dPadInputScalar(xp: usize, x: usize, N: i32, C: i32, H: i32, W: i32, padding: i32, upsample: i32): void {
+  const f = upsample != 0 ? 2 : 1, HP = f * H + 2 * padding, WP = f * W + 2 * padding;
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let i = 0; i < HP; i++) for (let j = 0; j < WP; j++) {
+      const u = i - padding, v = j - padding;
+      const inside = u >= 0 && u < f * H && v >= 0 && v < f * W;
+      put(xp, (plane * HP + i) * WP + j, inside ? get(x, (plane * H + u / f) * W + v / f) : 0);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The convolution
+
+/**
+ * y [N, K, OH, OW] = conv(xp, w) + b, then + cb[n, k], then + res (see the top of the file), with no further
+ * padding: xp [N, C, HP, WP] is the input as the taps read it (padded by conv2dPadInput when the layer pads),
+ * OH = (HP - R) / stride + 1, OW likewise. packed comes from conv2dPackWeights; b, cb, res may be 0.
+ */
+export function conv2dPackedForward(
+  y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize,
+  N: i32, C: i32, HP: i32, WP: i32, K: i32, R: i32, S: i32, stride: i32,
+): void {
+  setSizes(N, C, HP, WP, K, R, S, stride);
+  if (K <= 4) narrowConv(y, xp, packed, b, cb, res);
+  else wideConv(y, xp, packed, b, cb, res);
+}
+
+/** The scalar twin of `conv2dPackedForward`: one output at a time, the same sums in the same order. */
+export function conv2dPackedForwardScalar(
+  y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize,
+  N: i32, C: i32, HP: i32, WP: i32, K: i32, R: i32, S: i32, stride: i32,
+): void {
+  setSizes(N, C, HP, WP, K, R, S, stride);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    store<f32>(at(y, ((n * K + k) * OH + oh) * OW + ow), scalarOutput(xp, packed, b, cb, res, n, k, oh, ow));
+  }
+}
+
+// The sizes of the current call and those derived from them, in globals (kernels allocate nothing, and an
+// AssemblyScript object would take memory from the JavaScript allocator).
+let N = 0, C = 0, HP = 0, WP = 0, K = 0, R = 0, S = 0, stride = 0, OH = 0, OW = 0, P = 0, RS = 0, CRS = 0;
+
+function setSizes(n: i32, c: i32, hp: i32, wp: i32, k: i32, r: i32, s: i32, step: i32): void {
+  N = n; C = c; HP = hp; WP = wp; K = k; R = r; S = s; stride = step;
+  OH = (hp - r) / step + 1;
+  OW = (wp - s) / step + 1;
+  P = OH * OW;
+  RS = r * s;
+  CRS = c * RS;
+  // From tap rs of a channel to the next one: the next s, the next row, or the next channel.
+  for (let i = 0; i < RS + KC; i++) {
+    const rs = i % RS, ri = rs / s, si = rs - ri * s;
+    const next = si < s - 1 ? 1 : ri < r - 1 ? wp - (s - 1) : (hp - (r - 1)) * wp - (s - 1);
+    store<u32>(tapSteps + (<usize>i << 2), <u32>next << 2);
+  }
+}
+
+/** Byte offset in xp of tap t from its pixel's corner. */
+function tapOffset(t: i32): usize {
+  const c = t / RS, rs = t - c * RS, r = rs / S, s = rs - r * S;
+  return <usize>((c * HP + r) * WP + s) << 2;
+}
+
+/** Address in xp of the receptive field's corner of output pixel (n, oh, ow). */
+// @ts-ignore: decorator
+@inline function corner(xp: usize, n: i32, oh: i32, ow: i32): usize {
+  return at(xp, (n * C * HP + oh * stride) * WP + ow * stride);
+}
+
+/** One output of the scalar twin (also the SIMD kernels' path for rows narrower than a vector). */
+function scalarOutput(xp: usize, packed: usize, b: usize, cb: usize, res: usize, n: i32, k: i32, oh: i32, ow: i32): f32 {
+  const base = corner(xp, n, oh, ow);
+  let total: f32 = b != 0 ? get(b, k) : 0;
+  for (let t0 = 0; t0 < CRS; t0 += KC) {
+    let sum: f32 = 0;
+    for (let t = t0; t < min(t0 + KC, CRS); t++) sum += packedWeight(packed, k, t) * load<f32>(base + tapOffset(t));
+    total += sum;
+  }
+  if (cb != 0) total += get(cb, n * K + k);
+  if (res != 0) total += get(res, (n * K + k) * P + oh * OW + ow);
+  return total;
+}
+
+// @ts-ignore: decorator
+@inline function packedWeight(packed: usize, k: i32, t: i32): f32 {
+  if (K <= 4) return get(packed, t * K + k);
+  return get(packed, ((k / STRIP) * CRS + t) * STRIP + (k & (STRIP - 1)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// K > 4: tiles of 4 pixels x 8 channels
+
+function wideConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
+  const total = N * P, strips = (K + STRIP - 1) / STRIP;
+  let n = 0, p = 0; // the tile's first pixel
+  for (let q = 0; q < total; q += 4) {
+    const valid = min(4, total - q);
+    // Corners of the 4 pixels (a missing pixel repeats the first), and whether they are 4 consecutive
+    // outputs of one image (then each channel's 4 results are one vector store).
+    const c0 = pixelCorner(xp, n, p);
+    const c1 = valid > 1 ? pixelCorner(xp, n + (p + 1) / P, (p + 1) % P) : c0;
+    const c2 = valid > 2 ? pixelCorner(xp, n + (p + 2) / P, (p + 2) % P) : c0;
+    const c3 = valid > 3 ? pixelCorner(xp, n + (p + 3) / P, (p + 3) % P) : c0;
+    const contiguous = valid == 4 && p + 4 <= P;
+    for (let strip = 0; strip < strips; strip++) {
+      loadStripBias(b, K, strip);
+      wideTile(at(packed, strip * CRS * STRIP), c0, c1, c2, c3);
+      storeWideTile(y, cb, res, strip, n, p, valid, contiguous);
+    }
+    p += 4;
+    while (p >= P) { p -= P; n++; }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function pixelCorner(xp: usize, n: i32, p: i32): usize {
+  const oh = p / OW;
+  return corner(xp, n, oh, p - oh * OW);
+}
+
+function loadStripBias(b: usize, K: i32, strip: i32): void {
+  for (let j = 0; j < STRIP; j++) {
+    const k = strip * STRIP + j;
+    put(stripBias, j, b != 0 && k < K ? get(b, k) : 0);
+  }
+}
+
+/**
+ * The 4-pixel x 8-channel tile: for each block of KC taps, sums w·x from zero in 8 accumulators (a_ih: pixel i,
+ * channel half h), then adds the block sums into tileSums [pixel][8] (the first block to the strip's bias). Taps
+ * are walked in runs along one input row (fixed c and r): three at immediate offsets for a whole 3-wide row.
+ */
+function wideTile(w: usize, c0: usize, c1: usize, c2: usize, c3: usize): void {
+  for (let t0 = 0; t0 < CRS; t0 += KC) {
+    const t1 = min(t0 + KC, CRS);
+    let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const o = tapOffset(t0);
+    let q0 = c0 + o, q1 = c1 + o, q2 = c2 + o, q3 = c3 + o;
+    let steps = tapSteps + (<usize>(t0 % RS) << 2);
+    // One tap per iteration, the input pointers stepped by the table: V8 keeps the 8 accumulators and the
+    // pointers in registers through this loop (with taps unrolled, it scheduled their broadcasts first and
+    // spilled).
+    const end = w + (<usize>(t1 - t0) << 5);
+    do {
+      const w0 = v128.load(w), w1 = v128.load(w, 16);
+      let x = v128.load32_splat(q0); a00 = f32x4.add(a00, f32x4.mul(w0, x)); a01 = f32x4.add(a01, f32x4.mul(w1, x));
+      x = v128.load32_splat(q1); a10 = f32x4.add(a10, f32x4.mul(w0, x)); a11 = f32x4.add(a11, f32x4.mul(w1, x));
+      x = v128.load32_splat(q2); a20 = f32x4.add(a20, f32x4.mul(w0, x)); a21 = f32x4.add(a21, f32x4.mul(w1, x));
+      x = v128.load32_splat(q3); a30 = f32x4.add(a30, f32x4.mul(w0, x)); a31 = f32x4.add(a31, f32x4.mul(w1, x));
+      const step = <usize>load<u32>(steps);
+      q0 += step; q1 += step; q2 += step; q3 += step;
+      w += 32;
+      steps += 4;
+    } while (w < end);
+    addBlock(0, a00, a01, t0 == 0);
+    addBlock(1, a10, a11, t0 == 0);
+    addBlock(2, a20, a21, t0 == 0);
+    addBlock(3, a30, a31, t0 == 0);
+  }
+}
+
+/** tileSums[pixel] = its running sums (the strip's bias for the first block) + this block's sums. */
+// @ts-ignore: decorator
+@inline function addBlock(pixel: i32, low: v128, high: v128, first: bool): void {
+  const dst = tileSums + (<usize>pixel << 5), from = first ? stripBias : dst;
+  v128.store(dst, f32x4.add(v128.load(from), low));
+  v128.store(dst, f32x4.add(v128.load(from, 16), high), 16);
+}
+
+/** Writes the tile's valid outputs with the channel bias and the residual; channels run along the lanes. */
+function storeWideTile(y: usize, cb: usize, res: usize, strip: i32, n: i32, p: i32, valid: i32, contiguous: bool): void {
+  for (let half = 0; half < 2; half++) {
+    const h = tileSums + (<usize>half << 4);
+    // Transpose: column j of the 4 pixels' channel vectors is channel 4·half + j's 4 pixels.
+    const r0 = v128.load(h), r1 = v128.load(h, 32), r2 = v128.load(h, 64), r3 = v128.load(h, 96);
+    const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+    const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+    for (let j = 0; j < 4; j++) {
+      const k = strip * STRIP + half * 4 + j;
+      if (k >= K) return;
+      const v = j == 0 ? f32x4.shuffle(t0, t2, 0, 1, 4, 5) : j == 1 ? f32x4.shuffle(t0, t2, 2, 3, 6, 7)
+        : j == 2 ? f32x4.shuffle(t1, t3, 0, 1, 4, 5) : f32x4.shuffle(t1, t3, 2, 3, 6, 7);
+      if (contiguous) {
+        const o = (n * K + k) * P + p;
+        let out = cb != 0 ? f32x4.add(v, v128.load32_splat(at(cb, n * K + k))) : v;
+        if (res != 0) out = f32x4.add(out, v128.load(at(res, o)));
+        v128.store(at(y, o), out);
+        continue;
+      }
+      for (let i = 0; i < valid; i++) {
+        const ni = n + (p + i) / P, pi = (p + i) % P;
+        let out = load<f32>(h + (<usize>(i * STRIP + j) << 2));
+        if (cb != 0) out += get(cb, ni * K + k);
+        if (res != 0) out += get(res, (ni * K + k) * P + pi);
+        put(y, (ni * K + k) * P + pi, out);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// K <= 4: tiles of K channels x 4·V consecutive pixels of one output row (stride 1; other strides, and rows
+// narrower than 4, take the scalar twin's path)
+
+function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
+  // The widest tile that keeps its K·V accumulators, its V input vectors and K weights in V8's 15 registers.
+  const widest = K == 1 ? 7 : K == 2 ? 4 : 2;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      if (OW < 4 || stride != 1) {
+        for (let k = 0; k < K; k++) for (let ow = 0; ow < OW; ow++) {
+          put(y, ((n * K + k) * OH + oh) * OW + ow, scalarOutput(xp, packed, b, cb, res, n, k, oh, ow));
+        }
+        continue;
+      }
+      let ow = 0;
+      for (; ow + 4 * widest <= OW; ow += 4 * widest) narrowTileK(y, xp, packed, b, cb, res, n, oh, ow, widest);
+      // The rest of the row: tiles as wide as it needs, the last ending at the row's end (it may recompute a few
+      // pixels: same bits).
+      while (ow < OW) {
+        const V = min(widest, min((OW - ow + 3) >> 2, OW >> 2));
+        const start = min(ow, OW - 4 * V);
+        narrowTileK(y, xp, packed, b, cb, res, n, oh, start, V);
+        ow = start + 4 * V;
+      }
+    }
+  }
+}
+
+/** Runs the tile specialised for K (1-4) and V (vectors of 4 pixels), then stores it with the epilogue. */
+function narrowTileK(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize, n: i32, oh: i32, ow: i32, V: i32): void {
+  const base = corner(xp, n, oh, ow);
+  if (K == 1) { if (V == 1) narrowTile(1, 1, packed, base, b); else if (V == 2) narrowTile(1, 2, packed, base, b); else if (V == 3) narrowTile(1, 3, packed, base, b); else if (V == 4) narrowTile(1, 4, packed, base, b); else if (V == 5) narrowTile(1, 5, packed, base, b); else if (V == 6) narrowTile(1, 6, packed, base, b); else narrowTile(1, 7, packed, base, b); }
+  else if (K == 2) { if (V == 1) narrowTile(2, 1, packed, base, b); else if (V == 2) narrowTile(2, 2, packed, base, b); else if (V == 3) narrowTile(2, 3, packed, base, b); else narrowTile(2, 4, packed, base, b); }
+  else if (K == 3) { if (V == 1) narrowTile(3, 1, packed, base, b); else narrowTile(3, 2, packed, base, b); }
+  else { if (V == 1) narrowTile(4, 1, packed, base, b); else narrowTile(4, 2, packed, base, b); }
+  for (let k = 0; k < K; k++) {
+    for (let v = 0; v < V; v++) {
+      const o = (n * K + k) * P + oh * OW + ow + 4 * v;
+      let out = v128.load(tileSums + (<usize>(k * 8 + v) << 4));
+      if (cb != 0) out = f32x4.add(out, v128.load32_splat(at(cb, n * K + k)));
+      if (res != 0) out = f32x4.add(out, v128.load(at(res, o)));
+      v128.store(at(y, o), out);
+    }
+  }
+}
+
+/**
+ * KK channels x VV vectors of 4 consecutive pixels from `base` (constants after inlining: the unused
+ * accumulators vanish), one tap per iteration as in wideTile. Leaves the sums in tileSums [k][v][4] (8 vectors
+ * per channel).
+ */
+// @ts-ignore: decorator
+@inline function narrowTile(KK: i32, VV: i32, packed: usize, base: usize, b: usize): void {
+  let w = packed;
+  for (let t0 = 0; t0 < CRS; t0 += KC) {
+    const t1 = min(t0 + KC, CRS);
+    let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00, a06 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    let q = base + tapOffset(t0), steps = tapSteps + (<usize>(t0 % RS) << 2);
+    const end = w + (<usize>((t1 - t0) * KK) << 2);
+    do {
+      const w0 = v128.load32_splat(w);
+      const w1 = KK > 1 ? v128.load32_splat(w, 4) : w0;
+      const w2 = KK > 2 ? v128.load32_splat(w, 8) : w0;
+      const w3 = KK > 3 ? v128.load32_splat(w, 12) : w0;
+      const x0 = v128.load(q);
+      a00 = f32x4.add(a00, f32x4.mul(w0, x0));
+      if (KK > 1) a10 = f32x4.add(a10, f32x4.mul(w1, x0));
+      if (KK > 2) a20 = f32x4.add(a20, f32x4.mul(w2, x0));
+      if (KK > 3) a30 = f32x4.add(a30, f32x4.mul(w3, x0));
+      if (VV > 1) {
+        const x1 = v128.load(q, 16);
+        a01 = f32x4.add(a01, f32x4.mul(w0, x1));
+        if (KK > 1) a11 = f32x4.add(a11, f32x4.mul(w1, x1));
+        if (KK > 2) a21 = f32x4.add(a21, f32x4.mul(w2, x1));
+        if (KK > 3) a31 = f32x4.add(a31, f32x4.mul(w3, x1));
+      }
+      if (VV > 2) {
+        const x2 = v128.load(q, 32);
+        a02 = f32x4.add(a02, f32x4.mul(w0, x2));
+        if (KK > 1) a12 = f32x4.add(a12, f32x4.mul(w1, x2));
+      }
+      if (VV > 3) {
+        const x3 = v128.load(q, 48);
+        a03 = f32x4.add(a03, f32x4.mul(w0, x3));
+        if (KK > 1) a13 = f32x4.add(a13, f32x4.mul(w1, x3));
+      }
+      if (VV > 4) {
+        const x4 = v128.load(q, 64);
+        a04 = f32x4.add(a04, f32x4.mul(w0, x4));
+      }
+      if (VV > 5) {
+        const x5 = v128.load(q, 80);
+        a05 = f32x4.add(a05, f32x4.mul(w0, x5));
+      }
+      if (VV > 6) {
+        const x6 = v128.load(q, 96);
+        a06 = f32x4.add(a06, f32x4.mul(w0, x6));
+      }
+      q += <usize>load<u32>(steps);
+      steps += 4;
+      w += <usize>KK << 2;
+    } while (w < end);
+    const first = t0 == 0;
+    narrowAdd(0, 0, a00, b, first);
+    if (VV > 1) narrowAdd(0, 1, a01, b, first);
+    if (VV > 2) narrowAdd(0, 2, a02, b, first);
+    if (VV > 3) narrowAdd(0, 3, a03, b, first);
+    if (VV > 4) narrowAdd(0, 4, a04, b, first);
+    if (VV > 5) narrowAdd(0, 5, a05, b, first);
+    if (VV > 6) narrowAdd(0, 6, a06, b, first);
+    if (KK > 1) narrowAdd(1, 0, a10, b, first);
+    if (KK > 1 && VV > 1) narrowAdd(1, 1, a11, b, first);
+    if (KK > 1 && VV > 2) narrowAdd(1, 2, a12, b, first);
+    if (KK > 1 && VV > 3) narrowAdd(1, 3, a13, b, first);
+    if (KK > 2) narrowAdd(2, 0, a20, b, first);
+    if (KK > 2 && VV > 1) narrowAdd(2, 1, a21, b, first);
+    if (KK > 3) narrowAdd(3, 0, a30, b, first);
+    if (KK > 3 && VV > 1) narrowAdd(3, 1, a31, b, first);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function narrowAdd(k: i32, v: i32, sums: v128, b: usize, first: bool): void {
+  const dst = tileSums + (<usize>(k * 8 + v) << 4);
+  const from = first ? (b != 0 ? v128.load32_splat(at(b, k)) : f32x4.splat(0)) : v128.load(dst);
+  v128.store(dst, f32x4.add(from, sums));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
+
+// @ts-ignore: decorator
+@inline function get(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+
+// @ts-ignore: decorator
+@inline function put(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+
+/** dst[2i] = dst[2i + 1] = src[i], i < W. */
+// @ts-ignore: decorator
+@inline function doubleRow(dst: usize, src: usize, W: i32): void {
+  let i = 0;
+  for (; i + 4 <= W; i += 4) {
+    const v = v128.load(at(src, i));
+    v128.store(at(dst, 2 * i), f32x4.shuffle(v, v, 0, 0, 1, 1));
+    v128.store(at(dst, 2 * i), f32x4.shuffle(v, v, 2, 2, 3, 3), 16);
+  }
+  for (; i < W; i++) { const v = get(src, i); put(dst, 2 * i, v); put(dst, 2 * i + 1, v); }
+}
