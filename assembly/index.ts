@@ -10,6 +10,7 @@ export * from './linear';
 export * from './conv2d';
 export * from './conv2d-packed';
 export * from './groupnorm';
+export * from './groupnorm-silu';
 export * from './attention';
 export * from './elementwise';
 export * from './spatial';

@@ -10,6 +10,7 @@ import type { Conv2dPackedKernels } from '../ops/conv2d-packed.ts';
 import type { DropoutKernels } from '../ops/dropout.ts';
 import type { ElementwiseKernels } from '../ops/elementwise.ts';
 import type { GroupNormKernels } from '../ops/groupnorm.ts';
+import type { GroupNormSiluKernels } from '../ops/groupnorm-silu.ts';
 import type { LayoutKernels } from '../ops/layout.ts';
 import type { LinearKernels } from '../ops/linear.ts';
 import type { MatmulKernels } from '../ops/matmul.ts';
@@ -33,4 +34,4 @@ export interface BaseKernels {
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
   AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels,
-  Conv2dPackedKernels {}
+  Conv2dPackedKernels, GroupNormSiluKernels {}

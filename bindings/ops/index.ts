@@ -10,6 +10,7 @@ export * from './linear.ts';
 export * from './conv2d.ts';
 export * from './conv2d-packed.ts';
 export * from './groupnorm.ts';
+export * from './groupnorm-silu.ts';
 export * from './attention.ts';
 export * from './elementwise.ts';
 export * from './random.ts';
