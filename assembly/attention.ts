@@ -73,6 +73,62 @@ export function attentionForwardScalar(o: usize, probs: usize, q: usize, k: usiz
   }
 }
 
+/**
+ * The forward in the channel-major layout of a U-Net's feature maps, for inference: qkv [N, 3·heads·D, T] holds
+ * q, k and v as 3·heads·D channels of T positions (a 1x1 convolution's output), o [N, heads·D, T] receives
+ * softmax(q·kᵀ / sqrt(D))·v in the same layout, ready for the output projection. The products read the
+ * transposed operands through gemm's strides, with the same sums in the same order as `attentionForward` on
+ * [BH, T, D] tensors, so o has its bits. probs: T·T floats of scratch (one head's probabilities at a time).
+ */
+export function attentionChannelsForward(o: usize, qkv: usize, probs: usize, N: i32, heads: i32, T: i32, D: i32): void {
+  const scale = <f32>(1 / Math.sqrt(<f64>D));
+  const C = heads * D, headBytes = <usize>(D * T) << 2;
+  for (let n = 0; n < N; n++) {
+    const q = qkv + (<usize>(3 * n * C * T) << 2), k = q + (<usize>(C * T) << 2), v = k + (<usize>(C * T) << 2);
+    const on = o + (<usize>(n * C * T) << 2);
+    for (let h = 0; h < heads; h++) {
+      const offset = <usize>h * headBytes;
+      gemm(T, T, D, q + offset, 1, T, k + offset, T, 1, probs, T, false); // S = q·kᵀ from qᵀ [D, T] and kᵀ [D, T]
+      for (let i = 0; i < T; i++) softmaxRow(probs + (<usize>(i * T) << 2), T, scale);
+      gemm(D, T, T, v + offset, T, 1, probs, 1, T, on + offset, T, false); // oᵀ = vᵀ·Pᵀ
+    }
+  }
+}
+
+/** The scalar twin of `attentionChannelsForward`: attentionForwardScalar's loops on the channel-major layout. */
+export function attentionChannelsForwardScalar(o: usize, qkv: usize, probs: usize, N: i32, heads: i32, T: i32, D: i32): void {
+  const scale = <f32>(1 / Math.sqrt(<f64>D));
+  const C = heads * D;
+  for (let n = 0; n < N; n++) {
+    for (let h = 0; h < heads; h++) {
+      const q = (3 * n * C + h * D) * T, k = q + C * T, v = k + C * T, out = (n * C + h * D) * T;
+      for (let i = 0; i < T; i++) {
+        let max: f32 = -Infinity;
+        for (let j = 0; j < T; j++) {
+          let s: f32 = 0;
+          for (let d = 0; d < D; d++) s += at(qkv, q + d * T + i) * at(qkv, k + d * T + j);
+          put(probs, i * T + j, s);
+          max = Mathf.max(max, s);
+        }
+        let sum: f32 = 0;
+        for (let j = 0; j < T; j++) {
+          const z = (at(probs, i * T + j) - max) * scale;
+          const e: f32 = z < FLUSH_BELOW ? 0 : Mathf.exp(z);
+          put(probs, i * T + j, e);
+          sum += e;
+        }
+        const inv: f32 = 1 / sum;
+        for (let j = 0; j < T; j++) put(probs, i * T + j, at(probs, i * T + j) * inv);
+        for (let d = 0; d < D; d++) {
+          let s: f32 = 0;
+          for (let j = 0; j < T; j++) s += at(probs, i * T + j) * at(qkv, v + d * T + j);
+          put(o, out + d * T + i, s);
+        }
+      }
+    }
+  }
+}
+
 /** Replaces the T logits at p by softmax(scale · logits): e^((s − max)·scale) (flushed), then divided by their sum. */
 // @ts-ignore: decorator
 @inline function softmaxRow(p: usize, T: i32, scale: f32): void {

@@ -20,6 +20,8 @@
 // channels): pixels run along the lanes instead, packed[t][K], a tile of K channels x 4-16 consecutive pixels of
 // one output row, so no lane computes a channel that does not exist.
 
+import { copyRun, zeroRun } from './runs';
+
 // @ts-ignore: decorator
 @inline const KC: i32 = 256;
 // @ts-ignore: decorator
@@ -34,6 +36,17 @@ const stripBias: usize = memory.data(STRIP * 4, 16);
 // tapSteps[i]: bytes from tap i to tap i + 1 within the periodic pattern of a channel's taps, repeated so that a
 // block starting at any phase reads KC steps straight on (no modulo in the tap loops).
 const tapSteps: usize = memory.data((CONV_PACKED_MAX_TAPS + KC) * 4, 16);
+/** At most this many taps in all (C·R·S): 256 blocks of KC. */
+// @ts-ignore: decorator
+@inline const CONV_PACKED_MAX_BLOCKS: i32 = 256;
+// Per block of KC taps: the byte offset of its first tap from a pixel's corner, and where its steps start.
+const blockOffsets: usize = memory.data(CONV_PACKED_MAX_BLOCKS * 4, 16);
+const blockSteps: usize = memory.data(CONV_PACKED_MAX_BLOCKS * 4, 16);
+// A group of GROUP_TILES tiles of 4 pixels: each pixel's corner, and each tile's first (n, p) and valid count.
+// @ts-ignore: decorator
+@inline const GROUP_TILES: i32 = 16;
+const groupCorners: usize = memory.data(GROUP_TILES * 4 * 4, 16);
+const groupTiles: usize = memory.data(GROUP_TILES * 3 * 4, 16);
 
 // ---------------------------------------------------------------------------------------------------------
 // Packing and padding
@@ -68,13 +81,13 @@ export function conv2dPadInput(xp: usize, x: usize, N: i32, C: i32, H: i32, W: i
   const f = upsample != 0 ? 2 : 1, HP = f * H + 2 * padding, WP = f * W + 2 * padding;
   for (let plane = 0; plane < N * C; plane++) {
     const dst = at(xp, plane * HP * WP), src = at(x, plane * H * W);
-    memory.fill(dst, 0, <usize>(padding * WP) << 2);
-    memory.fill(at(dst, (HP - padding) * WP), 0, <usize>(padding * WP) << 2);
+    zeroRun(dst, padding * WP);
+    zeroRun(at(dst, (HP - padding) * WP), padding * WP);
     for (let i = 0; i < f * H; i++) {
       const row = at(dst, (padding + i) * WP), from = at(src, (i / f) * W);
-      memory.fill(row, 0, <usize>padding << 2);
-      memory.fill(at(row, padding + f * W), 0, <usize>padding << 2);
-      if (f == 1) memory.copy(at(row, padding), from, <usize>W << 2);
+      zeroRun(row, padding);
+      zeroRun(at(row, padding + f * W), padding);
+      if (f == 1) copyRun(at(row, padding), from, W);
       else doubleRow(at(row, padding), from, W);
     }
   }
@@ -137,6 +150,10 @@ function setSizes(n: i32, c: i32, hp: i32, wp: i32, k: i32, r: i32, s: i32, step
     const next = si < s - 1 ? 1 : ri < r - 1 ? wp - (s - 1) : (hp - (r - 1)) * wp - (s - 1);
     store<u32>(tapSteps + (<usize>i << 2), <u32>next << 2);
   }
+  for (let t0 = 0, block = 0; t0 < CRS; t0 += KC, block++) {
+    store<u32>(blockOffsets + (<usize>block << 2), <u32>tapOffset(t0));
+    store<u32>(blockSteps + (<usize>block << 2), <u32>(tapSteps + (<usize>(t0 % RS) << 2)));
+  }
 }
 
 /** Byte offset in xp of tap t from its pixel's corner. */
@@ -176,20 +193,33 @@ function scalarOutput(xp: usize, packed: usize, b: usize, cb: usize, res: usize,
 
 function wideConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
   const total = N * P, strips = (K + STRIP - 1) / STRIP;
-  let n = 0, p = 0; // the tile's first pixel
-  for (let q = 0; q < total; q += 4) {
-    const valid = min(4, total - q);
-    // Corners of the 4 pixels (a missing pixel repeats the first), and whether they are 4 consecutive
-    // outputs of one image (then each channel's 4 results are one vector store).
-    const c0 = pixelCorner(xp, n, p);
-    const c1 = valid > 1 ? pixelCorner(xp, n + (p + 1) / P, (p + 1) % P) : c0;
-    const c2 = valid > 2 ? pixelCorner(xp, n + (p + 2) / P, (p + 2) % P) : c0;
-    const c3 = valid > 3 ? pixelCorner(xp, n + (p + 3) / P, (p + 3) % P) : c0;
-    const contiguous = valid == 4 && p + 4 <= P;
+  // Groups of GROUP_TILES tiles: per group and strip, the strip's weights stay in cache across the tiles, and
+  // each tile's pixels are located once per group.
+  for (let first = 0; first < total; first += 4 * GROUP_TILES) {
+    const tiles = min(GROUP_TILES, (total - first + 3) >> 2);
+    locateGroup(xp, first, tiles, total);
     for (let strip = 0; strip < strips; strip++) {
       loadStripBias(b, K, strip);
-      wideTile(at(packed, strip * CRS * STRIP), c0, c1, c2, c3);
-      storeWideTile(y, cb, res, strip, n, p, valid, contiguous);
+      const w = at(packed, strip * CRS * STRIP);
+      for (let tile = 0; tile < tiles; tile++) {
+        const corners = groupCorners + (<usize>tile << 4), info = groupTiles + (<usize>(tile * 3) << 2);
+        wideTile(w, load<u32>(corners), load<u32>(corners, 4), load<u32>(corners, 8), load<u32>(corners, 12));
+        storeWideTile(y, cb, res, strip, load<i32>(info), load<i32>(info, 4), load<i32>(info, 8));
+      }
+    }
+  }
+}
+
+/** Fills groupCorners and groupTiles for the `tiles` tiles from pixel `first` (a missing pixel repeats the first). */
+function locateGroup(xp: usize, first: i32, tiles: i32, total: i32): void {
+  let n = first / P, p = first - n * P;
+  for (let tile = 0; tile < tiles; tile++) {
+    const q = first + 4 * tile, valid = min(4, total - q);
+    const info = groupTiles + (<usize>(tile * 3) << 2);
+    store<i32>(info, n); store<i32>(info, p, 4); store<i32>(info, valid, 8);
+    const c0 = pixelCorner(xp, n, p);
+    for (let i = 0; i < 4; i++) {
+      store<u32>(groupCorners + (<usize>(tile * 4 + i) << 2), <u32>(i < valid ? pixelCorner(xp, n + (p + i) / P, (p + i) % P) : c0));
     }
     p += 4;
     while (p >= P) { p -= P; n++; }
@@ -218,9 +248,10 @@ function wideTile(w: usize, c0: usize, c1: usize, c2: usize, c3: usize): void {
   for (let t0 = 0; t0 < CRS; t0 += KC) {
     const t1 = min(t0 + KC, CRS);
     let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    const o = tapOffset(t0);
+    const block = <usize>(t0 >> 8) << 2; // KC = 256
+    const o = <usize>load<u32>(blockOffsets + block);
     let q0 = c0 + o, q1 = c1 + o, q2 = c2 + o, q3 = c3 + o;
-    let steps = tapSteps + (<usize>(t0 % RS) << 2);
+    let steps = <usize>load<u32>(blockSteps + block);
     // One tap per iteration, the input pointers stepped by the table: V8 keeps the 8 accumulators and the
     // pointers in registers through this loop (with taps unrolled, it scheduled their broadcasts first and
     // spilled).
@@ -252,7 +283,8 @@ function wideTile(w: usize, c0: usize, c1: usize, c2: usize, c3: usize): void {
 }
 
 /** Writes the tile's valid outputs with the channel bias and the residual; channels run along the lanes. */
-function storeWideTile(y: usize, cb: usize, res: usize, strip: i32, n: i32, p: i32, valid: i32, contiguous: bool): void {
+function storeWideTile(y: usize, cb: usize, res: usize, strip: i32, n: i32, p: i32, valid: i32): void {
+  const contiguous = valid == 4 && p + 4 <= P;
   for (let half = 0; half < 2; half++) {
     const h = tileSums + (<usize>half << 4);
     // Transpose: column j of the 4 pixels' channel vectors is channel 4·half + j's 4 pixels.
@@ -340,7 +372,8 @@ function narrowTileK(y: usize, xp: usize, packed: usize, b: usize, cb: usize, re
   for (let t0 = 0; t0 < CRS; t0 += KC) {
     const t1 = min(t0 + KC, CRS);
     let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00, a06 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    let q = base + tapOffset(t0), steps = tapSteps + (<usize>(t0 % RS) << 2);
+    const block = <usize>(t0 >> 8) << 2; // KC = 256
+    let q = base + <usize>load<u32>(blockOffsets + block), steps = <usize>load<u32>(blockSteps + block);
     const end = w + (<usize>((t1 - t0) * KK) << 2);
     do {
       const w0 = v128.load32_splat(w);

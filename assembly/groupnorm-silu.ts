@@ -8,6 +8,7 @@
 // The statistics and each channel's affine come from groupnorm-stats.ts, as in groupNormForward, and SiLU is
 // simd-math.ts's: y has exactly the bits of groupNormForward, then siluForward, then conv2dPadInput. No mean or
 // rstd is saved, and the normalised values are never stored.
+import { zeroRun } from './runs';
 import { affineA, affineB, channelAffine, groupMean, statistics, valueOr } from './groupnorm-stats';
 import { siluf32x4 } from './simd-math';
 
@@ -26,18 +27,8 @@ export function groupNormSiluForward(
         const c = g * Cg + ci;
         channelAffine(gamma, beta, scale, shift, C, n, c, lo);
         const src = groupIn + (<usize>(ci * HW) << 2), dst = at(y, (n * C + c) * planeOut);
-        if (P == 0) {
-          normaliseSiluRun(dst, src, HW, hi, affineA, affineB);
-          continue;
-        }
-        memory.fill(dst, 0, <usize>(P * WP) << 2);
-        for (let h = 0; h < H; h++) {
-          const row = at(dst, (P + h) * WP);
-          memory.fill(row, 0, <usize>P << 2);
-          normaliseSiluRun(at(row, P), at(src, h * W), W, hi, affineA, affineB);
-          memory.fill(at(row, P + W), 0, <usize>P << 2);
-        }
-        memory.fill(at(dst, (P + H) * WP), 0, <usize>(P * WP) << 2);
+        if (P == 0) normaliseSiluRun(dst, src, HW, hi, affineA, affineB);
+        else normaliseSiluPadded(dst, src, H, W, P, hi, affineA, affineB);
       }
     }
   }
@@ -83,14 +74,57 @@ export function groupNormSiluForwardScalar(
 function normaliseSiluRun(y: usize, x: usize, count: i32, hi: f32, a: f32, b: f32): void {
   const vhi = f32x4.splat(hi), va = f32x4.splat(a), vb = f32x4.splat(b);
   let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const u = f32x4.add(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vhi), va), vb);
-    v128.store(at(y, i), siluf32x4(u));
+  for (; i + 4 <= count; i += 4) v128.store(at(y, i), siluf32x4(f32x4.add(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vhi), va), vb)));
+  for (; i < count; i++) store<f32>(at(y, i), normaliseSiluLane(load<f32>(at(x, i)), hi, a, b));
+}
+
+/**
+ * normaliseSiluRun of one H x W plane into the interior of a plane padded by P zeros (y [H + 2P, W + 2P]). The
+ * plane is walked in vectors of 4 as one run (rows of 7 or 14 would leave scalar tails, each a whole e^x);
+ * a vector that straddles two rows is stored lane by lane.
+ */
+function normaliseSiluPadded(y: usize, x: usize, H: i32, W: i32, P: i32, hi: f32, a: f32, b: f32): void {
+  const WP = W + 2 * P, HW = H * W;
+  zeroRun(y, P * WP);
+  for (let h = 0; h < H; h++) {
+    const row = at(y, (P + h) * WP);
+    zeroRun(row, P);
+    zeroRun(at(row, P + W), P);
   }
-  for (; i < count; i++) {
-    const u = (load<f32>(at(x, i)) - hi) * a + b;
-    store<f32>(at(y, i), f32x4.extract_lane(siluf32x4(f32x4.splat(u)), 0));
+  zeroRun(at(y, (P + H) * WP), P * WP);
+  const vhi = f32x4.splat(hi), va = f32x4.splat(a), vb = f32x4.splat(b);
+  const interior = at(y, P * WP + P);
+  let h = 0, w = 0, i = 0; // (h, w): the position of element i
+  for (; i + 4 <= HW; i += 4) {
+    const v = siluf32x4(f32x4.add(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vhi), va), vb));
+    if (w + 4 <= W) {
+      v128.store(at(interior, h * WP + w), v);
+    } else {
+      storeLane(interior, WP, W, h, w, f32x4.extract_lane(v, 0));
+      storeLane(interior, WP, W, h, w + 1, f32x4.extract_lane(v, 1));
+      storeLane(interior, WP, W, h, w + 2, f32x4.extract_lane(v, 2));
+      storeLane(interior, WP, W, h, w + 3, f32x4.extract_lane(v, 3));
+    }
+    w += 4;
+    while (w >= W) { w -= W; h++; }
   }
+  for (; i < HW; i++) {
+    storeLane(interior, WP, W, h, w, normaliseSiluLane(load<f32>(at(x, i)), hi, a, b));
+    if (++w == W) { w = 0; h++; }
+  }
+}
+
+/** Stores v at column w of row h, counting columns past the row's end into the rows below. */
+// @ts-ignore: decorator
+@inline function storeLane(interior: usize, WP: i32, W: i32, h: i32, w: i32, v: f32): void {
+  while (w >= W) { w -= W; h++; }
+  store<f32>(at(interior, h * WP + w), v);
+}
+
+/** One element as the vector loops compute it (the lane of a splat: the same bits as inside a vector). */
+// @ts-ignore: decorator
+@inline function normaliseSiluLane(x: f32, hi: f32, a: f32, b: f32): f32 {
+  return f32x4.extract_lane(siluf32x4(f32x4.splat((x - hi) * a + b)), 0);
 }
 
 // @ts-ignore: decorator
