@@ -5,6 +5,7 @@
  */
 import type { AdamWKernels } from '../ops/adamw.ts';
 import type { AttentionKernels } from '../ops/attention.ts';
+import type { AttentionChannelsKernels } from '../ops/attention-channels.ts';
 import type { Conv2dKernels } from '../ops/conv2d.ts';
 import type { Conv2dPackedKernels } from '../ops/conv2d-packed.ts';
 import type { DropoutKernels } from '../ops/dropout.ts';
@@ -34,4 +35,4 @@ export interface BaseKernels {
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
   AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels,
-  Conv2dPackedKernels, GroupNormSiluKernels {}
+  Conv2dPackedKernels, GroupNormSiluKernels, AttentionChannelsKernels {}

@@ -12,6 +12,7 @@ export * from './conv2d-packed.ts';
 export * from './groupnorm.ts';
 export * from './groupnorm-silu.ts';
 export * from './attention.ts';
+export * from './attention-channels.ts';
 export * from './elementwise.ts';
 export * from './random.ts';
 export * from './adamw.ts';
