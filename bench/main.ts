@@ -16,6 +16,7 @@ import { benchMatmul } from './matmul.ts';
 import { machineInfo, roughPeak } from './measure.ts';
 import { benchMemory } from './memory.ts';
 import { markdownTable, type Context, type Row } from './report.ts';
+import { benchSamplerForward } from './sampler-forward.ts';
 import { benchSampling } from './sampling.ts';
 import { loadTfWasm } from './tfjs.ts';
 import { runTorchReference } from './torch.ts';
@@ -38,7 +39,7 @@ export async function runBenchmark({ quick }: { quick: boolean }): Promise<strin
     ...(await benchAttention(ctx)),
     ...(await benchTraining(ctx)),
   ];
-  const sections = [await benchSampling(ctx), await benchMemory(ctx)].filter((section) => section !== '');
+  const sections = [await benchSamplerForward(ctx), await benchSampling(ctx), await benchMemory(ctx)].filter((section) => section !== '');
   const seconds = (performance.now() - started) / 1000;
   const report = [
     `## Benchmark${quick ? ' (--quick)' : ''}`,

@@ -1,0 +1,148 @@
+/**
+ * The U-Net's forward pass built by hand from the inference ops, as the inference mode will call them, so the
+ * benchmark can measure the gain before the mode exists (see the report of issue 13 for the list per layer):
+ *
+ *   resnet     groupNormSilu (padded) -> conv2dPacked conv1 [+ time bias] -> groupNormSilu [AdaGN] (padded)
+ *              -> conv2dPacked conv2 + residual (x, or conv2dPacked conv_shortcut)
+ *   attention  groupNorm -> conv2dPacked to_q|to_k|to_v as one 1x1 -> attentionChannels -> conv2dPacked to_out + x
+ *   resample   conv2dPacked with stride 2 / with upsample; conv_in, conv_out: conv2dPacked (conv_out after
+ *              groupNormSilu)
+ *
+ * Every op rounds as today's layers do, so the output has `model.forward`'s bits (the benchmark checks it).
+ * `prepareFused` packs the weights once (what the inference mode keeps between steps).
+ */
+import type { UNet2DModel } from '../bindings/models/unet2d.ts';
+import {
+  attentionChannels, concatChannels, conv2dPacked, groupNorm, groupNormSilu, linear, packConv2dWeights, silu,
+  timestepEmbedding, addInPlace, type PackedConv2dWeights,
+} from '../bindings/ops/index.ts';
+import { Tensor } from '../bindings/tensor.ts';
+import { convFlops, convGroup, param, type Recorder, type UNetBlocks } from './unet-forward.ts';
+
+const EPS = 1e-5;
+
+/** The packed weights of one model, by convolution prefix; `dispose()` frees them. */
+export interface FusedWeights {
+  convs: Map<string, PackedConv2dWeights>;
+  /** Per attention prefix: the bias of to_q|to_k|to_v concatenated [3C]. */
+  qkvBias: Map<string, Tensor>;
+  dispose(): void;
+}
+
+/** Packs every convolution of `model`, and each attention's projections as 1x1 convolutions (q, k, v as one). */
+export function prepareFused(model: UNet2DModel): FusedWeights {
+  const convs = new Map<string, PackedConv2dWeights>(), qkvBias = new Map<string, Tensor>();
+  const owned: Tensor[] = [];
+  for (const p of model.params.parameters) {
+    if (p.shape.length === 4 && p.name.endsWith('.weight')) convs.set(p.name.slice(0, -'.weight'.length), packConv2dWeights(p.value));
+    if (p.name.endsWith('.to_q.weight')) {
+      const prefix = p.name.slice(0, -'.to_q.weight'.length), C = p.shape[0];
+      const parts = ['to_q', 'to_k', 'to_v'];
+      const w = stack(parts.map((name) => param(model, `${prefix}.${name}.weight`)), [3 * C, C, 1, 1]);
+      const out = param(model, `${prefix}.to_out.0.weight`);
+      const outConv = stack([out], [C, C, 1, 1]);
+      convs.set(`${prefix}.qkv`, packConv2dWeights(w));
+      convs.set(`${prefix}.to_out.0`, packConv2dWeights(outConv));
+      qkvBias.set(prefix, stack(parts.map((name) => param(model, `${prefix}.${name}.bias`)), [3 * C]));
+      owned.push(w, outConv);
+    }
+  }
+  for (const t of owned) t.dispose();
+  return {
+    convs, qkvBias,
+    dispose() {
+      for (const c of convs.values()) c.dispose();
+      for (const b of qkvBias.values()) b.dispose();
+    },
+  };
+}
+
+/** The tensors' values one after the other, as a new tensor of `shape` (a copy: preparation, not arithmetic). */
+function stack(parts: Tensor[], shape: number[]): Tensor {
+  const out = new Tensor(shape);
+  const view = out.view();
+  let offset = 0;
+  for (const t of parts) {
+    view.set(t.view(), offset);
+    offset += t.size;
+  }
+  return out;
+}
+
+export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recorder): UNetBlocks {
+  const c = model.config, G = c.normNumGroups;
+  const p = (name: string) => param(model, name);
+  let tembAct: Tensor | null = null;
+
+  const conv = (prefix: string, x: Tensor, options: { stride?: number; padding?: number; upsample?: boolean; padded?: boolean;
+    residual?: Tensor; channelBias?: Tensor } = {}): Tensor => {
+    const w = weights.convs.get(prefix)!, [K, C, R] = w.shape;
+    const { stride = 1, padding = 0, upsample = false, padded = false } = options;
+    const f = upsample ? 2 : 1, pad = padded ? 0 : padding;
+    const OH = Math.floor((f * x.shape[2] + 2 * pad - R) / stride) + 1, OW = Math.floor((f * x.shape[3] + 2 * pad - R) / stride) + 1;
+    const group = prefix.endsWith('.qkv') || prefix.endsWith('.to_out.0') ? 'attention linears' : convGroup(prefix, R, stride, OH, OW, K);
+    const bias = prefix.endsWith('.qkv') ? weights.qkvBias.get(prefix.slice(0, -'.qkv'.length))! : p(`${prefix}.bias`);
+    return op({ group, flops: convFlops([x.shape[0], K, OH, OW], C, R) }, () =>
+      conv2dPacked(x, w, bias, { stride, padding: pad, upsample, residual: options.residual, channelBias: options.channelBias }));
+  };
+  const normSilu = (prefix: string, x: Tensor, modulation: { scale?: Tensor; shift?: Tensor } = {}): Tensor =>
+    op({ group: 'group norm + silu', flops: 0 }, () =>
+      groupNormSilu(x, G, p(`${prefix}.weight`), p(`${prefix}.bias`), EPS, { ...modulation, padding: 1 }));
+  const dense = (group: string, x: Tensor, w: Tensor, b: Tensor): Tensor =>
+    op({ group, flops: 2 * x.shape[0] * w.shape[0] * w.shape[1] }, () => linear(x, w, b));
+
+  const resnet = (prefix: string, x: Tensor, _temb: Tensor, inC: number, outC: number): Tensor => {
+    const t = tembAct!, E = t.shape[1];
+    const W = p(`${prefix}.time_emb_proj.weight`), B = p(`${prefix}.time_emb_proj.bias`);
+    const a1 = normSilu(`${prefix}.norm1`, x);
+    let a2: Tensor;
+    if (c.resnetTimeScaleShift === 'scale_shift') {
+      const h = conv(`${prefix}.conv1`, a1, { padded: true });
+      const scale = dense('time projection', t, W.subview(0, [outC, E]), B.subview(0, [outC]));
+      const shift = dense('time projection', t, W.subview(outC * E, [outC, E]), B.subview(outC, [outC]));
+      a2 = normSilu(`${prefix}.norm2`, h, { scale, shift });
+    } else {
+      const h = conv(`${prefix}.conv1`, a1, { padded: true, channelBias: dense('time projection', t, W, B) });
+      a2 = normSilu(`${prefix}.norm2`, h);
+    }
+    const shortcut = inC !== outC ? conv(`${prefix}.conv_shortcut`, x) : x;
+    return conv(`${prefix}.conv2`, a2, { padded: true, residual: shortcut });
+  };
+
+  const attention = (prefix: string, x: Tensor): Tensor => {
+    const h = op({ group: 'attention norm', flops: 0 }, () => groupNorm(x, G, p(`${prefix}.group_norm.weight`), p(`${prefix}.group_norm.bias`), EPS));
+    const qkv = conv(`${prefix}.qkv`, h);
+    const [N, C, H, W] = x.shape, T = H * W;
+    const o = op({ group: 'attention core', flops: 4 * N * C * T * T }, () => attentionChannels(qkv, c.numHeads));
+    return conv(`${prefix}.to_out.0`, o, { residual: x });
+  };
+
+  return {
+    conditioning(timesteps, labels) {
+      const E = c.blockOutChannels[0];
+      const sinusoid = op({ group: 'time embedding', flops: 0 },
+        () => timestepEmbedding(Float32Array.from(timesteps), E, { flipSinToCos: true, downscaleFreqShift: 0 }));
+      const hidden = op({ group: 'time embedding', flops: 0 }, () => silu(dense('time embedding', sinusoid, p('time_embedding.linear_1.weight'), p('time_embedding.linear_1.bias'))));
+      const temb = dense('time embedding', hidden, p('time_embedding.linear_2.weight'), p('time_embedding.linear_2.bias'));
+      if (labels) {
+        const table = p('class_embedding.weight'), D = temb.shape[1];
+        op({ group: 'time embedding', flops: 0 }, () => labels.forEach((label, n) =>
+          addInPlace(temb.subview(n * D, [D]), table.subview(label * D, [D]))));
+      }
+      // silu(temb) once for every resnet's time projection.
+      tembAct = op({ group: 'time projection', flops: 0 }, () => silu(temb));
+      return temb;
+    },
+    convIn: (x) => conv('conv_in', x, { padding: 1 }),
+    resnet,
+    attention,
+    downsample: (prefix, x) => conv(`${prefix}.conv`, x, { stride: 2, padding: 1 }),
+    upStage(resnetPrefix, attentionPrefix, h, skip, temb, inC, outC) {
+      const joined = op({ group: 'concat', flops: 0 }, () => concatChannels(h, skip));
+      const y = resnet(resnetPrefix, joined, temb, inC, outC);
+      return attentionPrefix ? attention(attentionPrefix, y) : y;
+    },
+    upsample: (prefix, x) => conv(`${prefix}.conv`, x, { upsample: true, padding: 1 }),
+    out: (h) => conv('conv_out', normSilu('conv_norm_out', h), { padded: true }),
+  };
+}
