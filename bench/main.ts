@@ -1,8 +1,9 @@
 /**
  * The benchmark behind `npm run bench` and `ddpm bench [--quick]`: every kernel family against the SIMD128 peak
  * measured in the same run, TensorFlow.js-wasm (interleaved) and PyTorch (when installed); the whole training
- * step on one and two cores; sampling; memory. Prints one Markdown report to stdout (progress goes to stderr)
- * and writes it to bench/results.md (bench/results-quick.md for --quick).
+ * step on one and two cores; the sampler's forward pass against onnxruntime-web, with its per-op profile;
+ * sampling; memory. Prints one Markdown report to stdout (progress goes to stderr) and writes it to
+ * bench/results.md (bench/results-quick.md for --quick).
  *
  *   node --import tsx bench/main.ts [--quick]
  */
