@@ -24,6 +24,10 @@ export interface Conv2dPackedKernels {
     N: number, C: number, HP: number, WP: number, K: number, R: number, S: number, stride: number): void;
 }
 
+/** The kernel's tables (assembly/conv2d-packed.ts): taps per input channel (16x16), and in all (256 blocks of 256). */
+const MAX_KERNEL_TAPS = 256;
+const MAX_TAPS = 65536;
+
 /** A convolution's weights [K, C, R, S] rearranged for `conv2dPacked`; `dispose()` frees them. */
 export class PackedConv2dWeights {
   private constructor(readonly packed: Tensor, readonly shape: Shape) {}
@@ -32,6 +36,10 @@ export class PackedConv2dWeights {
   static pack(w: Tensor): PackedConv2dWeights {
     const [K, C, R, S] = tensorArg('packConv2dWeights', 'weight', w, 4, '[K, C, R, S]');
     if (K < 1 || C < 1 || R < 1 || S < 1) throw new Error(`packConv2dWeights: weight must have no empty dimension, got ${fmt(w.shape)}`);
+    if (R * S > MAX_KERNEL_TAPS || C * R * S > MAX_TAPS) {
+      throw new Error(`packConv2dWeights: weight ${fmt(w.shape)} is too large for the kernel: at most ${MAX_KERNEL_TAPS} taps ` +
+        `per channel (R·S = ${R * S}) and ${MAX_TAPS} in all (C·R·S = ${C * R * S})`);
+    }
     const packed = new Tensor([wasm().conv2dPackedSize(K, C * R * S)]);
     wasm().conv2dPackWeights(packed.ptr, w.ptr, K, C * R * S);
     return new PackedConv2dWeights(packed, [K, C, R, S]);
