@@ -25,12 +25,14 @@
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
+import { inferenceScenarios } from './scenarios/inference.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
   ...layerScenarios,
+  ...inferenceScenarios,
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
