@@ -44,7 +44,7 @@ const blockOffsets: usize = memory.data(CONV_PACKED_MAX_BLOCKS * 4, 16);
 const blockSteps: usize = memory.data(CONV_PACKED_MAX_BLOCKS * 4, 16);
 // A group of GROUP_TILES tiles of 4 pixels: each pixel's corner, and each tile's first (n, p) and valid count.
 // @ts-ignore: decorator
-@inline const GROUP_TILES: i32 = 16;
+@inline const GROUP_TILES: i32 = 32;
 const groupCorners: usize = memory.data(GROUP_TILES * 4 * 4, 16);
 const groupTiles: usize = memory.data(GROUP_TILES * 3 * 4, 16);
 

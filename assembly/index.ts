@@ -12,6 +12,7 @@ export * from './conv2d-packed';
 export * from './groupnorm';
 export * from './groupnorm-silu';
 export * from './attention';
+export * from './attention-channels';
 export * from './elementwise';
 export * from './spatial';
 export * from './embedding';

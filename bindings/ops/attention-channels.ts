@@ -1,5 +1,5 @@
 /**
- * Self-attention on a feature map, for inference (assembly/attention.ts, `attentionChannelsForward`): q, k and v
+ * Self-attention on a feature map, for inference (assembly/attention-channels.ts): q, k and v
  * arrive as the 3·C channels of one 1x1 convolution's output [N, 3C, H, W] (C = heads · D channels each, head h
  * owning channels h·D .. h·D + D - 1), and the result comes out as a feature map [N, C, H, W] for the output
  * projection: no transposes between tokens and channels. Same bits as `attentionForward` on the transposed
@@ -9,10 +9,11 @@ import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, intArg, tensorArg } from './check.ts';
 
-/** assembly/attention.ts. probs: T·T floats of scratch. */
+/** assembly/attention-channels.ts. work: attentionChannelsWorkspaceSize(T) floats of scratch. */
 export interface AttentionChannelsKernels {
-  attentionChannelsForward(o: number, qkv: number, probs: number, N: number, heads: number, T: number, D: number): void;
-  attentionChannelsForwardScalar(o: number, qkv: number, probs: number, N: number, heads: number, T: number, D: number): void;
+  attentionChannelsWorkspaceSize(T: number): number;
+  attentionChannelsForward(o: number, qkv: number, work: number, N: number, heads: number, T: number, D: number): void;
+  attentionChannelsForwardScalar(o: number, qkv: number, work: number, N: number, heads: number, T: number, D: number): void;
 }
 
 /**
@@ -33,11 +34,11 @@ export function attentionChannels(qkv: Tensor, heads: number): Tensor {
   if (T < 1) throw new Error(`${op}: qkv ${fmt(shape)} has no positions`);
   const C = C3 / 3;
   const o = new Tensor([N, C, ...shape.slice(2)]);
-  const probs = new Tensor([T, T]);
+  const work = new Tensor([wasm().attentionChannelsWorkspaceSize(T)]);
   try {
-    wasm().attentionChannelsForward(o.ptr, qkv.ptr, probs.ptr, N, heads, T, C / heads);
+    wasm().attentionChannelsForward(o.ptr, qkv.ptr, work.ptr, N, heads, T, C / heads);
   } finally {
-    probs.dispose();
+    work.dispose();
   }
   return o;
 }

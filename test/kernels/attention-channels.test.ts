@@ -7,8 +7,9 @@ import { attentionRef } from '../ref/attention.ts';
 
 await init();
 
-// [N, heads, D, T]: the U-Net's 7x7 with 4 heads of 16, one head, T under and over a vector's multiple, D = 1.
-const CASES = [[2, 4, 16, 49], [1, 1, 8, 5], [3, 2, 3, 17], [2, 3, 1, 4], [1, 2, 32, 64]];
+// [N, heads, D, T]: the U-Net's 7x7 with 4 heads of 16, one head, T under and over a vector's multiple, D = 1,
+// and sums longer than gemm's 256-long blocks (T = 300 positions, D = 260).
+const CASES = [[2, 4, 16, 49], [1, 1, 8, 5], [3, 2, 3, 17], [2, 3, 1, 4], [1, 2, 32, 64], [1, 1, 6, 300], [1, 1, 260, 5]];
 const bits = (t: Tensor) => new Uint32Array(t.toFloat32Array().buffer);
 
 for (const [N, heads, D, T] of CASES) {
@@ -29,7 +30,7 @@ for (const [N, heads, D, T] of CASES) {
       const expected = ops.transpose12(ops.transpose12(ops.attentionForward(q, k, v).o).reshape([N, T, C]));
       const a = bits(o), e = bits(expected), first = a.findIndex((x, i) => x !== e[i]);
       assert.is(first, -1, `element ${first} differs from attentionForward`);
-      const scalar = new Tensor([N, C, T]), probs = new Tensor([T, T]);
+      const scalar = new Tensor([N, C, T]), probs = new Tensor([wasm().attentionChannelsWorkspaceSize(T)]);
       wasm().attentionChannelsForwardScalar(scalar.ptr, qkv.ptr, probs.ptr, N, heads, T, D);
       // The float64 reference [N, heads, T, D], laid out as [N, C, T] with channel h·D + d.
       const heads64 = attentionRef(toF64(q), toF64(k), toF64(v), N * heads, T, D).o, ref = new Float64Array(N * C * T);
