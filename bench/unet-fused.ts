@@ -2,6 +2,7 @@
  * The U-Net's forward pass built by hand from the inference ops, as the inference mode will call them, so the
  * benchmark can measure the gain before the mode exists (see the report of issue 13 for the list per layer):
  *
+ *   time       silu(temb) once, then every resnet's time_emb_proj as one linear layer (its rows concatenated)
  *   resnet     groupNormSilu (padded) -> conv2dPacked conv1 [+ time bias] -> groupNormSilu [AdaGN] (padded)
  *              -> conv2dPacked conv2 + residual (x, or conv2dPacked conv_shortcut)
  *   attention  groupNorm -> conv2dPacked to_q|to_k|to_v as one 1x1 -> attentionChannels -> conv2dPacked to_out + x
@@ -26,6 +27,10 @@ export interface FusedWeights {
   convs: Map<string, PackedConv2dWeights>;
   /** Per attention prefix: the bias of to_q|to_k|to_v concatenated [3C]. */
   qkvBias: Map<string, Tensor>;
+  /** Every resnet's time_emb_proj as one linear layer: weights [ΣP, E] and bias [ΣP], and each resnet's first row. */
+  timeWeight: Tensor;
+  timeBias: Tensor;
+  timeOffsets: Map<string, number>;
   dispose(): void;
 }
 
@@ -48,11 +53,23 @@ export function prepareFused(model: UNet2DModel): FusedWeights {
     }
   }
   for (const t of owned) t.dispose();
+  const projections = model.params.parameters.filter((p) => p.name.endsWith('.time_emb_proj.weight'));
+  const timeOffsets = new Map<string, number>();
+  let rows = 0;
+  for (const p of projections) {
+    timeOffsets.set(p.name.slice(0, -'.time_emb_proj.weight'.length), rows);
+    rows += p.shape[0];
+  }
+  const E = projections[0]?.shape[1] ?? 0;
+  const timeWeight = stack(projections.map((p) => p.value), [rows, E]);
+  const timeBias = stack(projections.map((p) => param(model, p.name.replace(/weight$/, 'bias'))), [rows]);
   return {
-    convs, qkvBias,
+    convs, qkvBias, timeWeight, timeBias, timeOffsets,
     dispose() {
       for (const c of convs.values()) c.dispose();
       for (const b of qkvBias.values()) b.dispose();
+      timeWeight.dispose();
+      timeBias.dispose();
     },
   };
 }
@@ -72,7 +89,18 @@ function stack(parts: Tensor[], shape: number[]): Tensor {
 export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recorder): UNetBlocks {
   const c = model.config, G = c.normNumGroups;
   const p = (name: string) => param(model, name);
-  let tembAct: Tensor | null = null;
+  // Every resnet's time projection [N, ΣP], computed once per forward (one linear layer: each output is the same
+  // sum as in the resnet's own, so the same bits), and the columns of one resnet as [N, width].
+  let projections: Tensor | null = null;
+  const columns = (start: number, width: number): Tensor => {
+    const all = projections!, [N, M] = all.shape;
+    if (N === 1) return all.subview(start, [1, width]);
+    return op({ group: 'time projection', flops: 0 }, () => {
+      const out = new Tensor([N, width]), from = all.view(), to = out.view();
+      for (let n = 0; n < N; n++) to.set(from.subarray(n * M + start, n * M + start + width), n * width);
+      return out;
+    });
+  };
 
   const conv = (prefix: string, x: Tensor, options: { stride?: number; padding?: number; upsample?: boolean; padded?: boolean;
     residual?: Tensor; channelBias?: Tensor } = {}): Tensor => {
@@ -92,17 +120,14 @@ export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recor
     op({ group, flops: 2 * x.shape[0] * w.shape[0] * w.shape[1] }, () => linear(x, w, b));
 
   const resnet = (prefix: string, x: Tensor, _temb: Tensor, inC: number, outC: number): Tensor => {
-    const t = tembAct!, E = t.shape[1];
-    const W = p(`${prefix}.time_emb_proj.weight`), B = p(`${prefix}.time_emb_proj.bias`);
+    const offset = weights.timeOffsets.get(prefix)!;
     const a1 = normSilu(`${prefix}.norm1`, x);
     let a2: Tensor;
     if (c.resnetTimeScaleShift === 'scale_shift') {
       const h = conv(`${prefix}.conv1`, a1, { padded: true });
-      const scale = dense('time projection', t, W.subview(0, [outC, E]), B.subview(0, [outC]));
-      const shift = dense('time projection', t, W.subview(outC * E, [outC, E]), B.subview(outC, [outC]));
-      a2 = normSilu(`${prefix}.norm2`, h, { scale, shift });
+      a2 = normSilu(`${prefix}.norm2`, h, { scale: columns(offset, outC), shift: columns(offset + outC, outC) });
     } else {
-      const h = conv(`${prefix}.conv1`, a1, { padded: true, channelBias: dense('time projection', t, W, B) });
+      const h = conv(`${prefix}.conv1`, a1, { padded: true, channelBias: columns(offset, outC) });
       a2 = normSilu(`${prefix}.norm2`, h);
     }
     const shortcut = inC !== outC ? conv(`${prefix}.conv_shortcut`, x) : x;
@@ -129,8 +154,8 @@ export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recor
         op({ group: 'time embedding', flops: 0 }, () => labels.forEach((label, n) =>
           addInPlace(temb.subview(n * D, [D]), table.subview(label * D, [D]))));
       }
-      // silu(temb) once for every resnet's time projection.
-      tembAct = op({ group: 'time projection', flops: 0 }, () => silu(temb));
+      const act = op({ group: 'time projection', flops: 0 }, () => silu(temb));
+      projections = dense('time projection', act, weights.timeWeight, weights.timeBias);
       return temb;
     },
     convIn: (x) => conv('conv_in', x, { padding: 1 }),
