@@ -12,13 +12,15 @@
 // (matmul.ts) builds conv2dForward's output from the bias it starts from, so y has exactly the bits of
 // conv2dForward, then addChannelBias, then addInPlace: the inference path rounds like the training path.
 //
-// Kernels. K > 4: output channels run along the vector lanes. The weights are packed in strips of 8 channels,
-// packed[strip][t][8] (channels past K are zeros), and a 4-pixel x 8-channel tile keeps 8 v128 accumulators while
-// it walks the taps: per tap two weight vectors and four broadcast input values, the operand traffic of gemm's
-// 4x8 micro-kernel but with no im2col copy and no packing of the input, and pixels taken in (n, oh, ow) order
-// across images, so small feature maps (7x7) fill whole tiles. K <= 4 (an output convolution to 1 or 3
-// channels): pixels run along the lanes instead, packed[t][K], a tile of K channels x 4-16 consecutive pixels of
-// one output row, so no lane computes a channel that does not exist.
+// Kernels. Wide (most 3x3 convolutions): output channels run along the vector lanes. The weights are packed in
+// strips of 8 channels, packed[strip][t][8] (channels past K are zeros), and a 4-pixel x 8-channel tile keeps 8
+// v128 accumulators while it walks the taps: per tap two weight vectors and four broadcast input values, the
+// operand traffic of gemm's 4x8 micro-kernel but with no im2col copy and no packing of the input, and pixels
+// taken in (n, oh, ow) order across images, so small feature maps (7x7) fill whole tiles. Narrow (K <= 4, such
+// as an output convolution to 1 or 3 channels; 1x1 convolutions; short patches): pixels run along the lanes
+// instead, a tile of up to 4 channels x 4-28 consecutive pixels of one output row (a 1x1 convolution's rows are
+// whole planes), weights broadcast from packed[t][K] (K <= 4) or from the strips, so no lane computes a channel
+// that does not exist.
 
 import { copyRun, zeroRun } from './runs';
 
@@ -117,8 +119,12 @@ export function conv2dPackedForward(
   y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize,
   N: i32, C: i32, HP: i32, WP: i32, K: i32, R: i32, S: i32, stride: i32,
 ): void {
-  setSizes(N, C, HP, WP, K, R, S, stride);
-  if (K <= 4) narrowConv(y, xp, packed, b, cb, res);
+  // A 1x1 convolution with stride 1 maps each position to itself: a plane is one long row of HP·WP pixels.
+  if (R == 1 && S == 1 && stride == 1) setSizes(N, C, 1, HP * WP, K, 1, 1, 1);
+  else setSizes(N, C, HP, WP, K, R, S, stride);
+  // Measured on the U-Net's shapes: pixels along the lanes win for few output channels, for 1x1 convolutions
+  // (no transposes in the epilogue, long rows) and for short patches (conv_in); channel strips win elsewhere.
+  if (K <= 4 || R * S == 1 || CRS < 64) narrowConv(y, xp, packed, b, cb, res);
   else wideConv(y, xp, packed, b, cb, res);
 }
 
@@ -319,62 +325,66 @@ function storeWideTile(y: usize, cb: usize, res: usize, strip: i32, n: i32, p: i
 // narrower than 4, take the scalar twin's path)
 
 function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
-  // The widest tile that keeps its K·V accumulators, its V input vectors and K weights in V8's 15 registers.
-  const widest = K == 1 ? 7 : K == 2 ? 4 : 2;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      if (OW < 4 || stride != 1) {
-        for (let k = 0; k < K; k++) for (let ow = 0; ow < OW; ow++) {
-          put(y, ((n * K + k) * OH + oh) * OW + ow, scalarOutput(xp, packed, b, cb, res, n, k, oh, ow));
+  // Groups of up to 4 output channels; their weights are 4 consecutive floats per tap in either layout.
+  for (let k0 = 0; k0 < K; k0 += 4) {
+    const KK = min(4, K - k0);
+    const w = K <= 4 ? packed : at(packed, (k0 / STRIP) * CRS * STRIP + (k0 & (STRIP - 1)));
+    const wstep = K <= 4 ? K << 2 : STRIP << 2;
+    // The widest tile that keeps its KK·V accumulators, its V input vectors and KK weights in V8's 15 registers.
+    const widest = KK == 1 ? 7 : KK == 2 ? 4 : 2;
+    for (let n = 0; n < N; n++) {
+      for (let oh = 0; oh < OH; oh++) {
+        if (OW < 4 || stride != 1) {
+          for (let k = k0; k < k0 + KK; k++) for (let ow = 0; ow < OW; ow++) {
+            put(y, ((n * K + k) * OH + oh) * OW + ow, scalarOutput(xp, packed, b, cb, res, n, k, oh, ow));
+          }
+          continue;
         }
-        continue;
+        let ow = 0;
+        for (; ow + 4 * widest <= OW; ow += 4 * widest) narrowTileK(y, xp, w, wstep, b, cb, res, k0, KK, n, oh, ow, widest);
+        // The rest of the row: tiles as wide as it needs, the last ending at the row's end (it may recompute a
+        // few pixels: same bits).
+        while (ow < OW) {
+          const V = min(widest, min((OW - ow + 3) >> 2, OW >> 2));
+          const start = min(ow, OW - 4 * V);
+          narrowTileK(y, xp, w, wstep, b, cb, res, k0, KK, n, oh, start, V);
+          ow = start + 4 * V;
+        }
       }
-      let ow = 0;
-      for (; ow + 4 * widest <= OW; ow += 4 * widest) narrowTileK(y, xp, packed, b, cb, res, n, oh, ow, widest);
-      // The rest of the row: tiles as wide as it needs, the last ending at the row's end (it may recompute a few
-      // pixels: same bits).
-      while (ow < OW) {
-        const V = min(widest, min((OW - ow + 3) >> 2, OW >> 2));
-        const start = min(ow, OW - 4 * V);
-        narrowTileK(y, xp, packed, b, cb, res, n, oh, start, V);
-        ow = start + 4 * V;
-      }
-    }
-  }
-}
-
-/** Runs the tile specialised for K (1-4) and V (vectors of 4 pixels), then stores it with the epilogue. */
-function narrowTileK(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize, n: i32, oh: i32, ow: i32, V: i32): void {
-  const base = corner(xp, n, oh, ow);
-  if (K == 1) { if (V == 1) narrowTile(1, 1, packed, base, b); else if (V == 2) narrowTile(1, 2, packed, base, b); else if (V == 3) narrowTile(1, 3, packed, base, b); else if (V == 4) narrowTile(1, 4, packed, base, b); else if (V == 5) narrowTile(1, 5, packed, base, b); else if (V == 6) narrowTile(1, 6, packed, base, b); else narrowTile(1, 7, packed, base, b); }
-  else if (K == 2) { if (V == 1) narrowTile(2, 1, packed, base, b); else if (V == 2) narrowTile(2, 2, packed, base, b); else if (V == 3) narrowTile(2, 3, packed, base, b); else narrowTile(2, 4, packed, base, b); }
-  else if (K == 3) { if (V == 1) narrowTile(3, 1, packed, base, b); else narrowTile(3, 2, packed, base, b); }
-  else { if (V == 1) narrowTile(4, 1, packed, base, b); else narrowTile(4, 2, packed, base, b); }
-  for (let k = 0; k < K; k++) {
-    for (let v = 0; v < V; v++) {
-      const o = (n * K + k) * P + oh * OW + ow + 4 * v;
-      let out = v128.load(tileSums + (<usize>(k * 8 + v) << 4));
-      if (cb != 0) out = f32x4.add(out, v128.load32_splat(at(cb, n * K + k)));
-      if (res != 0) out = f32x4.add(out, v128.load(at(res, o)));
-      v128.store(at(y, o), out);
     }
   }
 }
 
 /**
+ * Runs the tile specialised for KK (1-4) channels from k0 and V vectors of 4 pixels (weights from w, wstep bytes
+ * per tap); it stores its outputs with the epilogue.
+ */
+function narrowTileK(y: usize, xp: usize, w: usize, wstep: i32, b: usize, cb: usize, res: usize, k0: i32, KK: i32,
+  n: i32, oh: i32, ow: i32, V: i32): void {
+  const base = corner(xp, n, oh, ow), bias = b != 0 ? at(b, k0) : 0;
+  const o = (n * K + k0) * P + oh * OW + ow;
+  const out = at(y, o), resk = res != 0 ? at(res, o) : 0, cbk = cb != 0 ? at(cb, n * K + k0) : 0;
+  if (KK == 1) { if (V == 1) narrowTile(1, 1, w, wstep, base, bias, out, resk, cbk); else if (V == 2) narrowTile(1, 2, w, wstep, base, bias, out, resk, cbk); else if (V == 3) narrowTile(1, 3, w, wstep, base, bias, out, resk, cbk); else if (V == 4) narrowTile(1, 4, w, wstep, base, bias, out, resk, cbk); else if (V == 5) narrowTile(1, 5, w, wstep, base, bias, out, resk, cbk); else if (V == 6) narrowTile(1, 6, w, wstep, base, bias, out, resk, cbk); else narrowTile(1, 7, w, wstep, base, bias, out, resk, cbk); }
+  else if (KK == 2) { if (V == 1) narrowTile(2, 1, w, wstep, base, bias, out, resk, cbk); else if (V == 2) narrowTile(2, 2, w, wstep, base, bias, out, resk, cbk); else if (V == 3) narrowTile(2, 3, w, wstep, base, bias, out, resk, cbk); else narrowTile(2, 4, w, wstep, base, bias, out, resk, cbk); }
+  else if (KK == 3) { if (V == 1) narrowTile(3, 1, w, wstep, base, bias, out, resk, cbk); else narrowTile(3, 2, w, wstep, base, bias, out, resk, cbk); }
+  else { if (V == 1) narrowTile(4, 1, w, wstep, base, bias, out, resk, cbk); else narrowTile(4, 2, w, wstep, base, bias, out, resk, cbk); }
+}
+
+/**
  * KK channels x VV vectors of 4 consecutive pixels from `base` (constants after inlining: the unused
- * accumulators vanish), one tap per iteration as in wideTile. Leaves the sums in tileSums [k][v][4] (8 vectors
- * per channel).
+ * accumulators vanish), one tap per iteration as in wideTile. Between blocks of KC taps the sums wait in
+ * tileSums [k][v][4]; after the last block they go to out (channel k at out + k·P floats) with the epilogue.
  */
 // @ts-ignore: decorator
-@inline function narrowTile(KK: i32, VV: i32, packed: usize, base: usize, b: usize): void {
+@inline function narrowTile(KK: i32, VV: i32, packed: usize, wstep: i32, base: usize, b: usize, out: usize, res: usize, cb: usize): void {
+  const plane = <usize>P << 2;
   let w = packed;
   for (let t0 = 0; t0 < CRS; t0 += KC) {
     const t1 = min(t0 + KC, CRS);
     let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00, a06 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     const block = <usize>(t0 >> 8) << 2; // KC = 256
     let q = base + <usize>load<u32>(blockOffsets + block), steps = <usize>load<u32>(blockSteps + block);
-    const end = w + (<usize>((t1 - t0) * KK) << 2);
+    const end = w + <usize>((t1 - t0) * wstep);
     do {
       const w0 = v128.load32_splat(w);
       const w1 = KK > 1 ? v128.load32_splat(w, 4) : w0;
@@ -416,32 +426,40 @@ function narrowTileK(y: usize, xp: usize, packed: usize, b: usize, cb: usize, re
       }
       q += <usize>load<u32>(steps);
       steps += 4;
-      w += <usize>KK << 2;
+      w += <usize>wstep;
     } while (w < end);
-    const first = t0 == 0;
-    narrowAdd(0, 0, a00, b, first);
-    if (VV > 1) narrowAdd(0, 1, a01, b, first);
-    if (VV > 2) narrowAdd(0, 2, a02, b, first);
-    if (VV > 3) narrowAdd(0, 3, a03, b, first);
-    if (VV > 4) narrowAdd(0, 4, a04, b, first);
-    if (VV > 5) narrowAdd(0, 5, a05, b, first);
-    if (VV > 6) narrowAdd(0, 6, a06, b, first);
-    if (KK > 1) narrowAdd(1, 0, a10, b, first);
-    if (KK > 1 && VV > 1) narrowAdd(1, 1, a11, b, first);
-    if (KK > 1 && VV > 2) narrowAdd(1, 2, a12, b, first);
-    if (KK > 1 && VV > 3) narrowAdd(1, 3, a13, b, first);
-    if (KK > 2) narrowAdd(2, 0, a20, b, first);
-    if (KK > 2 && VV > 1) narrowAdd(2, 1, a21, b, first);
-    if (KK > 3) narrowAdd(3, 0, a30, b, first);
-    if (KK > 3 && VV > 1) narrowAdd(3, 1, a31, b, first);
+    const first = t0 == 0, last = t1 == CRS;
+    narrowAdd(0, 0, a00, b, first, last, out, res, cb, plane);
+    if (VV > 1) narrowAdd(0, 1, a01, b, first, last, out, res, cb, plane);
+    if (VV > 2) narrowAdd(0, 2, a02, b, first, last, out, res, cb, plane);
+    if (VV > 3) narrowAdd(0, 3, a03, b, first, last, out, res, cb, plane);
+    if (VV > 4) narrowAdd(0, 4, a04, b, first, last, out, res, cb, plane);
+    if (VV > 5) narrowAdd(0, 5, a05, b, first, last, out, res, cb, plane);
+    if (VV > 6) narrowAdd(0, 6, a06, b, first, last, out, res, cb, plane);
+    if (KK > 1) narrowAdd(1, 0, a10, b, first, last, out, res, cb, plane);
+    if (KK > 1 && VV > 1) narrowAdd(1, 1, a11, b, first, last, out, res, cb, plane);
+    if (KK > 1 && VV > 2) narrowAdd(1, 2, a12, b, first, last, out, res, cb, plane);
+    if (KK > 1 && VV > 3) narrowAdd(1, 3, a13, b, first, last, out, res, cb, plane);
+    if (KK > 2) narrowAdd(2, 0, a20, b, first, last, out, res, cb, plane);
+    if (KK > 2 && VV > 1) narrowAdd(2, 1, a21, b, first, last, out, res, cb, plane);
+    if (KK > 3) narrowAdd(3, 0, a30, b, first, last, out, res, cb, plane);
+    if (KK > 3 && VV > 1) narrowAdd(3, 1, a31, b, first, last, out, res, cb, plane);
   }
 }
 
 // @ts-ignore: decorator
-@inline function narrowAdd(k: i32, v: i32, sums: v128, b: usize, first: bool): void {
+@inline function narrowAdd(k: i32, v: i32, sums: v128, b: usize, first: bool, last: bool, out: usize, res: usize, cb: usize, plane: usize): void {
   const dst = tileSums + (<usize>(k * 8 + v) << 4);
-  const from = first ? (b != 0 ? v128.load32_splat(at(b, k)) : f32x4.splat(0)) : v128.load(dst);
-  v128.store(dst, f32x4.add(from, sums));
+  let total = f32x4.add(first ? (b != 0 ? v128.load32_splat(at(b, k)) : f32x4.splat(0)) : v128.load(dst), sums);
+  if (!last) {
+    v128.store(dst, total);
+    return;
+  }
+  // The last block: the epilogue, straight into y.
+  const o = <usize>k * plane + (<usize>v << 4);
+  if (cb != 0) total = f32x4.add(total, v128.load32_splat(at(cb, k)));
+  if (res != 0) total = f32x4.add(total, v128.load(res + o));
+  v128.store(out + o, total);
 }
 
 // ---------------------------------------------------------------------------------------------------------
