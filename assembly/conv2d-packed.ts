@@ -20,8 +20,10 @@
 // as an output convolution to 1 or 3 channels; 1x1 convolutions; short patches): pixels run along the lanes
 // instead, a tile of up to 4 channels x 4-28 consecutive pixels of one output row (a 1x1 convolution's rows are
 // whole planes), weights broadcast from packed[t][K] (K <= 4) or from the strips, so no lane computes a channel
-// that does not exist.
+// that does not exist. A 1x1 convolution with K > 4 keeps w as it is and goes through gemm per image, as
+// conv2dForward's, with the epilogue applied to each image's output while it is in cache.
 
+import { gemm } from './matmul';
 import { copyRun, zeroRun } from './runs';
 
 // @ts-ignore: decorator
@@ -53,13 +55,22 @@ const groupTiles: usize = memory.data(GROUP_TILES * 3 * 4, 16);
 // ---------------------------------------------------------------------------------------------------------
 // Packing and padding
 
-/** Floats of packed weights for K output channels and CRS taps: CRS·K when K <= 4, else CRS·8 per 8 channels. */
-export function conv2dPackedSize(K: i32, CRS: i32): i32 {
-  return K <= 4 ? CRS * K : ((K + STRIP - 1) / STRIP) * STRIP * CRS;
+/** Floats of packed weights for a [K, C, R, S] convolution: C·R·S·K for K <= 4 and for 1x1, else C·R·S·8 per 8 channels. */
+export function conv2dPackedSize(K: i32, C: i32, R: i32, S: i32): i32 {
+  const CRS = C * R * S;
+  return K <= 4 || R * S == 1 ? CRS * K : ((K + STRIP - 1) / STRIP) * STRIP * CRS;
 }
 
-/** packed = w [K, CRS] rearranged for conv2dPackedForward (see conv2dPackedSize). */
-export function conv2dPackWeights(packed: usize, w: usize, K: i32, CRS: i32): void {
+/**
+ * packed = w [K, C, R, S] rearranged for conv2dPackedForward: [t][K] for K <= 4, w itself for a 1x1 convolution
+ * (gemm reads it), else strips of 8 channels [strip][t][8].
+ */
+export function conv2dPackWeights(packed: usize, w: usize, K: i32, C: i32, R: i32, S: i32): void {
+  const CRS = C * R * S;
+  if (K > 4 && R * S == 1) {
+    copyRun(packed, w, K * C);
+    return;
+  }
   if (K <= 4) {
     for (let t = 0; t < CRS; t++) for (let k = 0; k < K; k++) put(packed, t * K + k, get(w, k * CRS + t));
     return;
@@ -122,9 +133,12 @@ export function conv2dPackedForward(
   // A 1x1 convolution with stride 1 maps each position to itself: a plane is one long row of HP·WP pixels.
   if (R == 1 && S == 1 && stride == 1) setSizes(N, C, 1, HP * WP, K, 1, 1, 1);
   else setSizes(N, C, HP, WP, K, R, S, stride);
-  // Measured on the U-Net's shapes: pixels along the lanes win for few output channels, for 1x1 convolutions
-  // (no transposes in the epilogue, long rows) and for short patches (conv_in); channel strips win elsewhere.
-  if (K <= 4 || R * S == 1 || CRS < 64) narrowConv(y, xp, packed, b, cb, res);
+  // Measured on the U-Net's shapes: gemm wins for 1x1 convolutions (its packed panels beat broadcasts from the
+  // channel planes), pixels along the lanes for few output channels and short patches (conv_in), channel strips
+  // elsewhere.
+  if (K <= 4) narrowConv(y, xp, packed, b, cb, res);
+  else if (RS == 1) pointwiseConv(y, xp, packed, b, cb, res);
+  else if (CRS < 64) narrowConv(y, xp, packed, b, cb, res);
   else wideConv(y, xp, packed, b, cb, res);
 }
 
@@ -191,7 +205,50 @@ function scalarOutput(xp: usize, packed: usize, b: usize, cb: usize, res: usize,
 // @ts-ignore: decorator
 @inline function packedWeight(packed: usize, k: i32, t: i32): f32 {
   if (K <= 4) return get(packed, t * K + k);
+  if (RS == 1) return get(packed, k * CRS + t);
   return get(packed, ((k / STRIP) * CRS + t) * STRIP + (k & (STRIP - 1)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1x1, K > 4: per image, gemm on the plane [C, P] as conv2dForward does, then the epilogue while y[n] is in cache
+
+function pointwiseConv(y: usize, xp: usize, w: usize, b: usize, cb: usize, res: usize): void {
+  for (let n = 0; n < N; n++) {
+    const yn = at(y, n * K * P), xn = at(xp, n * C * HP * WP);
+    if (b != 0) for (let k = 0; k < K; k++) fillRun(at(yn, k * P), get(b, k), P);
+    // Stride 1: the plane is one row (see conv2dPackedForward); a larger stride reads each output row's inputs
+    // through gemm's column stride.
+    for (let oh = 0; oh < OH; oh++) {
+      gemm(K, OW, C, w, C, 1, at(xn, oh * stride * WP), HP * WP, stride, at(yn, oh * OW), P, b != 0);
+    }
+    if (cb == 0 && res == 0) continue;
+    for (let k = 0; k < K; k++) {
+      const row = at(yn, k * P), r = res != 0 ? at(res, (n * K + k) * P) : 0;
+      const c = cb != 0 ? get(cb, n * K + k) : 0, vc = f32x4.splat(c);
+      let i = 0;
+      for (; i + 4 <= P; i += 4) {
+        let v = v128.load(at(row, i));
+        if (cb != 0) v = f32x4.add(v, vc);
+        if (r != 0) v = f32x4.add(v, v128.load(at(r, i)));
+        v128.store(at(row, i), v);
+      }
+      for (; i < P; i++) {
+        let v = get(row, i);
+        if (cb != 0) v += c;
+        if (r != 0) v += get(r, i);
+        put(row, i, v);
+      }
+    }
+  }
+}
+
+/** p[0 .. count) = value. */
+// @ts-ignore: decorator
+@inline function fillRun(p: usize, value: f32, count: i32): void {
+  const v = f32x4.splat(value);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(p, i), v);
+  for (; i < count; i++) put(p, i, value);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import { fmt, intArg, tensorArg } from './check.ts';
 
 /** assembly/conv2d-packed.ts. Pointers are byte addresses; `b`, `cb` and `res` may be 0 (none). */
 export interface Conv2dPackedKernels {
-  conv2dPackedSize(K: number, CRS: number): number;
-  conv2dPackWeights(packed: number, w: number, K: number, CRS: number): void;
+  conv2dPackedSize(K: number, C: number, R: number, S: number): number;
+  conv2dPackWeights(packed: number, w: number, K: number, C: number, R: number, S: number): void;
   conv2dPadInput(xp: number, x: number, N: number, C: number, H: number, W: number, padding: number, upsample: number): void;
   conv2dPadInputScalar(xp: number, x: number, N: number, C: number, H: number, W: number, padding: number, upsample: number): void;
   conv2dPackedForward(y: number, xp: number, packed: number, b: number, cb: number, res: number,
@@ -40,8 +40,8 @@ export class PackedConv2dWeights {
       throw new Error(`packConv2dWeights: weight ${fmt(w.shape)} is too large for the kernel: at most ${MAX_KERNEL_TAPS} taps ` +
         `per channel (R·S = ${R * S}) and ${MAX_TAPS} in all (C·R·S = ${C * R * S})`);
     }
-    const packed = new Tensor([wasm().conv2dPackedSize(K, C * R * S)]);
-    wasm().conv2dPackWeights(packed.ptr, w.ptr, K, C * R * S);
+    const packed = new Tensor([wasm().conv2dPackedSize(K, C, R, S)]);
+    wasm().conv2dPackWeights(packed.ptr, w.ptr, K, C, R, S);
     return new PackedConv2dWeights(packed, [K, C, R, S]);
   }
 
