@@ -103,10 +103,13 @@ async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weigh
   const flops = unetFlops(model.config, N).forward;
   const estimate = flops / ctx.peakPerMs / 0.6;
   const iterations = Math.max(1, Math.round(30 / estimate));
+  // About a second of untimed calls per engine at this batch size: new shapes make other wasm functions hot, and
+  // their background compiles would be charged to the first timed calls.
+  const warmup = Math.max(3, Math.round(1000 / estimate));
   const { probe, gflops: probeRate } = probeCase('probe', estimate, ctx.peakPerMs);
   const cases: Case[] = [
-    { name: 'today', fn: () => tidy(() => { model.forward(x, timesteps, labels); }), warmup: 3, iterations },
-    { name: 'fused', fn: () => tidy(() => { runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels); }), warmup: 3, iterations },
+    { name: 'today', fn: () => tidy(() => { model.forward(x, timesteps, labels); }), warmup, iterations },
+    { name: 'fused', fn: () => tidy(() => { runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels); }), warmup, iterations },
     { ...probe, warmup: 2, iterations },
   ];
   if (session) {
@@ -114,7 +117,7 @@ async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weigh
     ctx.notes.push(`Sampler forward, ${name} batch ${N}: the inference ops' output ${differing === 0 ? 'has today\'s bits' :
       `**differs from today's in ${differing} of ${reference.length} elements**`}; onnxruntime-web ${session.version} ` +
       `agrees with ours to ${agreement.toExponential(1)} of max |out| (t = ${TIMESTEP}, labels n mod ${model.numClasses}).`);
-    cases.push({ name: 'ort', fn: () => session.run(inputs.data, timesteps, labels), async: true, warmup: 3, iterations });
+    cases.push({ name: 'ort', fn: () => session.run(inputs.data, timesteps, labels), async: true, warmup, iterations });
   } else {
     ctx.notes.push(`Sampler forward, ${name} batch ${N}: the inference ops' output ${differing === 0 ? 'has today\'s bits' :
       `**differs from today's in ${differing} of ${reference.length} elements**`}.`);
