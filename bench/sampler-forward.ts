@@ -12,7 +12,7 @@
  * >= 85% of the peak and >= 2x onnxruntime-web, batch 1 at >= 60% of the peak.
  */
 import { readFileSync } from 'node:fs';
-import { decodeModel } from '../bindings/io/checkpoint.ts';
+import { decodeModel } from '../bindings/models/model-file.ts';
 import type { UNet2DModel } from '../bindings/models/unet2d.ts';
 import { Tensor, tidy } from '../bindings/tensor.ts';
 import { unetFlops } from './flops.ts';
@@ -73,7 +73,7 @@ async function warmUp(model: UNet2DModel, weights: FusedWeights, session: OnnxUN
   try {
     const start = performance.now();
     while (performance.now() - start < (session ? 4000 : 1000)) {
-      tidy(() => { model.forward(inputs.x, inputs.timesteps, inputs.labels); });
+      tidy(() => { model.forward(inputs.x, inputs.timesteps, inputs.labels, { mode: 'inference' }); });
       tidy(() => { runUNet(model, fusedBlocks(model, weights, direct), inputs.x, inputs.timesteps, inputs.labels); });
       await session?.run(inputs.data, inputs.timesteps, inputs.labels);
     }
@@ -96,7 +96,7 @@ function makeInputs(model: UNet2DModel, N: number): Inputs {
 async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weights: FusedWeights, inputs: Inputs,
   session: OnnxUNet | null): Promise<string[]> {
   const { N, x, timesteps, labels } = inputs;
-  const today = () => tidy(() => model.forward(x, timesteps, labels).toFloat32Array());
+  const today = () => tidy(() => model.forward(x, timesteps, labels, { mode: 'inference' }).toFloat32Array());
   const fused = () => tidy(() => runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels).toFloat32Array());
   const reference = today();
   const differing = countDiffering(reference, fused());
@@ -108,7 +108,7 @@ async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weigh
   const warmup = Math.max(3, Math.round(1000 / estimate));
   const { probe, gflops: probeRate } = probeCase('probe', estimate, ctx.peakPerMs);
   const cases: Case[] = [
-    { name: 'today', fn: () => tidy(() => { model.forward(x, timesteps, labels); }), warmup, iterations },
+    { name: 'today', fn: () => tidy(() => { model.forward(x, timesteps, labels, { mode: 'inference' }); }), warmup, iterations },
     { name: 'fused', fn: () => tidy(() => { runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels); }), warmup, iterations },
     { ...probe, warmup: 2, iterations },
   ];
@@ -125,7 +125,7 @@ async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weigh
   // Twice the kernels' rounds: a forward is long enough that the load of this shared machine comes and goes.
   const t = await timeCases(cases, 2 * ctx.rounds);
   const peak = probeRate(t.cpu('probe'));
-  return [row(`${name}: today (model.forward)`, N, t, 'today', flops, peak),
+  return [row(`${name}: today (model.forward, inference mode)`, N, t, 'today', flops, peak),
     row(`${name}: inference ops (projected inference mode)`, N, t, 'fused', flops, peak)];
 }
 

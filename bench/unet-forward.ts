@@ -10,6 +10,7 @@
  */
 import type { Parameter } from '../bindings/nn/parameters.ts';
 import type { UNet2DModel } from '../bindings/models/unet2d.ts';
+import { unetPlan, type UNetPlan } from '../bindings/models/unet2d-plan.ts';
 import type { Tensor } from '../bindings/tensor.ts';
 
 /** What an op is, for the profile table: its group (a row of the table) and its flops. */
@@ -41,43 +42,53 @@ export interface UNetBlocks {
   out(h: Tensor): Tensor;
 }
 
-/** The forward pass of `model`'s topology with `blocks` (the order of bindings/models/unet2d.ts). */
+/**
+ * The plan of `model` (bindings/models/unet2d-plan.ts), checked to be within what the hand-built paths cover: the
+ * DDPM U-Net of the shipped models (DownBlock2D / AttnDownBlock2D and their up blocks, convolution resamplers, the
+ * positional time embedding, a class table or none, SiLU, no rescaling).
+ */
+export function coveredPlan(model: UNet2DModel): UNetPlan {
+  const plan = unetPlan(model.config);
+  const blocks = [...plan.down, ...plan.up].every((t) => ['DownBlock2D', 'AttnDownBlock2D', 'UpBlock2D', 'AttnUpBlock2D'].includes(t));
+  const covered = blocks && plan.downsampleType === 'conv' && plan.upsampleType === 'conv' && plan.downsamplePadding === 1
+    && plan.projection.type === 'positional' && (plan.classes === null || plan.classes.type === 'table') && plan.actFn === 'silu'
+    && plan.midBlockScaleFactor === 1 && !plan.centerInputSample && plan.midAttentionGroups !== null;
+  if (!covered) throw new Error('bench/unet-forward: the hand-built forward covers the DDPM U-Net of the shipped models only');
+  return plan;
+}
+
+/** The forward pass of `model`'s topology with `blocks` (the order of diffusers' UNet2DModel). */
 export function runUNet(model: UNet2DModel, blocks: UNetBlocks, x: Tensor, timesteps: Int32Array, labels: Int32Array | null): Tensor {
-  const c = model.config, channels = c.blockOutChannels;
+  const plan = coveredPlan(model), channels = plan.channels;
   const temb = blocks.conditioning(timesteps, labels);
   let h = blocks.convIn(x);
   const skips = [h];
-  let resolution = c.sampleSize, inC = channels[0];
-  const hasAttention = (size: number) => c.attentionResolutions.includes(size);
+  let inC = channels[0];
   channels.forEach((outC, i) => {
-    for (let j = 0; j < c.layersPerBlock; j++) {
+    for (let j = 0; j < plan.layersPerBlock; j++) {
       h = blocks.resnet(`down_blocks.${i}.resnets.${j}`, h, temb, j === 0 ? inC : outC, outC);
-      if (hasAttention(resolution)) h = blocks.attention(`down_blocks.${i}.attentions.${j}`, h);
+      if (plan.down[i] === 'AttnDownBlock2D') h = blocks.attention(`down_blocks.${i}.attentions.${j}`, h);
       skips.push(h);
     }
     if (i < channels.length - 1) {
       h = blocks.downsample(`down_blocks.${i}.downsamplers.0`, h);
       skips.push(h);
-      resolution /= 2;
     }
     inC = outC;
   });
   const last = channels[channels.length - 1];
   h = blocks.resnet('mid_block.resnets.0', h, temb, last, last);
-  if (c.midBlockAttention) h = blocks.attention('mid_block.attentions.0', h);
+  if (plan.midBlockAttention) h = blocks.attention('mid_block.attentions.0', h);
   h = blocks.resnet('mid_block.resnets.1', h, temb, last, last);
   let prev = last;
   [...channels].reverse().forEach((outC, i) => {
-    for (let j = 0; j <= c.layersPerBlock; j++) {
+    for (let j = 0; j <= plan.layersPerBlock; j++) {
       const skip = skips.pop()!;
-      const attention = hasAttention(resolution) ? `up_blocks.${i}.attentions.${j}` : null;
+      const attention = plan.up[i] === 'AttnUpBlock2D' ? `up_blocks.${i}.attentions.${j}` : null;
       h = blocks.upStage(`up_blocks.${i}.resnets.${j}`, attention, h, skip, temb, prev + skip.shape[1], outC);
       prev = outC;
     }
-    if (i < channels.length - 1) {
-      h = blocks.upsample(`up_blocks.${i}.upsamplers.0`, h);
-      resolution *= 2;
-    }
+    if (i < channels.length - 1) h = blocks.upsample(`up_blocks.${i}.upsamplers.0`, h);
   });
   return blocks.out(h);
 }

@@ -18,9 +18,7 @@ import {
   timestepEmbedding, addInPlace, type PackedConv2dWeights,
 } from '../bindings/ops/index.ts';
 import { Tensor } from '../bindings/tensor.ts';
-import { convFlops, convGroup, param, type Recorder, type UNetBlocks } from './unet-forward.ts';
-
-const EPS = 1e-5;
+import { convFlops, convGroup, coveredPlan, param, type Recorder, type UNetBlocks } from './unet-forward.ts';
 
 /** The packed weights of one model, by convolution prefix; `dispose()` frees them. */
 export interface FusedWeights {
@@ -87,7 +85,13 @@ function stack(parts: Tensor[], shape: number[]): Tensor {
 }
 
 export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recorder): UNetBlocks {
-  const c = model.config, G = c.normNumGroups;
+  const plan = coveredPlan(model), G = plan.normNumGroups, EPS = plan.normEps;
+  const groupsOf = (prefix: string) => (prefix.startsWith('mid_block') ? plan.midAttentionGroups! : G);
+  const headsOf = (C: number, prefix: string): number => {
+    const { numHeads, headDim } = plan.heads(C, prefix);
+    if (numHeads * headDim !== C) throw new Error(`bench: ${prefix} has heads narrower than its ${C} channels`);
+    return numHeads;
+  };
   const p = (name: string) => param(model, name);
   // Every resnet's time projection [N, ΣP], computed once per forward (one linear layer: each output is the same
   // sum as in the resnet's own, so the same bits), and the columns of one resnet as [N, width].
@@ -123,7 +127,7 @@ export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recor
     const offset = weights.timeOffsets.get(prefix)!;
     const a1 = normSilu(`${prefix}.norm1`, x);
     let a2: Tensor;
-    if (c.resnetTimeScaleShift === 'scale_shift') {
+    if (plan.resnetTimeScaleShift === 'scale_shift') {
       const h = conv(`${prefix}.conv1`, a1, { padded: true });
       a2 = normSilu(`${prefix}.norm2`, h, { scale: columns(offset, outC), shift: columns(offset + outC, outC) });
     } else {
@@ -135,18 +139,18 @@ export function fusedBlocks(model: UNet2DModel, weights: FusedWeights, op: Recor
   };
 
   const attention = (prefix: string, x: Tensor): Tensor => {
-    const h = op({ group: 'attention norm', flops: 0 }, () => groupNorm(x, G, p(`${prefix}.group_norm.weight`), p(`${prefix}.group_norm.bias`), EPS));
+    const h = op({ group: 'attention norm', flops: 0 }, () => groupNorm(x, groupsOf(prefix), p(`${prefix}.group_norm.weight`), p(`${prefix}.group_norm.bias`), EPS));
     const qkv = conv(`${prefix}.qkv`, h);
     const [N, C, H, W] = x.shape, T = H * W;
-    const o = op({ group: 'attention core', flops: 4 * N * C * T * T }, () => attentionChannels(qkv, c.numHeads));
+    const o = op({ group: 'attention core', flops: 4 * N * C * T * T }, () => attentionChannels(qkv, headsOf(C, prefix)));
     return conv(`${prefix}.to_out.0`, o, { residual: x });
   };
 
   return {
     conditioning(timesteps, labels) {
-      const E = c.blockOutChannels[0];
+      const { channels: E, flipSinToCos, freqShift } = plan.projection;
       const sinusoid = op({ group: 'time embedding', flops: 0 },
-        () => timestepEmbedding(Float32Array.from(timesteps), E, { flipSinToCos: true, downscaleFreqShift: 0 }));
+        () => timestepEmbedding(Float32Array.from(timesteps), E, { flipSinToCos, downscaleFreqShift: freqShift }));
       const hidden = op({ group: 'time embedding', flops: 0 }, () => silu(dense('time embedding', sinusoid, p('time_embedding.linear_1.weight'), p('time_embedding.linear_1.bias'))));
       const temb = dense('time embedding', hidden, p('time_embedding.linear_2.weight'), p('time_embedding.linear_2.bias'));
       if (labels) {

@@ -9,12 +9,16 @@ import {
   timestepEmbedding, transpose12, upsampleNearest2x,
 } from '../bindings/ops/index.ts';
 import type { Tensor } from '../bindings/tensor.ts';
-import { convFlops, convGroup, param, type Recorder, type UNetBlocks } from './unet-forward.ts';
-
-const EPS = 1e-5;
+import { convFlops, convGroup, coveredPlan, param, type Recorder, type UNetBlocks } from './unet-forward.ts';
 
 export function todayBlocks(model: UNet2DModel, op: Recorder): UNetBlocks {
-  const c = model.config, G = c.normNumGroups;
+  const plan = coveredPlan(model), G = plan.normNumGroups, EPS = plan.normEps;
+  const groupsOf = (prefix: string) => (prefix.startsWith('mid_block') ? plan.midAttentionGroups! : G);
+  const headsOf = (C: number, prefix: string): number => {
+    const { numHeads, headDim } = plan.heads(C, prefix);
+    if (numHeads * headDim !== C) throw new Error(`bench: ${prefix} has heads narrower than its ${C} channels`);
+    return numHeads;
+  };
   const p = (name: string) => param(model, name);
   const conv = (prefix: string, x: Tensor, stride: number, padding: number): Tensor => {
     const w = p(`${prefix}.weight`), [K, C, R] = w.shape;
@@ -33,7 +37,7 @@ export function todayBlocks(model: UNet2DModel, op: Recorder): UNetBlocks {
     let h = conv(`${prefix}.conv1`, act(norm(`${prefix}.norm1`, x)), 1, 1);
     const t = op({ group: 'time projection', flops: 0 }, () => silu(temb));
     const W = p(`${prefix}.time_emb_proj.weight`), B = p(`${prefix}.time_emb_proj.bias`), E = t.shape[1];
-    if (c.resnetTimeScaleShift === 'scale_shift') {
+    if (plan.resnetTimeScaleShift === 'scale_shift') {
       const scale = dense('time projection', t, W.subview(0, [outC, E]), B.subview(0, [outC]));
       const shift = dense('time projection', t, W.subview(outC * E, [outC, E]), B.subview(outC, [outC]));
       h = norm(`${prefix}.norm2`, h, { scale, shift });
@@ -47,9 +51,10 @@ export function todayBlocks(model: UNet2DModel, op: Recorder): UNetBlocks {
   };
 
   const attention = (prefix: string, x: Tensor): Tensor => {
-    const [N, C, H, W] = x.shape, T = H * W, heads = c.numHeads, d = C / heads;
+    const [N, C, H, W] = x.shape, T = H * W, heads = headsOf(C, prefix), d = C / heads;
     const layout = (fn: () => Tensor) => op({ group: 'attention layout', flops: 0 }, fn);
-    const h = norm(`${prefix}.group_norm`, x);
+    const h = op({ group: 'group norm', flops: 0 }, () =>
+      groupNormForward(x, groupsOf(prefix), p(`${prefix}.group_norm.weight`), p(`${prefix}.group_norm.bias`), EPS).y);
     const tokens = layout(() => transpose12(h.subview(0, [N, C, T]))).subview(0, [N * T, C]);
     const project = (name: string, input: Tensor) => dense('attention linears', input, p(`${prefix}.${name}.weight`), p(`${prefix}.${name}.bias`));
     const splitHeads = (t: Tensor) => layout(() => transpose12(t.subview(0, [N, T, heads, d])));
@@ -63,9 +68,9 @@ export function todayBlocks(model: UNet2DModel, op: Recorder): UNetBlocks {
 
   return {
     conditioning(timesteps, labels) {
-      const E = c.blockOutChannels[0];
+      const { channels: E, flipSinToCos, freqShift } = plan.projection;
       const sinusoid = op({ group: 'time embedding', flops: 0 },
-        () => timestepEmbedding(Float32Array.from(timesteps), E, { flipSinToCos: true, downscaleFreqShift: 0 }));
+        () => timestepEmbedding(Float32Array.from(timesteps), E, { flipSinToCos, downscaleFreqShift: freqShift }));
       const hidden = op({ group: 'time embedding', flops: 0 }, () => silu(dense('time embedding', sinusoid, p('time_embedding.linear_1.weight'), p('time_embedding.linear_1.bias'))));
       const temb = dense('time embedding', hidden, p('time_embedding.linear_2.weight'), p('time_embedding.linear_2.bias'));
       if (labels) {

@@ -5,7 +5,8 @@
  *   ddpm train   --data gaussian8 --out runs/ring          train (2-D toys, digits, or a folder of images)
  *   ddpm sample  --model runs/ring/model.safetensors --out ring.png
  *   ddpm train-classifier --data mnist --out runs/clf      a noise-aware classifier for classifier guidance
- *   ddpm info    runs/ring/model.safetensors                what a model file holds
+ *   ddpm info    runs/ring/model.safetensors                what a model file (or a diffusers folder) holds
+ *   ddpm export  --model mnist --format diffusers --out DIR  a U-Net as a diffusers pipeline folder
  *   ddpm bench   [--quick]                                 kernel and training-step benchmarks
  *   ddpm demo                                             the tour `npm start` runs
  *
@@ -19,6 +20,7 @@ import { init } from '../bindings/index.ts';
 import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { EXIT, commanderMessage, isCleanExit, reportError } from './errors.ts';
+import { exportCommand } from './export.ts';
 import { infoCommand } from './info.ts';
 import { packageRoot } from './options.ts';
 import { sampleCommand } from './sample.ts';
@@ -36,9 +38,10 @@ Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
   ddpm sample --model mnist --class 7 --num 8 --out sevens.png
   ddpm info runs/ring/model.safetensors
+  ddpm export --model mnist --format diffusers --out mnist-diffusers
 
 Run 'ddpm <command> --help' for a command's options.`);
-  for (const command of [trainCommand(), sampleCommand(), trainClassifierCommand(), infoCommand(), benchCommand(), demoCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
     root.addCommand(command);
   }
   configureErrors(root);

@@ -9,13 +9,6 @@ import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, intArg, tensorArg } from './check.ts';
 
-/** assembly/attention-channels.ts. work: attentionChannelsWorkspaceSize(T) floats of scratch. */
-export interface AttentionChannelsKernels {
-  attentionChannelsWorkspaceSize(T: number): number;
-  attentionChannelsForward(o: number, qkv: number, work: number, N: number, heads: number, T: number, D: number): void;
-  attentionChannelsForwardScalar(o: number, qkv: number, work: number, N: number, heads: number, T: number, D: number): void;
-}
-
 /**
  * o = softmax(q·kᵀ / sqrt(D))·v per sample and head, q, k, v taken from qkv's channels.
  * @param qkv [N, 3C, ...spatial]: q in channels [0, C), k in [C, 2C), v in [2C, 3C); T = the spatial size >= 1.

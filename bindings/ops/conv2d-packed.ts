@@ -12,18 +12,6 @@ import { wasm } from '../core/instance.ts';
 import { Tensor, type Shape } from '../tensor.ts';
 import { fmt, intArg, tensorArg } from './check.ts';
 
-/** assembly/conv2d-packed.ts. Pointers are byte addresses; `b`, `cb` and `res` may be 0 (none). */
-export interface Conv2dPackedKernels {
-  conv2dPackedSize(K: number, C: number, R: number, S: number): number;
-  conv2dPackWeights(packed: number, w: number, K: number, C: number, R: number, S: number): void;
-  conv2dPadInput(xp: number, x: number, N: number, C: number, H: number, W: number, padding: number, upsample: number): void;
-  conv2dPadInputScalar(xp: number, x: number, N: number, C: number, H: number, W: number, padding: number, upsample: number): void;
-  conv2dPackedForward(y: number, xp: number, packed: number, b: number, cb: number, res: number,
-    N: number, C: number, HP: number, WP: number, K: number, R: number, S: number, stride: number): void;
-  conv2dPackedForwardScalar(y: number, xp: number, packed: number, b: number, cb: number, res: number,
-    N: number, C: number, HP: number, WP: number, K: number, R: number, S: number, stride: number): void;
-}
-
 /** The kernel's tables (assembly/conv2d-packed.ts): taps per input channel (16x16), and in all (256 blocks of 256). */
 const MAX_KERNEL_TAPS = 256;
 const MAX_TAPS = 65536;

@@ -9,14 +9,6 @@ import { Tensor } from '../tensor.ts';
 import { fmt, intArg } from './check.ts';
 import { checkForward, type GroupNormModulation } from './groupnorm.ts';
 
-/** assembly/groupnorm-silu.ts. gamma, beta, scale and shift may be 0 (ones, zeros, none, none). */
-export interface GroupNormSiluKernels {
-  groupNormSiluForward(y: number, x: number, gamma: number, beta: number, scale: number, shift: number,
-    N: number, C: number, H: number, W: number, G: number, eps: number, P: number): void;
-  groupNormSiluForwardScalar(y: number, x: number, gamma: number, beta: number, scale: number, shift: number,
-    N: number, C: number, H: number, W: number, G: number, eps: number, P: number): void;
-}
-
 export interface GroupNormSiluOptions extends GroupNormModulation {
   /** Zeros written around each output plane, for the convolution that reads it: an integer >= 0. Default 0. */
   padding?: number;

@@ -6,9 +6,12 @@
  * bit-identical whatever the number of workers.
  */
 import type { Denoiser } from '../models/denoiser.ts';
-import type { ModelKind } from '../models/registry.ts';
+import type { ModelKind } from '../models/model.ts';
 import { Tensor } from '../tensor.ts';
-import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput } from './gradients.ts';
+import type { SchedulerOptions } from '../schedulers/index.ts';
+import type { DistillationRecipe } from './distillation-teacher.ts';
+import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput, type TargetSource } from './gradients.ts';
+import { spawnWorker, type WorkerChannel } from './platform-worker.ts';
 
 /** A shard as plain arrays, to cross into a worker. */
 export interface ShardMessage {
@@ -16,12 +19,22 @@ export interface ShardMessage {
   shape: number[];
   timesteps: Int32Array;
   labels: Int32Array | null;
-  target: Float32Array;
+  /** Null when the worker's teacher makes the target. */
+  target: Float32Array | null;
   firstSample: number;
 }
 
+/** A distillation teacher as plain data, for a worker to rebuild it (train/distillation-teacher.ts). */
+export interface TeacherMessage {
+  kind: ModelKind;
+  config: object;
+  weights: Float32Array;
+  scheduler: SchedulerOptions;
+  recipe: DistillationRecipe;
+}
+
 export type WorkerRequest =
-  | { type: 'init'; kind: ModelKind; config: object }
+  | { type: 'init'; kind: ModelKind; config: object; teacher: TeacherMessage | null }
   | { type: 'gradients'; params: Float32Array; shards: ShardMessage[]; batchElements: number; seed: number };
 
 export type WorkerReply =
@@ -29,12 +42,8 @@ export type WorkerReply =
   | { type: 'gradients'; grads: Float32Array[]; losses: number[] }
   | { type: 'error'; message: string };
 
-/** The smallest common surface of Node's worker_threads.Worker and the web's Worker. */
-interface Port {
-  post(message: WorkerRequest, transfer?: ArrayBuffer[]): void;
-  next(): Promise<WorkerReply>;
-  terminate(): void;
-}
+/** The parent's end of a worker's channel. */
+type Port = WorkerChannel<WorkerRequest, WorkerReply>;
 
 export class GradientWorkers {
   private constructor(private readonly ports: Port[]) {}
@@ -42,10 +51,10 @@ export class GradientWorkers {
   /**
    * Starts `count - 1` workers (this thread is the first of `count`) holding a copy of `model`'s architecture.
    */
-  static async start(model: Denoiser, count: number): Promise<GradientWorkers> {
+  static async start(model: Denoiser, count: number, teacher: TeacherMessage | null = null): Promise<GradientWorkers> {
     const ports = await Promise.all(Array.from({ length: count - 1 }, () => spawn()));
     try {
-      for (const port of ports) port.post({ type: 'init', kind: model.kind as ModelKind, config: model.config });
+      for (const port of ports) port.post({ type: 'init', kind: model.kind as ModelKind, config: model.config, teacher });
       await Promise.all(ports.map(expectReply('ready')));
     } catch (error) {
       for (const port of ports) port.terminate();
@@ -60,10 +69,10 @@ export class GradientWorkers {
    * The batch's gradient into model.params.grads, and its loss. Shards are dealt out in contiguous runs: with
    * 4 shards and 2 threads, this thread computes shards 0 and 1 and the worker 2 and 3.
    */
-  async batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[]): Promise<number> {
+  async batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[], source: TargetSource | null): Promise<number> {
     const ranges = shardRanges(input.x.shape[0], shards);
     const owners = ranges.map((_, s) => Math.floor((s * this.count) / shards));
-    const batchElements = input.target.size;
+    const batchElements = input.x.size;
     const params = model.params.values.toFloat32Array();
     const replies = this.ports.map((port, w) => {
       const mine = ranges.filter((_, s) => owners[s] === w + 1).map(([start, end]) => toMessage(shardOf(input, start, end)));
@@ -73,7 +82,7 @@ export class GradientWorkers {
     const losses: number[] = new Array(shards);
     ranges.forEach(([start, end], s) => {
       if (owners[s] !== 0) return;
-      losses[s] = shardGradient(model, shardOf(input, start, end), batchElements, seed);
+      losses[s] = shardGradient(model, shardOf(input, start, end), batchElements, seed, source);
       scratch[s].view().set(model.params.grads.view());
     });
     const results = await Promise.all(replies);
@@ -97,24 +106,24 @@ export class GradientWorkers {
 function toMessage(shard: ShardInput): ShardMessage {
   return {
     x: shard.x.toFloat32Array(), shape: [...shard.x.shape], timesteps: shard.timesteps.slice(),
-    labels: shard.labels ? shard.labels.slice() : null, target: shard.target.toFloat32Array(), firstSample: shard.firstSample,
+    labels: shard.labels ? shard.labels.slice() : null, target: shard.target && shard.target.toFloat32Array(), firstSample: shard.firstSample,
   };
 }
 
 /** The worker side of a 'gradients' request: each shard's gradient, computed from zero. */
-export function computeShardGradients(model: Denoiser, request: Extract<WorkerRequest, { type: 'gradients' }>): WorkerReply {
+export function computeShardGradients(model: Denoiser, source: TargetSource | null, request: Extract<WorkerRequest, { type: 'gradients' }>): WorkerReply {
   model.params.values.view().set(request.params);
   const grads: Float32Array[] = [];
   const losses: number[] = [];
   for (const shard of request.shards) {
     const x = Tensor.from(shard.x, shard.shape);
-    const target = Tensor.from(shard.target, shard.shape);
+    const target = shard.target && Tensor.from(shard.target, shard.shape);
     try {
-      losses.push(shardGradient(model, { x, target, timesteps: shard.timesteps, labels: shard.labels, firstSample: shard.firstSample }, request.batchElements, request.seed));
+      losses.push(shardGradient(model, { x, target, timesteps: shard.timesteps, labels: shard.labels, firstSample: shard.firstSample }, request.batchElements, request.seed, source));
       grads.push(model.params.grads.toFloat32Array());
     } finally {
       x.dispose();
-      target.dispose();
+      target?.dispose();
     }
   }
   return { type: 'gradients', grads, losses };
@@ -130,27 +139,8 @@ function expectReply(type: WorkerReply['type']): (port: Port) => Promise<WorkerR
 }
 
 /** Starts one worker running train/worker-entry (the .ts source under tsx, the .js build otherwise). */
-async function spawn(): Promise<Port> {
+function spawn(): Promise<Port> {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
-  const inbox: WorkerReply[] = [];
-  const waiting: ((reply: WorkerReply) => void)[] = [];
-  const deliver = (reply: WorkerReply) => { const w = waiting.shift(); if (w) w(reply); else inbox.push(reply); };
-  const next = () => new Promise<WorkerReply>((resolve) => { const r = inbox.shift(); if (r) resolve(r); else waiting.push(resolve); });
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-    && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
-  if (isNode) {
-    const { Worker } = await import('node:worker_threads');
-    // From the TypeScript source (tests, development), the worker registers tsx's loader before importing it.
-    const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true })
-      : new Worker(entry);
-    worker.on('message', deliver);
-    worker.on('error', (error) => deliver({ type: 'error', message: error.message }));
-    return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => void worker.terminate() };
-  }
-  const worker = new Worker(entry, { type: 'module' });
-  worker.onmessage = (event: MessageEvent<WorkerReply>) => deliver(event.data);
-  worker.onerror = (event: ErrorEvent) => deliver({ type: 'error', message: event.message });
-  return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => worker.terminate() };
+  return spawnWorker<WorkerRequest, WorkerReply>(entry, fromSource, (message) => ({ type: 'error', message }));
 }

@@ -1,13 +1,13 @@
 /**
  * The U-Net's forward built from the inference ops (conv2dPacked, groupNormSilu, attentionChannels; the assembly
- * the sampler-forward benchmark measures, bench/unet-fused.ts) gives `model.forward`'s bits: the inference mode
- * built on these ops samples exactly the images of today's layers.
+ * the sampler-forward benchmark measures, bench/unet-fused.ts) gives the bits of `model.forward` in inference
+ * mode, as the pipelines sample: an inference mode built on these ops samples exactly today's images.
  */
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, Tensor, tidy, UNet2DModel, type UNet2DConfig } from '../../bindings/index.ts';
-import { decodeModel } from '../../bindings/io/checkpoint.ts';
+import { decodeModel } from '../../bindings/models/model-file.ts';
 import { fusedBlocks, prepareFused } from '../../bench/unet-fused.ts';
 import { direct, runUNet } from '../../bench/unet-forward.ts';
 import { seededFloats } from '../helpers.ts';
@@ -26,7 +26,7 @@ function assertSameForward(model: UNet2DModel, N: number, label: string): void {
     const x = Tensor.from(seededFloats(N * C * S * S, 5).map((u) => 1.5 * u), [N, C, S, S]);
     const timesteps = Int32Array.from({ length: N }, (_, i) => 37 + 211 * i);
     const labels = model.numClasses > 0 ? Int32Array.from({ length: N }, (_, i) => i % (model.numClasses + 1)) : null;
-    const expected = new Uint32Array(model.forward(x, timesteps, labels).toFloat32Array().buffer);
+    const expected = new Uint32Array(model.forward(x, timesteps, labels, { mode: 'inference' }).toFloat32Array().buffer);
     const actual = new Uint32Array(runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels).toFloat32Array().buffer);
     assert.is(actual.length, expected.length);
     const first = actual.findIndex((v, i) => v !== expected[i]);
