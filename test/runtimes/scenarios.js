@@ -25,6 +25,7 @@
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
+import { inferenceScenarios } from './scenarios/inference.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
@@ -34,6 +35,7 @@ import { unetOptionScenarios } from './scenarios/unet-options.js';
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
   ...layerScenarios,
+  ...inferenceScenarios,
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
