@@ -26,6 +26,7 @@
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
+import { inferenceScenarios } from './scenarios/inference.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
@@ -35,6 +36,7 @@ import { unetOptionScenarios } from './scenarios/unet-options.js';
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
   ...layerScenarios,
+  ...inferenceScenarios,
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
