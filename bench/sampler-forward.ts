@@ -1,34 +1,32 @@
 /**
  * The sampler's forward pass (issue 13): the shipped U-Nets (models/mnist.safetensors, models/colored-mnist
  * .safetensors) at batch 1, 4 and 16, on one core:
- *   - today: `model.forward` (the training layers),
- *   - inference ops: the same network built by hand from the inference kernels (bench/unet-fused.ts), as the
- *     inference mode will call them: what that mode would give before it exists,
+ *   - the layers' forward (`model.forward` in 'train' mode: the training kernels, activations kept),
+ *   - the inference mode (`model.forward` in 'inference' mode with a cache of packed weights, as the pipelines
+ *     sample: the fused inference kernels, nothing kept),
  *   - onnxruntime-web (wasm, SIMD, one thread) running the real diffusers' export of the same weights
  *     (bench/onnx.ts),
- * interleaved in rounds with a SIMD128 peak probe. Checked in the same run: the inference ops give today's bits,
- * and onnxruntime's outputs agree with ours. Then the per-op profile of both paths at batch 16 and 1.
+ * interleaved in rounds with a SIMD128 peak probe. Checked in the same run: the inference mode gives the layers'
+ * bits, and onnxruntime's outputs agree with ours.
  * Flops: bench/flops.ts's count of the convolutions, linears and attention cores. Targets (issue 13): batch 16 at
  * >= 85% of the peak and >= 2x onnxruntime-web, batch 1 at >= 60% of the peak.
  */
 import { readFileSync } from 'node:fs';
 import { decodeModel } from '../bindings/models/model-file.ts';
 import type { UNet2DModel } from '../bindings/models/unet2d.ts';
+import { InferenceCache } from '../bindings/nn/inference-cache.ts';
 import { Tensor, tidy } from '../bindings/tensor.ts';
 import { unetFlops } from './flops.ts';
-import { cpuNow, median, probeCase, pseudoRandom, timeCases, type Case, type Timings } from './measure.ts';
+import { probeCase, pseudoRandom, timeCases, type Case, type Timings } from './measure.ts';
 import { loadOrt, onnxUNet, type OnnxUNet } from './onnx.ts';
 import type { Context } from './report.ts';
-import { prepareFused, fusedBlocks, type FusedWeights } from './unet-fused.ts';
-import { direct, runUNet } from './unet-forward.ts';
-import { profileForward, profileTable } from './unet-profile.ts';
 
 const MODELS = ['mnist', 'colored-mnist'];
 const TIMESTEP = 500;
 
 interface Inputs { N: number; x: Tensor; data: Float32Array; timesteps: Int32Array; labels: Int32Array }
 
-/** The section: the forward table, then the profiles; with --quick, batch 4 of the digit model only. */
+/** The section: the forward table; with --quick, batch 4 of the digit model only. */
 export async function benchSamplerForward(ctx: Context): Promise<string> {
   const { ort, reason } = await loadOrt();
   if (!ort) ctx.notes.push(`Sampler forward: ${reason}.`);
@@ -36,31 +34,29 @@ export async function benchSamplerForward(ctx: Context): Promise<string> {
     '| sampler forward (one core) | batch | ms (median) | GFLOP/s | % of SIMD128 peak | onnxruntime-web ms | their time / ours | target | met |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const profiles: string[] = [];
   for (const name of ctx.quick ? MODELS.slice(0, 1) : MODELS) {
     const model = decodeModel(readFileSync(new URL(`../models/${name}.safetensors`, import.meta.url)), name).model as UNet2DModel;
-    const weights = prepareFused(model);
+    const cache = new InferenceCache();
     try {
-      await warmUp(model, weights, ort ? await onnxUNet(ort, name, 4, model.sampleShape) : null);
+      await warmUp(model, cache, ort ? await onnxUNet(ort, name, 4, model.sampleShape) : null);
       for (const N of ctx.quick ? [4] : [1, 4, 16]) {
         ctx.log(`sampler forward: ${name}, batch ${N}`);
         const inputs = makeInputs(model, N);
         const session = ort ? await onnxUNet(ort, name, N, model.sampleShape) : null;
         try {
-          lines.push(...(await forwardRows(ctx, name, model, weights, inputs, session)));
-          if (name === 'mnist' && (N === 16 || N === 1) && !ctx.quick) profiles.push(profileSection(ctx, model, weights, inputs));
+          lines.push(...(await forwardRows(ctx, name, model, cache, inputs, session)));
         } finally {
           inputs.x.dispose();
           await session?.release();
         }
       }
     } finally {
-      weights.dispose();
+      cache.dispose();
       model.params.values.dispose();
       model.params.grads.dispose();
     }
   }
-  return [lines.join('\n'), ...profiles].join('\n\n');
+  return lines.join('\n');
 }
 
 /**
@@ -68,13 +64,13 @@ export async function benchSamplerForward(ctx: Context): Promise<string> {
  * with TurboFan on background threads (onnxruntime's module is large), and the process's CPU clock would charge
  * that work to the first rows (it doubled the first model's batch-1 times, onnxruntime's too).
  */
-async function warmUp(model: UNet2DModel, weights: FusedWeights, session: OnnxUNet | null): Promise<void> {
+async function warmUp(model: UNet2DModel, cache: InferenceCache, session: OnnxUNet | null): Promise<void> {
   const inputs = makeInputs(model, 4);
   try {
     const start = performance.now();
     while (performance.now() - start < (session ? 4000 : 1000)) {
-      tidy(() => { model.forward(inputs.x, inputs.timesteps, inputs.labels, { mode: 'inference' }); });
-      tidy(() => { runUNet(model, fusedBlocks(model, weights, direct), inputs.x, inputs.timesteps, inputs.labels); });
+      tidy(() => { model.forward(inputs.x, inputs.timesteps, inputs.labels); });
+      tidy(() => { model.forward(inputs.x, inputs.timesteps, inputs.labels, { mode: 'inference', cache }); });
       await session?.run(inputs.data, inputs.timesteps, inputs.labels);
     }
   } finally {
@@ -92,14 +88,14 @@ function makeInputs(model: UNet2DModel, N: number): Inputs {
   };
 }
 
-/** Today's row and the inference ops' row for one model and batch, with the checks as notes. */
-async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weights: FusedWeights, inputs: Inputs,
+/** The layers' row and the inference mode's row for one model and batch, with the checks as notes. */
+async function forwardRows(ctx: Context, name: string, model: UNet2DModel, cache: InferenceCache, inputs: Inputs,
   session: OnnxUNet | null): Promise<string[]> {
   const { N, x, timesteps, labels } = inputs;
-  const today = () => tidy(() => model.forward(x, timesteps, labels, { mode: 'inference' }).toFloat32Array());
-  const fused = () => tidy(() => runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels).toFloat32Array());
-  const reference = today();
-  const differing = countDiffering(reference, fused());
+  const layers = () => tidy(() => model.forward(x, timesteps, labels).toFloat32Array());
+  const inference = () => tidy(() => model.forward(x, timesteps, labels, { mode: 'inference', cache }).toFloat32Array());
+  const reference = layers();
+  const differing = countDiffering(reference, inference());
   const flops = unetFlops(model.config, N).forward;
   const estimate = flops / ctx.peakPerMs / 0.6;
   const iterations = Math.max(1, Math.round(30 / estimate));
@@ -108,25 +104,25 @@ async function forwardRows(ctx: Context, name: string, model: UNet2DModel, weigh
   const warmup = Math.max(3, Math.round(1000 / estimate));
   const { probe, gflops: probeRate } = probeCase('probe', estimate, ctx.peakPerMs);
   const cases: Case[] = [
-    { name: 'today', fn: () => tidy(() => { model.forward(x, timesteps, labels, { mode: 'inference' }); }), warmup, iterations },
-    { name: 'fused', fn: () => tidy(() => { runUNet(model, fusedBlocks(model, weights, direct), x, timesteps, labels); }), warmup, iterations },
+    { name: 'layers', fn: () => tidy(() => { model.forward(x, timesteps, labels); }), warmup, iterations },
+    { name: 'inference', fn: () => tidy(() => { model.forward(x, timesteps, labels, { mode: 'inference', cache }); }), warmup, iterations },
     { ...probe, warmup: 2, iterations },
   ];
   if (session) {
     const agreement = relativeDifference(await session.run(inputs.data, timesteps, labels), reference);
-    ctx.notes.push(`Sampler forward, ${name} batch ${N}: the inference ops' output ${differing === 0 ? 'has today\'s bits' :
-      `**differs from today's in ${differing} of ${reference.length} elements**`}; onnxruntime-web ${session.version} ` +
+    ctx.notes.push(`Sampler forward, ${name} batch ${N}: the inference mode's output ${differing === 0 ? 'has the layers\' bits' :
+      `**differs from the layers' in ${differing} of ${reference.length} elements**`}; onnxruntime-web ${session.version} ` +
       `agrees with ours to ${agreement.toExponential(1)} of max |out| (t = ${TIMESTEP}, labels n mod ${model.numClasses}).`);
     cases.push({ name: 'ort', fn: () => session.run(inputs.data, timesteps, labels), async: true, warmup, iterations });
   } else {
-    ctx.notes.push(`Sampler forward, ${name} batch ${N}: the inference ops' output ${differing === 0 ? 'has today\'s bits' :
-      `**differs from today's in ${differing} of ${reference.length} elements**`}.`);
+    ctx.notes.push(`Sampler forward, ${name} batch ${N}: the inference mode's output ${differing === 0 ? 'has the layers\' bits' :
+      `**differs from the layers' in ${differing} of ${reference.length} elements**`}.`);
   }
   // Twice the kernels' rounds: a forward is long enough that the load of this shared machine comes and goes.
   const t = await timeCases(cases, 2 * ctx.rounds);
   const peak = probeRate(t.cpu('probe'));
-  return [row(`${name}: today (model.forward, inference mode)`, N, t, 'today', flops, peak),
-    row(`${name}: inference ops (projected inference mode)`, N, t, 'fused', flops, peak)];
+  return [row(`${name}: the layers (model.forward, 'train' mode)`, N, t, 'layers', flops, peak),
+    row(`${name}: inference mode (fused kernels, packed weights)`, N, t, 'inference', flops, peak)];
 }
 
 function row(label: string, N: number, t: Timings, name: string, flops: number, peak: number): string {
@@ -143,30 +139,6 @@ function targetOf(N: number, pct: number, ratio: number | undefined): [string, b
   if (N === 16) return ['≥ 85% of peak, ≥ 2× onnxruntime-web', ratio === undefined ? undefined : pct >= 85 && ratio >= 2];
   if (N === 1) return ['≥ 60% of peak', pct >= 60];
   return ['-', undefined];
-}
-
-/** The per-op profile of both paths for one batch, as a titled table. */
-function profileSection(ctx: Context, model: UNet2DModel, weights: FusedWeights, inputs: Inputs): string {
-  ctx.log(`sampler forward: per-op profile at batch ${inputs.N}`);
-  const rounds = inputs.N >= 16 ? 3 * ctx.rounds : 6 * ctx.rounds;
-  const peak = measurePeak(ctx);
-  const { today, fused } = profileForward(model, weights, inputs.x, inputs.timesteps, inputs.labels, rounds);
-  const peakAfter = measurePeak(ctx);
-  return [`Per-op profile of the digit model's forward at batch ${inputs.N} (CPU ms per forward, medians of ${rounds} ` +
-    `interleaved rounds; % of a peak of ${((peak + peakAfter) / 2).toFixed(1)} GFLOP/s, probed before and after: ` +
-    `${peak.toFixed(1)} and ${peakAfter.toFixed(1)}):`, '', profileTable(today, fused, (peak + peakAfter) / 2)].join('\n');
-}
-
-/** The SIMD128 probe's rate now, the median of 5 short runs (the profile's rounds do not interleave a probe). */
-function measurePeak(ctx: Context): number {
-  const { probe, gflops } = probeCase('probe', 20, ctx.peakPerMs);
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = cpuNow();
-    probe.fn();
-    times.push(cpuNow() - t0);
-  }
-  return gflops(median(times));
 }
 
 function countDiffering(a: Float32Array, b: Float32Array): number {
