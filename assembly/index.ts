@@ -18,3 +18,4 @@ export * from './adamw';
 export * from './scheduler';
 export * from './layout';
 export * from './dropout';
+export * from './likelihood';

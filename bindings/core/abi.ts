@@ -10,6 +10,7 @@ import type { DropoutKernels } from '../ops/dropout.ts';
 import type { ElementwiseKernels } from '../ops/elementwise.ts';
 import type { GroupNormKernels } from '../ops/groupnorm.ts';
 import type { LayoutKernels } from '../ops/layout.ts';
+import type { LikelihoodKernels } from '../ops/likelihood.ts';
 import type { LinearKernels } from '../ops/linear.ts';
 import type { MatmulKernels } from '../ops/matmul.ts';
 import type { RandomKernels } from '../ops/random.ts';
@@ -31,4 +32,5 @@ export interface BaseKernels {
 }
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
-  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels {}
+  AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels,
+  LikelihoodKernels {}

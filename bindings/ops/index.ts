@@ -16,3 +16,4 @@ export * from './adamw.ts';
 export * from './scheduler.ts';
 export * from './layout.ts';
 export * from './dropout.ts';
+export * from './likelihood.ts';
