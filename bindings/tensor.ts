@@ -109,7 +109,8 @@ export class Tensor {
 
 /**
  * Runs `fn` and disposes every tensor created during it, except the ones it returns (a tensor, or an array or
- * plain object holding tensors), which move to the enclosing scope. Scopes nest.
+ * plain object holding tensors), which move to the enclosing scope. Scopes nest. When `fn` throws, every tensor
+ * it created (and did not `keep`) is disposed before the error propagates.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
@@ -117,6 +118,9 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (error) {
+    for (const t of scope) t.dispose();
+    throw error;
   } finally {
     scopes.pop();
   }
