@@ -19,3 +19,4 @@ export * from './scheduler';
 export * from './layout';
 export * from './dropout';
 export * from './likelihood';
+export * from './per-item';

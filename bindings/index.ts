@@ -13,6 +13,8 @@ export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
 export * as ops from './ops/index.ts';
 
 export * from './schedulers/index.ts';
+export { ScoreSdePCScheduler, type ScoreSdePCSchedulerOptions, type ScoreSdePCStepOptions } from './schedulers/score-sde-pc.ts';
+export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions, type ScoreSdeODEStepOptions } from './schedulers/score-sde-ode.ts';
 export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
 export { UNet2DModel } from './models/unet2d.ts';
 export type { UNet2DConfig } from './models/unet2d-config.ts';
@@ -21,6 +23,7 @@ export type { Denoiser } from './models/denoiser.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 
 export { Trainer, TrainingDivergedError, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
+export * from './likelihood/index.ts';
 export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';

@@ -13,6 +13,7 @@ import type { LayoutKernels } from '../ops/layout.ts';
 import type { LikelihoodKernels } from '../ops/likelihood.ts';
 import type { LinearKernels } from '../ops/linear.ts';
 import type { MatmulKernels } from '../ops/matmul.ts';
+import type { PerItemKernels } from '../ops/per-item.ts';
 import type { RandomKernels } from '../ops/random.ts';
 import type { SchedulerKernels } from '../ops/scheduler.ts';
 
@@ -33,4 +34,4 @@ export interface BaseKernels {
 
 export interface CoreExports extends BaseKernels, MatmulKernels, LinearKernels, Conv2dKernels, GroupNormKernels,
   AttentionKernels, ElementwiseKernels, RandomKernels, AdamWKernels, SchedulerKernels, LayoutKernels, DropoutKernels,
-  LikelihoodKernels {}
+  LikelihoodKernels, PerItemKernels {}

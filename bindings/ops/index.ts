@@ -17,3 +17,4 @@ export * from './scheduler.ts';
 export * from './layout.ts';
 export * from './dropout.ts';
 export * from './likelihood.ts';
+export * from './per-item.ts';
