@@ -4,6 +4,7 @@
  *
  *   ddpm train   --data gaussian8 --out runs/ring          train (2-D toys, digits, or a folder of images)
  *   ddpm sample  --model runs/ring/model.safetensors --out ring.png
+ *   ddpm eval    --model mnist --nll                        the likelihood bound on held-out data, in bits/dim
  *   ddpm train-classifier --data mnist --out runs/clf      a noise-aware classifier for classifier guidance
  *   ddpm info    runs/ring/model.safetensors                what a model file holds
  *   ddpm bench   [--quick]                                 kernel and training-step benchmarks
@@ -19,6 +20,7 @@ import { init } from '../bindings/index.ts';
 import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { EXIT, commanderMessage, isCleanExit, reportError } from './errors.ts';
+import { evalCommand } from './eval.ts';
 import { infoCommand } from './info.ts';
 import { packageRoot } from './options.ts';
 import { sampleCommand } from './sample.ts';
@@ -38,7 +40,7 @@ Examples:
   ddpm info runs/ring/model.safetensors
 
 Run 'ddpm <command> --help' for a command's options.`);
-  for (const command of [trainCommand(), sampleCommand(), trainClassifierCommand(), infoCommand(), benchCommand(), demoCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), benchCommand(), demoCommand()]) {
     root.addCommand(command);
   }
   configureErrors(root);
