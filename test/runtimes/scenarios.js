@@ -26,6 +26,7 @@
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { layerScenarios } from './scenarios/layers.js';
+import { likelihoodScenarios } from './scenarios/likelihood.js';
 import { randomScenarios } from './scenarios/random.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
@@ -34,4 +35,5 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...likelihoodScenarios,
 ];
