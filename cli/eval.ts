@@ -34,7 +34,7 @@ export interface EvalFlags {
 }
 
 /** Fresh points of a toy come from this seed (the training set is seed 0). */
-export const HELD_OUT_TOY_SEED = 1;
+const HELD_OUT_TOY_SEED = 1;
 /** Default number of examples: about 15 minutes for the shipped digit model on one core; seconds for points. */
 const DEFAULT_NUM = { images: 64, points: 2000 };
 const DEFAULT_BATCH = { images: 32, points: 1000 };

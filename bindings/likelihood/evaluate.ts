@@ -59,7 +59,7 @@ export async function evaluateLikelihood(
 ): Promise<LikelihoodEvaluation> {
   const op = 'evaluateLikelihood';
   const { decoder, batchSize = 64, seed = 0, labels = 'data', onProgress } = options;
-  const indices = Array.from(options.indices ?? { length: dataset.size }, (v, i) => (options.indices ? v as number : i));
+  const indices = options.indices ? Array.from(options.indices) : Array.from({ length: dataset.size }, (_, i) => i);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${op}: batchSize must be an integer >= 1, got ${String(batchSize)}`);
   if (labels !== 'data' && labels !== 'null') throw new Error(`${op}: labels must be 'data' or 'null', got ${String(labels)}`);
   if (indices.length === 0) throw new Error(`${op}: there are no examples to evaluate`);

@@ -143,9 +143,27 @@ test('with the Langevin corrector the samples reach the data\'s moments, which t
   assert.ok(Math.abs(ratio - 1) < 0.06 && Math.abs(ratio - 1) < Math.abs(alone.variance / (s * s) - 1), `variance ratio ${ratio}; the predictor alone ${alone.variance / (s * s)}`);
 });
 
+test("the 'ald' corrector (step size from the noise level) pulls 2-D samples to the data's moments too", () => {
+  // In 2-D the signal-to-noise rule's per-sample norms are heavy-tailed (see score-sde-pc.ts); 'ald' takes the
+  // noise level instead, so its step is the same for every sample.
+  const d = 2, N = 20000, mu = 1, s = 0.5;
+  const scheduler = new ScoreSdePCScheduler({ numTrainTimesteps: 100, correctorSteps: 1, corrector: 'ald', clipSample: false });
+  scheduler.setTimesteps(50);
+  const x = sample(gaussianDenoiser(scheduler, [mu, mu], s, 'epsilon'), scheduler, N, 6);
+  const { bias, ratio } = moments(x, N, d, () => mu, () => s * s);
+  const alone = predictorMoments(scheduler, mu, s);
+  console.log(`  PC ('ald', snr 0.16), d = 2: mean off by ${bias.toFixed(4)} (predictor alone ${(alone.m - mu).toFixed(4)}), variance ratio ${ratio.toFixed(4)}`);
+  assert.ok(Math.abs(bias) < 0.5 * Math.abs(alone.m - mu), `mean off the data's by ${bias}; the predictor alone by ${alone.m - mu}`);
+  assert.ok(Math.abs(ratio - 1) < 0.06, `variance ratio ${ratio}`);
+});
+
 test('a sample depends on its seed and index only: the same bits alone or in a batch of 5', () => {
   const model = (s: Sampler) => gaussianDenoiser(s, [0.5, -0.5, 0, 1], 0.7, 'epsilon');
-  for (const make of [() => new ScoreSdePCScheduler({ numTrainTimesteps: 30, correctorSteps: 2 }), () => new ScoreSdeODEScheduler({ numTrainTimesteps: 30 })]) {
+  for (const make of [
+    () => new ScoreSdePCScheduler({ numTrainTimesteps: 30, correctorSteps: 2 }),
+    () => new ScoreSdePCScheduler({ numTrainTimesteps: 30, corrector: 'ald' }),
+    () => new ScoreSdeODEScheduler({ numTrainTimesteps: 30 }),
+  ]) {
     const a = make(), b = make();
     a.setTimesteps(10); b.setTimesteps(10);
     const five = sample(model(a), a, 5, 4), two = sample(model(b), b, 2, 4);
@@ -167,6 +185,7 @@ test('the loops free every tensor they make (the ODE keeps one between its stage
 });
 
 test('bad input: options, and steps called out of order, are refused with one-line errors', () => {
+  assert.throws(() => new ScoreSdePCScheduler({ corrector: 'ula' as never }), /ScoreSdePCScheduler: corrector must be one of/);
   assert.throws(() => new ScoreSdePCScheduler({ snr: 0 }), /ScoreSdePCScheduler: snr must be a finite number > 0, got 0/);
   assert.throws(() => new ScoreSdePCScheduler({ correctorSteps: 17 }), /correctorSteps must be an integer in \[0, 16\], got 17/);
   assert.throws(() => new ScoreSdeODEScheduler({ snr: 1 } as never), /ScoreSdeODEScheduler: unknown option 'snr'/);
