@@ -18,5 +18,6 @@ export * from './adamw';
 export * from './scheduler';
 export * from './layout';
 export * from './dropout';
+export * from './torch-random';
 export * from './likelihood';
 export * from './per-item';

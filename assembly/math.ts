@@ -8,3 +8,4 @@ export function mathCos(x: f64): f64 { return Math.cos(x); }
 export function mathSin(x: f64): f64 { return Math.sin(x); }
 export function mathTanh(x: f64): f64 { return Math.tanh(x); }
 export function mathPow(x: f64, y: f64): f64 { return Math.pow(x, y); }
+export function mathExpm1(x: f64): f64 { return Math.expm1(x); }

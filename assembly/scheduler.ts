@@ -9,7 +9,13 @@
 //                       eps  = c * sample + d * modelOutput + e * x0
 //                       prev = f * x0 + g * sample + h * eps + sigma * noise      (the noise term only when given)
 //
-// Legend: N batch items, M elements per item, n elements in all.
+//   schedulerCombine    out  = clamp(c_0 x_0 + c_1 x_1 + ... + c_{K-1} x_{K-1}, -clipRange, clipRange)
+//                       (the multistep solvers: DPM-Solver, UniPC, Heun)
+//
+//   schedulerThreshold  per item: s = clamp(quantile(|x|, ratio), 1, maxValue), out = clamp(x, -s, s) / s
+//                       (dynamic thresholding, Saharia et al. 2022)
+//
+// Legend: N batch items, M elements per item, n elements in all, K terms.
 //
 // Precision and determinism: every element is promoted to float64, combined in float64 in exactly the order
 // written above (plain mul then add, never fused), and rounded to float32 once, when stored. f64x2 lanes do the
@@ -123,6 +129,137 @@ export function schedulerStepScalar(
   if (noise != 0) prev = prev + sigma * <f64>load<f32>(noise + p);
   store<f32>(predOriginalSample + p, <f32>x0);
   store<f32>(prevSample + p, <f32>prev);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A linear combination of K tensors (the multistep solvers' updates), rounded once
+
+/**
+ * out[i] = clamp(c[0] * x_0[i] + c[1] * x_1[i] + ... + c[K-1] * x_{K-1}[i], -clipRange, clipRange) over n
+ * elements: `inputs` holds K u32 pointers to float32 tensors, `coefficients` K f64. Accumulated in float64 in
+ * the order k = 0, 1, ..., K-1 (the first term is the initial value, so -0 stays -0), rounded to float32 once.
+ * Pass clipRange = Infinity for no clamp. `out` may alias any input.
+ */
+export function schedulerCombine(out: usize, inputs: usize, coefficients: usize, K: i32, n: i32, clipRange: f64): void {
+  const hiClip = f64x2.splat(clipRange), loClip = f64x2.splat(-clipRange);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = <usize>i << 2;
+    const c0 = f64x2.splat(load<f64>(coefficients));
+    const x0 = v128.load(<usize>load<u32>(inputs) + p);
+    let lo = f64x2.mul(c0, promoteLow(x0)), hi = f64x2.mul(c0, promoteHigh(x0));
+    for (let k = 1; k < K; k++) {
+      const ck = f64x2.splat(load<f64>(coefficients + (<usize>k << 3)));
+      const xk = v128.load(<usize>load<u32>(inputs + (<usize>k << 2)) + p);
+      lo = f64x2.add(lo, f64x2.mul(ck, promoteLow(xk)));
+      hi = f64x2.add(hi, f64x2.mul(ck, promoteHigh(xk)));
+    }
+    lo = f64x2.min(f64x2.max(lo, loClip), hiClip);
+    hi = f64x2.min(f64x2.max(hi, loClip), hiClip);
+    v128.store(out + p, demote(lo, hi));
+  }
+  for (; i < n; i++) combineElement(out, inputs, coefficients, K, i, clipRange);
+}
+
+/** The scalar twin of `schedulerCombine`. */
+export function schedulerCombineScalar(out: usize, inputs: usize, coefficients: usize, K: i32, n: i32, clipRange: f64): void {
+  for (let i = 0; i < n; i++) combineElement(out, inputs, coefficients, K, i, clipRange);
+}
+
+// @ts-ignore: decorator
+@inline function combineElement(out: usize, inputs: usize, coefficients: usize, K: i32, i: i32, clipRange: f64): void {
+  const p = <usize>i << 2;
+  let acc = load<f64>(coefficients) * <f64>load<f32>(<usize>load<u32>(inputs) + p);
+  for (let k = 1; k < K; k++) {
+    acc = acc + load<f64>(coefficients + (<usize>k << 3)) * <f64>load<f32>(<usize>load<u32>(inputs + (<usize>k << 2)) + p);
+  }
+  store<f32>(out + p, <f32>min(max(acc, -clipRange), clipRange));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dynamic thresholding (Saharia et al. 2022, Imagen, section 2.3): per batch item, s = the `ratio` quantile of
+// |x| clamped to [1, maxValue], then x -> clamp(x, -s, s) / s
+
+/**
+ * Dynamic thresholding of N items of M elements (diffusers' `_threshold_sample`). The quantile is torch.quantile's
+ * 'linear' one: with position p = ratio * (M - 1), lo = floor(p), w = p - lo, it interpolates the lo-th and
+ * (lo+1)-th smallest |x| as torch.lerp does. The order statistics come from a radix selection on the bits of |x|
+ * (for non-negative floats the bit patterns sort like the values), so no sort and no scratch copy: `histogram`
+ * is 256 u32 of workspace. Writes s of item n to scales[n] (f64). `out` may alias `x`.
+ */
+export function schedulerThreshold(out: usize, scales: usize, x: usize, histogram: usize, N: i32, M: i32, ratio: f64, maxValue: f64): void {
+  for (let item = 0; item < N; item++) {
+    const base = <usize>item * <usize>M << 2;
+    const s = thresholdScale(x + base, histogram, M, ratio, maxValue);
+    store<f64>(scales + (<usize>item << 3), s);
+    const sv = f64x2.splat(s), negSv = f64x2.splat(-s);
+    let i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const p = base + (<usize>i << 2);
+      const v = v128.load(x + p);
+      const lo = f64x2.div(f64x2.min(f64x2.max(promoteLow(v), negSv), sv), sv);
+      const hi = f64x2.div(f64x2.min(f64x2.max(promoteHigh(v), negSv), sv), sv);
+      v128.store(out + p, demote(lo, hi));
+    }
+    for (; i < M; i++) thresholdElement(out, x, base + (<usize>i << 2), s);
+  }
+}
+
+/** The scalar twin of `schedulerThreshold`. */
+export function schedulerThresholdScalar(out: usize, scales: usize, x: usize, histogram: usize, N: i32, M: i32, ratio: f64, maxValue: f64): void {
+  for (let item = 0; item < N; item++) {
+    const base = <usize>item * <usize>M << 2;
+    const s = thresholdScale(x + base, histogram, M, ratio, maxValue);
+    store<f64>(scales + (<usize>item << 3), s);
+    for (let i = 0; i < M; i++) thresholdElement(out, x, base + (<usize>i << 2), s);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function thresholdElement(out: usize, x: usize, p: usize, s: f64): void {
+  store<f32>(out + p, <f32>(min(max(<f64>load<f32>(x + p), -s), s) / s));
+}
+
+/** s = clamp(quantile(|x|, ratio), 1, maxValue) for one item of M elements. */
+function thresholdScale(x: usize, histogram: usize, M: i32, ratio: f64, maxValue: f64): f64 {
+  const position = ratio * <f64>(M - 1);
+  const lo = <i32>Math.floor(position);
+  const hi = min(lo + 1, M - 1);
+  const weight = position - <f64>lo;
+  const below = <f64>orderStatistic(x, histogram, M, lo);
+  const above = <f64>orderStatistic(x, histogram, M, hi);
+  // torch.lerp(below, above, weight), which switches formula at weight 0.5 for accuracy.
+  const q = weight < 0.5 ? below + weight * (above - below) : above - (above - below) * (1 - weight);
+  return min(max(q, 1), maxValue);
+}
+
+/**
+ * The k-th smallest (0-based) of |x[0..M)|: four passes, each fixing one byte of the answer's bit pattern (most
+ * significant first) from a histogram of the elements that match the bytes fixed so far.
+ */
+function orderStatistic(x: usize, histogram: usize, M: i32, k: i32): f32 {
+  let prefix: u32 = 0, mask: u32 = 0;
+  let rank = <u32>k;
+  for (let shift: u32 = 24; ; shift -= 8) {
+    memory.fill(histogram, 0, 256 << 2);
+    for (let i = 0; i < M; i++) {
+      const key = load<u32>(x + (<usize>i << 2)) & 0x7fffffff;
+      if ((key & mask) == prefix) {
+        const bin = histogram + (<usize>((key >> shift) & 255) << 2);
+        store<u32>(bin, load<u32>(bin) + 1);
+      }
+    }
+    let b: u32 = 0;
+    for (; b < 255; b++) {
+      const count = load<u32>(histogram + (<usize>b << 2));
+      if (rank < count) break;
+      rank -= count;
+    }
+    prefix |= b << shift;
+    mask |= <u32>255 << shift;
+    if (shift == 0) break;
+  }
+  return reinterpret<f32>(prefix);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -10,26 +10,45 @@
  */
 export { init } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
+export { STREAMS, dropoutStream, type StreamName } from './random-streams.ts';
 export * as ops from './ops/index.ts';
 
 export * from './schedulers/index.ts';
-export { ScoreSdePCScheduler, type ScoreSdePCSchedulerOptions, type ScoreSdePCStepOptions } from './schedulers/score-sde-pc.ts';
-export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions, type ScoreSdeODEStepOptions } from './schedulers/score-sde-ode.ts';
+export { Model, type ModelKind } from './models/model.ts';
+export { ScoreSdePCScheduler, CORRECTOR_TYPES, type CorrectorType, type ScoreSdePCSchedulerOptions, type ScoreSdePCStepOptions } from './schedulers/score-sde-pc.ts';
+export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions } from './schedulers/score-sde-ode.ts';
 export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
 export { UNet2DModel } from './models/unet2d.ts';
-export type { UNet2DConfig } from './models/unet2d-config.ts';
+export { resolveUNetConfig, type UNet2DConfig } from './models/unet2d-config.ts';
 export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier.ts';
 export type { Denoiser } from './models/denoiser.ts';
+export { createModel, MODEL_KINDS } from './models/registry.ts';
+export { encodeModel, decodeModel, readMetadata, describeData, type ModelMetadata } from './models/model-file.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
+export type { Module, InputGrad } from './nn/module.ts';
+export { Context, type PassOptions, type DropoutAddress } from './nn/context.ts';
 
-export { Trainer, TrainingDivergedError, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
+export { TrainingLoop, type LoopReport, type BatchMetrics } from './train/loop.ts';
+export { AdamW, TrainingDivergedError, clipGradNorm, type OptimizerOptions, type LearningRateDecay, type UpdateReport } from './train/optimizer.ts';
+export { EMA } from './train/ema.ts';
+export { Trainer, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
+export {
+  ClassifierTrainer, CLASSIFIER_TRAINER_DEFAULTS,
+  type ClassifierTrainerOptions, type ClassifierStepReport, type ClassifierBatch, type ClassifierHyperparameters,
+} from './train/classifier-trainer.ts';
+export { encodeTrainingState, restoreTrainingState } from './train/training-state.ts';
+export { DistillationTrainer, type DistillationOptions } from './train/distillation.ts';
+export { ProgressiveDistillation, type ProgressiveDistillationOptions, type DistillationStepReport } from './train/progressive-distillation.ts';
+export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
+export { guidedForward } from './models/guidance.ts';
+export {
+  DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+} from './pipelines/index.ts';
 export * from './likelihood/index.ts';
-export { DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipelines/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
 export { encodeNpy, decodeNpy } from './io/npy.ts';
 export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts';
-export { encodeModel, decodeModel, encodeTrainingState, restoreTrainingState, describeData, type ModelMetadata } from './io/checkpoint.ts';
 
 export * from './data/index.ts';
 export * as datasets from './data/index.ts';

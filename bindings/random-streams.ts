@@ -18,6 +18,9 @@ export const STREAMS = {
   trainTimesteps: 0x7101,
   trainNoise: 0x7102,
   trainLabelDrop: 0x7103,
+  /** Progressive distillation: the student timestep of each sample, and its noise (train/distillation.ts). */
+  distillationTimesteps: 0x7301,
+  distillationNoise: 0x7302,
   /** Noise-aware classifier training: timesteps and noise. */
   classifierTimesteps: 0x7201,
   classifierNoise: 0x7202,

@@ -93,6 +93,11 @@ export class Tensor {
 
   get isDisposed(): boolean { return !this.alive || (this.base !== null && this.base.isDisposed); }
 
+  /** A copy of the tensor: new storage, the same shape and data. */
+  clone(): Tensor {
+    return this.reshape(this.shape);
+  }
+
   /** A new tensor with the same data and another shape of the same size. */
   reshape(shape: Shape): Tensor {
     const size = checkShape(shape, 'reshape').reduce((a, b) => a * b, 1);

@@ -14,7 +14,6 @@ import {
   type Dataset, type Denoiser, type ModelMetadata, type VarianceType,
 } from '../bindings/index.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
-import { SCHEDULER_DEFAULTS } from '../bindings/schedulers/base.ts';
 import { BUILTIN_DATA, isToy, loadData } from './data.ts';
 import { fail } from './errors.ts';
 import { resolveModelFile, SHIPPED_MODELS } from './models.ts';
@@ -85,7 +84,7 @@ export async function evaluate(flags: EvalFlags, say: (line: string) => void = (
   const dataset = await heldOutData(dataName, num, metadata);
   checkData(dataset, model, metadata, flags);
   const labels = checkLabels(flags, model, dataset);
-  const scheduler = new DDPMScheduler({ ...schedulerConfig(metadata), varianceType: varianceOf(flags, metadata) });
+  const scheduler = DDPMScheduler.fromConfig(metadata.scheduler, { varianceType: varianceOf(flags, metadata) });
   const indices = points ? Int32Array.from({ length: num }, (_, i) => i) : new DataOrder(dataset.size, 0).indices(0, num);
 
   const started = performance.now();
@@ -183,12 +182,6 @@ function checkLabels(flags: EvalFlags, model: Denoiser, dataset: Dataset): 'data
     fail(`--data ${dataset.name} has no labels, and the model is class-conditional: pass --labels null (the unconditional bound)`);
   }
   return flags.labels ?? 'data';
-}
-
-/** The scheduler config both samplers share, out of the stored one (which may hold one sampler's extras). */
-function schedulerConfig(meta: ModelMetadata) {
-  const known = Object.keys(SCHEDULER_DEFAULTS);
-  return Object.fromEntries(Object.entries(meta.scheduler).filter(([key]) => known.includes(key)));
 }
 
 function varianceOf(flags: EvalFlags, meta: ModelMetadata): VarianceType {

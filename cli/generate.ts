@@ -4,10 +4,10 @@
  * grid, or a scatter plot over the training data for 2-D points) or a NumPy array.
  */
 import {
-  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, tidy, toyDataset,
-  type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
+  DDIMScheduler, DDPMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+  EulerDiscreteScheduler, HeunDiscreteScheduler, tidy, toyDataset, UniPCMultistepScheduler,
+  type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type PipelineScheduler, type SchedulerOptions,
 } from '../bindings/index.ts';
-import { SCHEDULER_DEFAULTS } from '../bindings/schedulers/base.ts';
 import { encodeNpy } from '../bindings/io/npy.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
 
@@ -17,18 +17,55 @@ import { isDigits, isToy, TOY_SIZE } from './data.ts';
  */
 export const pictures = () => import('./pictures/index.ts');
 
-export type SamplerName = 'ddpm' | 'ddim';
-export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm'];
-/** DDIM's default number of steps; DDPM's is the model's numTrainTimesteps. */
-export const DDIM_DEFAULT_STEPS = 50;
+export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun';
+
+/** Each sampler: its scheduler, what it is (for --help), its order (the fewest steps) and its default steps. */
+export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean }>> = {
+  ddim: { what: 'DDIM (Song et al. 2021), deterministic, first order', order: 1, steps: 50, karras: false },
+  ddpm: { what: 'ancestral DDPM (Ho et al. 2020), one step per training timestep by default', order: 1, steps: null, karras: false },
+  'dpmsolver++': { what: 'DPM-Solver++ 2M (Lu et al. 2022), second-order multistep', order: 2, steps: 20, karras: true },
+  unipc: { what: 'UniPC-bh2 (Zhao et al. 2023), second-order predictor-corrector', order: 2, steps: 20, karras: true },
+  euler: { what: "Euler's method on the ODE (Karras et al. 2022), first order", order: 1, steps: 50, karras: true },
+  'euler-ancestral': { what: 'Euler ancestral, stochastic, first order', order: 1, steps: 50, karras: false },
+  heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true },
+};
+export const SAMPLERS = Object.keys(SAMPLER_INFO) as SamplerName[];
+
+/** The options of a model's stored config that define its noise schedule and parameterisation. */
+const SCHEDULE_KEYS = ['numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEnd', 'trainedBetas', 'predictionType'] as const;
+
+/**
+ * The scheduler of a sampler for a model, from the model file's stored scheduler config (diffusers' from_config).
+ * The schedule is the one the model was trained with (DDPMScheduler's reading of the stored config: a stored
+ * config lists only what differed from those defaults, and Heun's own defaults differ); the timestep spacing and
+ * the solver's options are the sampler's. A model whose x0 is clipped to [-1, 1] (clipSample) gets the same clip
+ * in the multistep solvers, which predict x0: dynamic thresholding with sampleMaxValue 1 is that clip (s is 1).
+ */
+export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions, options: { karras?: boolean } = {}): PipelineScheduler {
+  const trained = DDPMScheduler.fromConfig(stored).config;
+  const config = { ...stored, ...Object.fromEntries(SCHEDULE_KEYS.map((key) => [key, trained[key]])) };
+  const karras = options.karras ? { useKarrasSigmas: true } : {};
+  const clip = trained.clipSample && trained.clipSampleRange === 1 ? { thresholding: true, sampleMaxValue: 1 } : {};
+  switch (sampler) {
+    case 'ddpm': return DDPMScheduler.fromConfig(config);
+    case 'ddim': return DDIMScheduler.fromConfig(config);
+    case 'dpmsolver++': return DPMSolverMultistepScheduler.fromConfig(config, { algorithmType: 'dpmsolver++', solverOrder: 2, ...clip, ...karras });
+    case 'unipc': return UniPCMultistepScheduler.fromConfig(config, { solverType: 'bh2', solverOrder: 2, ...clip, ...karras });
+    case 'euler': return EulerDiscreteScheduler.fromConfig(config, karras);
+    case 'euler-ancestral': return EulerAncestralDiscreteScheduler.fromConfig(config);
+    case 'heun': return HeunDiscreteScheduler.fromConfig(config, karras);
+  }
+}
 
 export interface SampleRequest {
   model: Denoiser;
   /** The scheduler config the model was trained with (from its file). */
   scheduler: SchedulerOptions;
   sampler: SamplerName;
-  /** Sampling steps; default 50 for DDIM, numTrainTimesteps for DDPM. */
+  /** Sampling steps; default from SAMPLER_INFO (numTrainTimesteps for DDPM). */
   steps?: number;
+  /** Karras et al.'s sigmas, for the samplers that have them. */
+  karras?: boolean;
   num: number;
   seed: number;
   labels?: Int32Array | null;
@@ -43,11 +80,8 @@ export interface SampleRequest {
 /** Generates `num` samples; returns them flat, [num, ...model.sampleShape]. */
 export async function generateSamples(request: SampleRequest): Promise<Float32Array> {
   const { model, sampler, num, seed, labels, guidance = 1, eta = 0, classifier, classifierScale = 1, onFrame } = request;
-  const config = samplerConfig(request.scheduler);
-  const pipeline = sampler === 'ddim'
-    ? new DDIMPipeline({ model, scheduler: new DDIMScheduler(config) })
-    : new DDPMPipeline({ model, scheduler: new DDPMScheduler(config) });
-  const options: GenerateOptions = { batchSize: num, seed, numInferenceSteps: request.steps ?? defaultSteps(sampler, config) };
+  const pipeline = new DiffusionPipeline({ model, scheduler: samplerScheduler(sampler, request.scheduler, { karras: request.karras }) });
+  const options: GenerateOptions = { batchSize: num, seed, numInferenceSteps: request.steps ?? defaultSteps(sampler, request.scheduler) };
   if (labels) options.classLabels = labels;
   if (guidance !== 1) options.guidanceScale = guidance;
   if (sampler === 'ddim' && eta !== 0) options.eta = eta;
@@ -63,14 +97,8 @@ export async function generateSamples(request: SampleRequest): Promise<Float32Ar
 
 /** The number of steps a sampler takes when none is asked for. */
 export function defaultSteps(sampler: SamplerName, scheduler: SchedulerOptions): number {
-  const T = scheduler.numTrainTimesteps ?? SCHEDULER_DEFAULTS.numTrainTimesteps;
-  return sampler === 'ddim' ? Math.min(DDIM_DEFAULT_STEPS, T) : T;
-}
-
-/** The options both samplers take, out of a stored scheduler config (which may hold one sampler's extras). */
-function samplerConfig(stored: SchedulerOptions): SchedulerOptions {
-  const known = Object.keys(SCHEDULER_DEFAULTS);
-  return Object.fromEntries(Object.entries(stored).filter(([key]) => known.includes(key))) as SchedulerOptions;
+  const T = DDPMScheduler.fromConfig(scheduler).config.numTrainTimesteps;
+  return Math.min(SAMPLER_INFO[sampler].steps ?? T, T);
 }
 
 /** How samples of a model's data are laid out: points, or images of the data's own size. */

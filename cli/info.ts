@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ModelMetadata } from '../bindings/index.ts';
-import { readMetadata } from '../bindings/io/checkpoint.ts';
+import { readMetadata } from '../bindings/models/model-file.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
 import { decodeSafetensors } from '../bindings/io/safetensors.ts';
 import { resolveModelFile, SHIPPED_MODELS } from './models.ts';

@@ -45,11 +45,6 @@ export function addCommonOptions(command: Command): Command {
   return command.addOption(new Option('--verbose', 'print stack traces with errors'));
 }
 
-/** The seed option (every command that draws random numbers). */
-export function seedOption(description = 'seed of every random draw'): Option {
-  return new Option('--seed <s>', description).argParser(integerAtLeast(0)).default(0);
-}
-
 /**
  * Checks an output file: its extension is one of `extensions` and its folder exists. Returns the extension
  * (lower case, with the dot).

@@ -1,5 +1,6 @@
 /**
- * `ddpm sample`: draws samples from a model file (or a shipped model by name) with DDIM or DDPM, optionally
+ * `ddpm sample`: draws samples from a model file (or a shipped model by name) with one of the samplers of
+ * cli/generate.ts (DDIM, DDPM, DPM-Solver++, UniPC, Euler, Euler ancestral, Heun), optionally
  * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
  * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
  * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation.
@@ -9,7 +10,8 @@ import { decodeModel, type Denoiser, type ModelMetadata, type NoiseAwareClassifi
 import { readFileBytes, writeFileAtomic } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
-  cropImages, defaultSteps, generateSamples, layoutOf, pictures, samplesNpy, samplesPicture, trainingPoints, SAMPLERS, type SamplerName,
+  cropImages, defaultSteps, generateSamples, layoutOf, pictures, samplesNpy, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS,
+  type SamplerName,
 } from './generate.ts';
 import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
@@ -22,6 +24,7 @@ export interface SampleFlags {
   num?: number;
   sampler: SamplerName;
   steps?: number;
+  karras?: boolean;
   eta?: number;
   class?: string;
   color?: string;
@@ -42,8 +45,9 @@ export function sampleCommand(): Command {
     .requiredOption('--model <file|name>', `a model file, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
     .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
     .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
-    .addOption(new Option('--sampler <name>', 'ddim (fast) or ddpm (ancestral)').choices(SAMPLERS).default('ddim'))
-    .addOption(new Option('--steps <k>', 'sampling steps (default: 50 for ddim, the training timesteps for ddpm)').argParser(integerAtLeast(1)))
+    .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
+    .addOption(new Option('--steps <k>', 'sampling steps (default: see Samplers below)').argParser(integerAtLeast(1)))
+    .option('--karras', "use Karras et al.'s noise levels (dpmsolver++, unipc, euler, heun)")
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
@@ -53,10 +57,14 @@ export function sampleCommand(): Command {
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
     .addHelpText('after', `
+Samplers (--sampler; default steps in brackets):
+${SAMPLERS.map((name) => `  ${name.padEnd(16)}${SAMPLER_INFO[name].what} [${SAMPLER_INFO[name].steps ?? 'training timesteps'}]`).join('\n')}
+
 Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
   ddpm sample --model mnist --out digits.png                     every digit, in turn
   ddpm sample --model mnist --class 7 --num 16 --guidance 3 --out sevens.png
+  ddpm sample --model mnist --sampler dpmsolver++ --karras --steps 10 --out digits.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
   ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
@@ -78,9 +86,11 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const started = performance.now();
   const frames: Float32Array[] = [];
   const frameCaptions: string[] = [];
-  const progress = new SamplingProgress(steps, `sampling ${num} with ${flags.sampler.toUpperCase()}`);
+  const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
+  const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
+  const progress = new SamplingProgress(evaluations, `sampling ${num} with ${samplerName}`);
   const samples = await generateSamples({
-    model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, num, seed: flags.seed, labels,
+    model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
     guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
     onFrame: (frame, index, total, timestep) => {
       progress.update(index + 1);
@@ -95,7 +105,7 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   if (extension === '.npy') await writeFileAtomic(flags.out, samplesNpy(samples, metadata.data));
   else await (await pictures()).savePicture(flags.out, await samplesPicture(samples, metadata.data, { captions, columns, title }));
   const what = `${num} ${metadata.data.sampleShape.length === 1 ? 'points' : 'images'}`;
-  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${flags.sampler.toUpperCase()} ${steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
+  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${samplerName} ${steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
   if (flags.animate !== undefined) {
     await (await pictures()).savePicture(flags.animate, await animation(frames, frameCaptions, metadata, flags.animate));
     say(`wrote ${shown(flags.animate)}: ${frames.length} frames, from noise to samples`);
@@ -156,8 +166,13 @@ function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata)
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }
   if (flags.classifier === undefined && flags.classifierScale !== 1) fail('--classifier-scale needs --classifier');
+  if (flags.karras && !SAMPLER_INFO[flags.sampler].karras) {
+    fail(`--karras applies to ${SAMPLERS.filter((name) => SAMPLER_INFO[name].karras).join(', ')}, not --sampler ${flags.sampler}`);
+  }
   const steps = flags.steps ?? defaultSteps(flags.sampler, meta.scheduler);
   if (steps > T) fail(`--steps ${steps}: the model was trained with ${T} timesteps, so at most ${T} sampling steps`);
+  const { order } = SAMPLER_INFO[flags.sampler];
+  if (steps < order) fail(`--steps ${steps}: ${flags.sampler} is a solver of order ${order}, so at least ${order} steps (allowed: ${order}..${T})`);
   return steps;
 }
 

@@ -89,7 +89,7 @@ export async function trainClassifier(flags: ClassifierFlags): Promise<number> {
     const smoothed = accuracy / (1 - 0.98 ** trainer.step);
     process.stdout.write(`${stop.requested ? `interrupted at step ${trainer.step}: ` : ''}wrote ${shown(flags.out)} after ${trainer.step} steps ` +
       `in ${formatDuration((performance.now() - started) / 1000)} (recent training accuracy on noisy samples ${(100 * smoothed).toFixed(1)}%)\n`);
-    trainer.dispose();
+    await trainer.dispose();
     return stop.requested ? EXIT.interrupted : 0;
   } finally {
     stop.dispose();

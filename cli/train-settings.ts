@@ -143,7 +143,7 @@ export function trainerOptionsOf(s: RunSettings, steps: number): Partial<Trainin
 /** A run's settings as its training state records them (data only when it is built in; a folder must be named again). */
 export function storedSettings(meta: ModelMetadata): SettingFlags {
   const config = meta.config as Record<string, unknown>;
-  const options = meta.training.options ?? {};
+  const options = (meta.training.options ?? {}) as Partial<TrainingHyperparameters>;
   const stored: SettingFlags = {
     data: BUILTIN_DATA.includes(meta.data.name) ? meta.data.name : undefined,
     model: meta.kind === 'mlp' ? 'mlp' : 'unet',

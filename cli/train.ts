@@ -12,7 +12,7 @@ import {
   type Dataset, type Denoiser, type ModelMetadata, type SchedulerOptions, type StepReport,
 } from '../bindings/index.ts';
 import { decodeSafetensors } from '../bindings/io/safetensors.ts';
-import { readMetadata } from '../bindings/io/checkpoint.ts';
+import { readMetadata } from '../bindings/models/model-file.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
 import { createModel } from '../bindings/models/registry.ts';
 import { BUILTIN_DATA, loadData } from './data.ts';
@@ -131,9 +131,9 @@ async function prepare(flags: TrainFlags, extras: TrainExtras): Promise<Training
   const { kind, config } = modelConfigOf(settings, dataset);
   const model = createModel(kind, config, settings.seed);
   const schedulerOptions = schedulerOptionsOf(settings);
-  if (resumed && settings.lrDecay === 'cosine' && resumed.meta.training.options?.decaySteps !== steps) {
-    fail(`--resume: ${where} decays its learning rate to 0 at step ${resumed.meta.training.options?.decaySteps} (--lr-decay cosine), ` +
-      `so --steps must stay ${resumed.meta.training.options?.decaySteps}`);
+  const decaySteps = resumed?.meta.training.options?.decaySteps;
+  if (resumed && settings.lrDecay === 'cosine' && decaySteps !== steps) {
+    fail(`--resume: ${where} decays its learning rate to 0 at step ${decaySteps} (--lr-decay cosine), so --steps must stay ${decaySteps}`);
   }
   const trainer = new Trainer({
     model, dataset, scheduler: new DDPMScheduler(schedulerOptions), ...trainerOptionsOf(settings, steps), workers: flags.workers,

@@ -1,18 +1,18 @@
 /**
- * The quality evaluation of a digit model (bindings/eval): samples every class with DDIM and prints Markdown
+ * The quality evaluation of a digit model (evaluation/): samples every class with DDIM and prints Markdown
  * tables of how often a classifier trained only on real digits (and, for colored digits, the stroke's color)
  * agrees with the class asked for, next to the classifier's accuracy on real held-out digits.
  *
  *   node --import tsx scripts/evaluate.ts --model models/mnist.safetensors [--per-class 50] [--steps 50] [--guidance W]
  *
  * Options: --seed S (default 0), --eta E (default 0), --batch B (samples per pipeline call, default 64; the
- * samples depend on it, see bindings/eval/conditional.ts), --classifier-dir DIR (where the judge is kept; default
+ * samples depend on it, see evaluation/conditional.ts), --classifier-dir DIR (where the judge is kept; default
  * runs/eval-classifier), --training-log FILE (the loss.csv of the model's run, for its training time; default:
  * the one beside the model), --quiet (no progress on stderr). Errors: one line on stderr, exit code 1.
  */
 import { parseArgs } from 'node:util';
 import { init } from '../bindings/index.ts';
-import { evaluateModelFile } from '../bindings/eval/index.ts';
+import { evaluateModelFile } from '../evaluation/index.ts';
 
 const USAGE = 'usage: node --import tsx scripts/evaluate.ts --model FILE [--per-class K] [--steps N] [--guidance W] [--seed S] [--eta E] [--batch B] ' +
   '[--classifier-dir DIR] [--training-log FILE] [--quiet]';

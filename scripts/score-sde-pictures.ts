@@ -32,7 +32,8 @@ function sample(scheduler: ScoreSdePCScheduler | ScoreSdeODEScheduler): Float32A
   scheduler.setTimesteps(steps);
   let x = keep(ops.randn([num, ...denoiser.sampleShape], { seed, stream: STREAMS.initialNoise }));
   for (const t of scheduler.timesteps) {
-    const next = tidy(() => scheduler.step(denoiser.forward(x, new Int32Array(num).fill(t)), t, x, { seed }).prevSample);
+    const options = scheduler.stepOptionNames.includes('seed') ? { seed } : {};
+    const next = tidy(() => scheduler.step(denoiser.forward(x, new Int32Array(num).fill(t)), t, x, options as never).prevSample);
     x.dispose();
     x = next;
   }

@@ -13,9 +13,6 @@
  */
 import { gridOptions } from './layout.js';
 
-/** Options of the stored scheduler config that only DDPM sampling takes. */
-const DDPM_ONLY = ['varianceType'];
-
 let lib = null;
 let loaded = null;
 
@@ -72,8 +69,7 @@ async function sample({ id, batchSize, steps, seed, classLabel, guidance }) {
   if (!loaded) throw staged('sample', 'no model is loaded yet');
   const { DDIMPipeline, DDIMScheduler, toRGBA } = await library();
   const { model, metadata } = loaded;
-  const schedulerConfig = Object.fromEntries(Object.entries(metadata.scheduler).filter(([key]) => !DDPM_ONLY.includes(key)));
-  const pipeline = new DDIMPipeline({ model, scheduler: new DDIMScheduler(schedulerConfig) });
+  const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
   const shape = [batchSize, ...metadata.data.sampleShape];
   const layout = gridOptions(batchSize, metadata.data);
   const options = { batchSize, numInferenceSteps: steps, seed };

@@ -1,16 +1,13 @@
-/** Builds a model from its kind and config, as stored in checkpoints and sent to training workers. */
+/** Builds a model from its kind and config, as stored in model files and sent to training workers. */
 import { NoiseAwareClassifier, type ClassifierConfig } from './classifier.ts';
-import type { Denoiser } from './denoiser.ts';
 import { MLPDenoiser, type MLPDenoiserConfig } from './mlp.ts';
+import type { Model, ModelKind } from './model.ts';
 import { UNet2DModel } from './unet2d.ts';
 import type { UNet2DConfig } from './unet2d-config.ts';
 
-export type ModelKind = 'mlp' | 'unet2d' | 'classifier';
 export const MODEL_KINDS: readonly ModelKind[] = ['mlp', 'unet2d', 'classifier'];
 
-export function createModel(kind: 'mlp' | 'unet2d', config: object, seed?: number): Denoiser;
-export function createModel(kind: ModelKind, config: object, seed?: number): Denoiser | NoiseAwareClassifier;
-export function createModel(kind: ModelKind, config: object, seed = 0): Denoiser | NoiseAwareClassifier {
+export function createModel(kind: ModelKind, config: object, seed = 0): Model {
   switch (kind) {
     case 'mlp': return new MLPDenoiser(config as MLPDenoiserConfig, seed);
     case 'unet2d': return new UNet2DModel(config as UNet2DConfig, seed);

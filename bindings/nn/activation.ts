@@ -1,18 +1,18 @@
 /** SiLU (swish), x * sigmoid(x): the activation of every DDPM U-Net and of the MLP denoiser. */
 import { silu, siluBackward } from '../ops/elementwise.ts';
 import type { Tensor } from '../tensor.ts';
-import { saved, type InputGrad, type Layer } from './layer.ts';
+import type { Context } from './context.ts';
+import type { InputGrad, Module } from './module.ts';
 
-export class SiLU implements Layer {
-  private x: Tensor | null = null;
+export class SiLU implements Module {
+  constructor(readonly name: string) {}
 
-  forward(x: Tensor): Tensor {
-    this.x = x;
+  forward(x: Tensor, ctx: Context): Tensor {
+    ctx.save(this, x);
     return silu(x);
   }
 
-  backward(dy: Tensor, dx?: InputGrad): Tensor | null {
-    if (dx === null) return null;
-    return siluBackward(dy, saved(this.x, 'SiLU'), { dx });
+  backward(dy: Tensor, ctx: Context, dx?: InputGrad): Tensor | null {
+    return siluBackward(dy, ctx.restore<Tensor>(this), { dx });
   }
 }

@@ -1,13 +1,13 @@
-/** A fully connected layer, y = x·Wᵀ + b, with W [out, in] as in PyTorch's nn.Linear. x is [N, in]. */
+/** A fully connected layer, y = x·Wᵀ + b, with W [out, in] as in PyTorch's nn.Linear. x is [..., in]. */
 import { linear, linearBackward } from '../ops/linear.ts';
 import type { Tensor } from '../tensor.ts';
-import { saved, type InputGrad, type Layer } from './layer.ts';
+import type { Context } from './context.ts';
+import type { InputGrad, Module } from './module.ts';
 import { defaultBound, type Parameter, type ParameterSet } from './parameters.ts';
 
-export class Linear implements Layer {
+export class Linear implements Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  private x: Tensor | null = null;
 
   constructor(params: ParameterSet, readonly name: string, readonly inFeatures: number, readonly outFeatures: number, bias = true) {
     const init = { uniform: defaultBound(inFeatures) };
@@ -15,14 +15,13 @@ export class Linear implements Layer {
     this.bias = bias ? params.add(`${name}.bias`, [outFeatures], init) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    this.x = x;
+  forward(x: Tensor, ctx: Context): Tensor {
+    ctx.save(this, x);
     return linear(x, this.weight.value, this.bias?.value ?? null);
   }
 
-  backward(dy: Tensor, dx?: InputGrad): Tensor | null {
-    const x = saved(this.x, this.name);
-    const grads = linearBackward(dy, x, this.weight.value, { dx, dw: this.weight.grad, db: this.bias ? this.bias.grad : null });
-    return grads.dx ?? null;
+  backward(dy: Tensor, ctx: Context, dx?: InputGrad): Tensor | null {
+    return linearBackward(dy, ctx.restore<Tensor>(this), this.weight.value,
+      { dx, dw: this.weight.grad, db: this.bias ? this.bias.grad : null }).dx;
   }
 }

@@ -5,27 +5,25 @@
  */
 import { upsampleNearest2x, upsampleNearest2xBackward } from '../ops/elementwise.ts';
 import type { Tensor } from '../tensor.ts';
+import { Sequential } from './combinators.ts';
+import type { Context } from './context.ts';
 import { Conv2d } from './conv2d.ts';
-import type { InputGrad, Layer } from './layer.ts';
+import type { InputGrad, Module } from './module.ts';
 import type { ParameterSet } from './parameters.ts';
 
-export class Downsample2D implements Layer {
-  readonly conv: Conv2d;
-  constructor(params: ParameterSet, name: string, channels: number) {
-    this.conv = new Conv2d(params, `${name}.conv`, channels, channels, 3, 2, 1);
-  }
-  forward(x: Tensor): Tensor { return this.conv.forward(x); }
-  backward(dy: Tensor, dx?: InputGrad): Tensor | null { return this.conv.backward(dy, dx); }
+/** Nearest-neighbour 2x upsampling [N, C, H, W] -> [N, C, 2H, 2W]; no parameters. */
+export class UpsampleNearest2x implements Module {
+  constructor(readonly name: string) {}
+  forward(x: Tensor): Tensor { return upsampleNearest2x(x); }
+  backward(dy: Tensor, _ctx: Context, dx?: InputGrad): Tensor | null { return upsampleNearest2xBackward(dy, { dx }); }
 }
 
-export class Upsample2D implements Layer {
-  readonly conv: Conv2d;
-  constructor(params: ParameterSet, name: string, channels: number) {
-    this.conv = new Conv2d(params, `${name}.conv`, channels, channels, 3, 1, 1);
-  }
-  forward(x: Tensor): Tensor { return this.conv.forward(upsampleNearest2x(x)); }
-  backward(dy: Tensor, dx?: InputGrad): Tensor | null {
-    const dUp = this.conv.backward(dy)!;
-    return dx === null ? null : upsampleNearest2xBackward(dUp, { dx });
-  }
+/** diffusers' Downsample2D: a 3x3 convolution with stride 2 (its parameters are `<name>.conv.*`). */
+export function downsample2D(params: ParameterSet, name: string, channels: number): Module {
+  return new Conv2d(params, `${name}.conv`, channels, channels, 3, 2, 1);
+}
+
+/** diffusers' Upsample2D: nearest 2x, then a 3x3 convolution (`<name>.conv.*`). */
+export function upsample2D(params: ParameterSet, name: string, channels: number): Module {
+  return new Sequential(name, [new UpsampleNearest2x(`${name}.upsample`), new Conv2d(params, `${name}.conv`, channels, channels, 3, 1, 1)]);
 }

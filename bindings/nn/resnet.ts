@@ -6,13 +6,16 @@
  *   'scale_shift':  h = norm2(h) * (1 + scale) + shift, [scale, shift] = time_emb_proj(silu(temb))   (AdaGN)
  *   y = shortcut(x) + conv2(dropout(silu(h)))       shortcut = 1x1 conv_shortcut when channels change
  */
-import { addChannelBias, addInPlace, channelBiasBackward, linear, linearBackward } from '../ops/index.ts';
+import { addChannelBias, channelBiasBackward, linear, linearBackward, silu, siluBackward } from '../ops/index.ts';
+import { groupNormBackwardWithStatistics, groupNormForward } from '../ops/groupnorm.ts';
 import type { Tensor } from '../tensor.ts';
 import { SiLU } from './activation.ts';
+import { Residual, Sequential } from './combinators.ts';
+import type { Context } from './context.ts';
 import { Conv2d } from './conv2d.ts';
 import { Dropout } from './dropout.ts';
-import { GroupNorm } from './groupnorm.ts';
-import { saved, type InputGrad } from './layer.ts';
+import { GroupNorm, type NormStatistics } from './groupnorm.ts';
+import type { InputGrad, Module } from './module.ts';
 import { defaultBound, type Parameter, type ParameterSet } from './parameters.ts';
 
 export type TimeScaleShift = 'default' | 'scale_shift';
@@ -24,79 +27,89 @@ export interface ResnetOptions {
   dropout: number;
 }
 
-export class ResnetBlock2D {
-  readonly norm1: GroupNorm;
-  readonly conv1: Conv2d;
-  readonly tembWeight: Parameter;
-  readonly tembBias: Parameter;
-  readonly norm2: GroupNorm;
-  readonly conv2: Conv2d;
-  readonly shortcut: Conv2d | null;
-  private readonly act1 = new SiLU();
-  private readonly actT = new SiLU();
-  private readonly act2 = new SiLU();
-  readonly dropout: Dropout;
-  private tembAct: Tensor | null = null;
+export class ResnetBlock2D extends Residual {
+  constructor(params: ParameterSet, name: string, readonly inChannels: number, readonly outChannels: number, options: ResnetOptions) {
+    const { normGroups, dropout } = options;
+    const branch = new Sequential(name, [
+      new GroupNorm(params, `${name}.norm1`, normGroups, inChannels),
+      new SiLU(`${name}.act1`),
+      new Conv2d(params, `${name}.conv1`, inChannels, outChannels, 3, 1, 1),
+      new TimeConditionedNorm(params, name, outChannels, options),
+      new SiLU(`${name}.act2`),
+      new Dropout(`${name}.dropout`, dropout),
+      new Conv2d(params, `${name}.conv2`, outChannels, outChannels, 3, 1, 1),
+    ]);
+    const shortcut = inChannels !== outChannels ? new Conv2d(params, `${name}.conv_shortcut`, inChannels, outChannels, 1) : null;
+    super(name, branch, shortcut);
+  }
+}
 
-  constructor(params: ParameterSet, readonly name: string, readonly inChannels: number, readonly outChannels: number, readonly options: ResnetOptions) {
-    const { normGroups, tembChannels, timeScaleShift } = options;
-    this.norm1 = new GroupNorm(params, `${name}.norm1`, normGroups, inChannels);
-    this.conv1 = new Conv2d(params, `${name}.conv1`, inChannels, outChannels, 3, 1, 1);
-    const projected = timeScaleShift === 'scale_shift' ? 2 * outChannels : outChannels;
-    const init = { uniform: defaultBound(tembChannels) };
-    this.tembWeight = params.add(`${name}.time_emb_proj.weight`, [projected, tembChannels], init);
-    this.tembBias = params.add(`${name}.time_emb_proj.bias`, [projected], init);
-    this.norm2 = new GroupNorm(params, `${name}.norm2`, normGroups, outChannels);
-    this.dropout = new Dropout(options.dropout, `${name}.dropout`);
-    this.conv2 = new Conv2d(params, `${name}.conv2`, outChannels, outChannels, 3, 1, 1);
-    this.shortcut = inChannels !== outChannels ? new Conv2d(params, `${name}.conv_shortcut`, inChannels, outChannels, 1) : null;
+/**
+ * The middle of a resnet, where the time embedding enters: time_emb_proj(silu(temb)) as a per-channel bias
+ * before norm2 ('default'), or as AdaGN's scale and shift of norm2 ('scale_shift'). Adds the embedding's
+ * gradient into ctx.dTemb in backward.
+ */
+export class TimeConditionedNorm implements Module {
+  readonly name: string;
+  readonly projWeight: Parameter;
+  readonly projBias: Parameter;
+  readonly norm: GroupNorm;
+  private readonly timeScaleShift: TimeScaleShift;
+
+  constructor(params: ParameterSet, block: string, readonly channels: number, options: ResnetOptions) {
+    this.name = `${block}.time_emb_proj`;
+    this.timeScaleShift = options.timeScaleShift;
+    const projected = options.timeScaleShift === 'scale_shift' ? 2 * channels : channels;
+    const init = { uniform: defaultBound(options.tembChannels) };
+    this.projWeight = params.add(`${block}.time_emb_proj.weight`, [projected, options.tembChannels], init);
+    this.projBias = params.add(`${block}.time_emb_proj.bias`, [projected], init);
+    this.norm = new GroupNorm(params, `${block}.norm2`, options.normGroups, channels);
   }
 
-  /** x [N, inChannels, H, W], temb [N, tembChannels] -> [N, outChannels, H, W]. */
-  forward(x: Tensor, temb: Tensor): Tensor {
-    let h = this.conv1.forward(this.act1.forward(this.norm1.forward(x)));
-    const t = this.actT.forward(temb);
-    this.tembAct = t;
-    const C = this.outChannels;
-    if (this.options.timeScaleShift === 'scale_shift') {
-      const scale = linear(t, this.tembWeight.value.subview(0, [C, t.shape[1]]), this.tembBias.value.subview(0, [C]));
-      const shift = linear(t, this.tembWeight.value.subview(C * t.shape[1], [C, t.shape[1]]), this.tembBias.value.subview(C, [C]));
-      h = this.norm2.forward(h, { scale, shift });
-    } else {
-      addChannelBias(h, linear(t, this.tembWeight.value, this.tembBias.value));
-      h = this.norm2.forward(h);
+  forward(h: Tensor, ctx: Context): Tensor {
+    const t = silu(ctx.timeEmbedding(this));
+    if (this.timeScaleShift === 'default') {
+      const biased = addChannelBias(h.clone(), linear(t, this.projWeight.value, this.projBias.value));
+      ctx.save(this, { t });
+      return this.norm.forward(biased, ctx);
     }
-    const y = this.conv2.forward(this.dropout.forward(this.act2.forward(h)));
-    addInPlace(y, this.shortcut ? this.shortcut.forward(x) : x);
+    const scale = linear(t, this.part(this.projWeight, 0), this.part(this.projBias, 0));
+    const shift = linear(t, this.part(this.projWeight, 1), this.part(this.projBias, 1));
+    const { y, mean, rstd } = groupNormForward(h, this.norm.groups, this.norm.weight.value, this.norm.bias.value, this.norm.eps, { scale, shift });
+    ctx.save(this, { t, scale, shift, statistics: { x: h, mean, rstd } });
     return y;
   }
 
-  /** dy -> dx; adds the time embedding's gradient into dTemb [N, tembChannels]. */
-  backward(dy: Tensor, dTemb: Tensor, dx?: InputGrad): Tensor | null {
-    const dh = this.act2.backward(this.dropout.backward(this.conv2.backward(dy)!)!)!;
-    let dConv1: Tensor;
-    let dTembAct: Tensor;
-    if (this.options.timeScaleShift === 'scale_shift') {
-      const { dx: dNorm, dscale, dshift } = this.norm2.backward(dh);
-      dConv1 = dNorm!;
-      dTembAct = this.projectionBackward(dscale!, 0);
-      this.projectionBackward(dshift!, 1, dTembAct);
+  backward(dy: Tensor, ctx: Context, dx?: InputGrad): Tensor | null {
+    const saved = ctx.restore<{ t: Tensor; scale?: Tensor; shift?: Tensor; statistics?: NormStatistics }>(this);
+    let dh: Tensor | null;
+    let dt: Tensor;
+    if (this.timeScaleShift === 'default') {
+      dh = this.norm.backward(dy, ctx, dx) as Tensor;
+      dt = this.projectionBackward(channelBiasBackward(dh), saved.t, 0);
     } else {
-      dConv1 = this.norm2.backward(dh).dx!;
-      dTembAct = this.projectionBackward(channelBiasBackward(dConv1), 0);
+      const { x, mean, rstd } = saved.statistics!;
+      const grads = groupNormBackwardWithStatistics(dy, x, mean, rstd, this.norm.weight.value,
+        { scale: saved.scale, shift: saved.shift, beta: this.norm.bias.value },
+        { dx, dgamma: this.norm.weight.grad, dbeta: this.norm.bias.grad });
+      dh = grads.dx;
+      dt = this.projectionBackward(grads.dscale!, saved.t, 0);
+      this.projectionBackward(grads.dshift!, saved.t, 1, dt);
     }
-    this.actT.backward(dTembAct, dTemb);
-    const result = this.shortcut ? this.shortcut.backward(dy, dx) : dx ?? (dx === null ? null : dy.reshape(dy.shape));
-    if (!this.shortcut && dx) addInPlace(dx, dy);
-    this.norm1.backward(this.act1.backward(this.conv1.backward(dConv1)!)!, result);
-    return result;
+    siluBackward(dt, ctx.timeEmbedding(this), { dx: ctx.dTemb! });
+    return dh;
   }
 
-  /** Backward of one C-row part of time_emb_proj (part 0: the bias or scale, part 1: the shift). */
-  private projectionBackward(dProj: Tensor, part: number, dTembAct?: Tensor): Tensor {
-    const t = saved(this.tembAct, this.name), C = this.outChannels, E = t.shape[1];
-    return linearBackward(dProj, t, this.tembWeight.value.subview(part * C * E, [C, E]), {
-      dx: dTembAct, dw: this.tembWeight.grad.subview(part * C * E, [C, E]), db: this.tembBias.grad.subview(part * C, [C]),
-    }).dx!;
+  /** Rows [part·C, (part + 1)·C) of the projection: the bias or scale (part 0), the shift (part 1). */
+  private part(p: Parameter, part: number, of: 'value' | 'grad' = 'value'): Tensor {
+    const C = this.channels, E = p.shape.length === 2 ? p.shape[1] : 1;
+    return p.shape.length === 2 ? p[of].subview(part * C * E, [C, E]) : p[of].subview(part * C, [C]);
+  }
+
+  /** Backward of one part of time_emb_proj, adding into `dt` when given; returns the gradient of silu(temb). */
+  private projectionBackward(dProj: Tensor, t: Tensor, part: number, dt?: Tensor): Tensor {
+    return linearBackward(dProj, t, this.part(this.projWeight, part), {
+      dx: dt, dw: this.part(this.projWeight, part, 'grad'), db: this.part(this.projBias, part, 'grad'),
+    }).dx;
   }
 }

@@ -8,16 +8,6 @@ import { wasm } from '../core/instance.ts';
 import type { Tensor } from '../tensor.ts';
 import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
 
-/** assembly/adamw.ts */
-export interface AdamWKernels {
-  adamwStep(param: number, grad: number, m: number, v: number, n: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
-  adamwStepScalar(param: number, grad: number, m: number, v: number, n: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
-  emaUpdate(ema: number, param: number, n: number, decay: number): void;
-  emaUpdateScalar(ema: number, param: number, n: number, decay: number): void;
-}
-
 /** Hyperparameters of `adamwStep` (PyTorch's names and defaults, camelCased). */
 export interface AdamWOptions {
   /** Learning rate: a finite number >= 0. Required. */

@@ -7,49 +7,15 @@
  * OH = floor((H + 2·padding - R) / stride) + 1, OW likewise.
  */
 import { wasm } from '../core/instance.ts';
-import { Tensor, type Shape } from '../tensor.ts';
+import { Tensor } from '../tensor.ts';
 import { fmt, intArg, sameShape, tensorArg } from './check.ts';
-
-/** assembly/conv2d.ts. Pointers are byte addresses; `b`, `db` (and `dw`) may be 0 to mean "none". */
-export interface Conv2dKernels {
-  /** Floats of `work` the SIMD kernels need (0 for a 1x1, stride 1, padding 0 convolution). */
-  conv2dWorkspaceSize(C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): number;
-  conv2dForward(y: number, x: number, w: number, b: number, work: number,
-    N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): void;
-  conv2dForwardScalar(y: number, x: number, w: number, b: number, work: number,
-    N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): void;
-  conv2dBackwardInput(dx: number, dy: number, w: number, work: number,
-    N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): void;
-  conv2dBackwardInputScalar(dx: number, dy: number, w: number, work: number,
-    N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): void;
-  conv2dBackwardWeight(dw: number, db: number, dy: number, x: number, work: number,
-    N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): void;
-  conv2dBackwardWeightScalar(dw: number, db: number, dy: number, x: number, work: number,
-    N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number): void;
-}
+import { gradientPtr, resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 export interface Conv2dOptions {
   /** Step between neighbouring output positions, for both axes: an integer >= 1. Default 1. */
   stride?: number;
   /** Zeros added on every side of the input, for both axes: an integer >= 0. Default 0. */
   padding?: number;
-}
-
-/** Where `conv2dBackward` puts each gradient: a Tensor to ADD into, `null` to skip it, absent to allocate one. */
-export interface Conv2dInto {
-  /** [N, C, H, W], like x. */
-  dx?: Tensor | null;
-  /** [K, C, R, S], like the weight. */
-  dw?: Tensor | null;
-  /** [K], like the bias. */
-  db?: Tensor | null;
-}
-
-/** The gradients of `conv2d`; a gradient skipped with `into.<name> = null` is null. */
-export interface Conv2dGradients {
-  dx: Tensor | null;
-  dw: Tensor | null;
-  db: Tensor | null;
 }
 
 /**
@@ -71,28 +37,20 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
 
 /**
  * The gradients of y = conv2d(x, w, b, options) given dy [N, K, OH, OW]: dx [N, C, H, W], dw [K, C, R, S] and
- * db [K] (the sum of dy over N, OH, OW). `into` follows the ops' convention (see bindings/ops/index.ts): each
- * gradient is ADDED into the Tensor named there, skipped when it is null, and allocated (zeroed) when absent.
+ * db [K] (the sum of dy over N, OH, OW). `into` follows the backward ops' convention (ops/gradients.ts).
  */
-export function conv2dBackward(
-  dy: Tensor, x: Tensor, w: Tensor, options: Conv2dOptions = {}, into: Conv2dInto = {},
-): Conv2dGradients {
-  const g = convGeometry('conv2dBackward', x, w, options);
-  const dyShape = tensorArg('conv2dBackward', 'dy', dy, 4, '[N, K, OH, OW]');
-  sameShape('conv2dBackward', 'y', [g.N, g.K, g.OH, g.OW], 'dy', dyShape);
-  checkInto('dx', into.dx, 'x', x.shape);
-  checkInto('dw', into.dw, 'weight', w.shape);
-  checkInto('db', into.db, 'bias', [g.K]);
-  const dx = into.dx === undefined ? Tensor.zeros(x.shape) : into.dx;
-  const dw = into.dw === undefined ? Tensor.zeros(w.shape) : into.dw;
-  const db = into.db === undefined ? Tensor.zeros([g.K]) : into.db;
+export function conv2dBackward<I extends GradientTargets<'dx' | 'dw' | 'db'> = {}>(
+  dy: Tensor, x: Tensor, w: Tensor, options: Conv2dOptions = {}, into?: I,
+): Gradients<I, 'dx' | 'dw' | 'db'> {
+  const op = 'conv2dBackward';
+  const g = convGeometry(op, x, w, options);
+  sameShape(op, 'y', [g.N, g.K, g.OH, g.OW], 'dy', tensorArg(op, 'dy', dy, 4, '[N, K, OH, OW]'));
+  const { dx, dw, db } = resolveGradients(op, into, { dx: x.shape, dw: w.shape, db: [g.K] });
   withWorkspace(g, (work) => {
     if (dx !== null) wasm().conv2dBackwardInput(dx.ptr, dy.ptr, w.ptr, work, ...g.sizes);
-    if (dw !== null || db !== null) {
-      wasm().conv2dBackwardWeight(dw?.ptr ?? 0, db?.ptr ?? 0, dy.ptr, x.ptr, work, ...g.sizes);
-    }
+    if (dw !== null || db !== null) wasm().conv2dBackwardWeight(gradientPtr(dw), gradientPtr(db), dy.ptr, x.ptr, work, ...g.sizes);
   });
-  return { dx, dw, db };
+  return { dx, dw, db } as Gradients<I, 'dx' | 'dw' | 'db'>;
 }
 
 type Sizes = [N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, padding: number];
@@ -116,12 +74,6 @@ function convGeometry(op: string, x: Tensor, w: Tensor, options: Conv2dOptions):
       `input ${H + 2 * padding} x ${W + 2 * padding} (x ${fmt(x.shape)}, weight ${fmt(w.shape)}, padding ${padding})`);
   }
   return { N, K, OH, OW, sizes: [N, C, H, W, K, R, S, stride, padding] };
-}
-
-/** Checks a gradient named in `into`: absent, null, or a live Tensor shaped like what it is the gradient of. */
-function checkInto(name: string, given: unknown, of: string, shape: Shape): void {
-  if (given === undefined || given === null) return;
-  sameShape('conv2dBackward', of, shape, `into.${name}`, tensorArg('conv2dBackward', `into.${name}`, given));
 }
 
 /** Runs `fn` with a workspace sized for these convolution sizes, freed afterwards. */

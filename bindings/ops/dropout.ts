@@ -2,15 +2,8 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { numberArg, sameShape, tensorArg } from './check.ts';
+import { resolveGradients, type GradientResult, type GradientTargets } from './gradients.ts';
 import { randUniform } from './random.ts';
-
-/** assembly/dropout.ts */
-export interface DropoutKernels {
-  dropoutForward(y: number, mask: number, x: number, u: number, n: number, p: number): void;
-  dropoutForwardScalar(y: number, mask: number, x: number, u: number, n: number, p: number): void;
-  dropoutBackward(dx: number, dy: number, mask: number, n: number): void;
-  dropoutBackwardScalar(dx: number, dy: number, mask: number, n: number): void;
-}
 
 export interface DropoutOptions {
   /** Probability of zeroing an element, in [0, 1). */
@@ -33,11 +26,11 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
   return { y, mask };
 }
 
-/** dx (+)= dy * mask. */
-export function dropoutBackward(dy: Tensor, mask: Tensor, into: { dx?: Tensor } = {}): Tensor {
-  sameShape('dropoutBackward', 'mask', tensorArg('dropoutBackward', 'mask', mask), 'dy', tensorArg('dropoutBackward', 'dy', dy));
-  const dx = into.dx ?? Tensor.zeros(dy.shape);
-  sameShape('dropoutBackward', 'dy', dy.shape, 'dx', dx.shape);
-  wasm().dropoutBackward(dx.ptr, dy.ptr, mask.ptr, dy.size);
-  return dx;
+/** dx = dy * mask, ADDED into `into.dx` when given (the backward ops' convention, ops/gradients.ts). */
+export function dropoutBackward<I extends GradientTargets<'dx'> = {}>(dy: Tensor, mask: Tensor, into?: I): GradientResult<I, 'dx'> {
+  const op = 'dropoutBackward';
+  sameShape(op, 'mask', tensorArg(op, 'mask', mask), 'dy', tensorArg(op, 'dy', dy));
+  const { dx } = resolveGradients(op, into, { dx: dy.shape });
+  if (dx !== null) wasm().dropoutBackward(dx.ptr, dy.ptr, mask.ptr, dy.size);
+  return dx as GradientResult<I, 'dx'>;
 }

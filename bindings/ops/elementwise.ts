@@ -1,53 +1,15 @@
 /**
  * Element-wise ops and small reductions: SiLU, arithmetic, sums and losses (assembly/elementwise.ts), per-sample
  * channel bias, global average pooling, nearest 2x upsampling, channel concatenation (assembly/spatial.ts) and
- * sinusoidal timestep embeddings (assembly/embedding.ts). Ops return new tensors unless documented as in place; backward ops take an optional last argument
- * `into` (see ./index.ts): a Tensor there receives the gradient ADDED to what it holds. All float math runs in
+ * sinusoidal timestep embeddings (assembly/embedding.ts). Ops return new tensors unless documented as in place;
+ * backward ops take the optional last argument `into` of ops/gradients.ts. All float math runs in
  * WebAssembly, so results are bit-identical in every runtime. Scalars passed to float32 kernels (alpha, value) are
  * rounded to float32.
  */
 import { wasm } from '../core/instance.ts';
 import { checkShape, Tensor, type Shape } from '../tensor.ts';
 import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
-import type { GradientResult } from './linear.ts';
-
-type Ptr = number;
-type Unary = (y: Ptr, x: Ptr, n: number) => void;
-type Binary = (out: Ptr, a: Ptr, b: Ptr, n: number) => void;
-type Planes = (out: Ptr, x: Ptr, N: number, C: number, HW: number) => void;
-type Upsample = (out: Ptr, x: Ptr, N: number, C: number, H: number, W: number) => void;
-type Concat = (out: Ptr, a: Ptr, b: Ptr, N: number, CA: number, CB: number, HW: number) => void;
-type Embed = (out: Ptr, t: Ptr, N: number, DIM: number, flip: number, shift: number, maxPeriod: number) => void;
-
-/** assembly/elementwise.ts, spatial.ts and embedding.ts (every kernel has a `...Scalar` twin with the same signature). */
-export interface ElementwiseKernels {
-  siluForward(y: Ptr, x: Ptr, n: number): void; siluForwardScalar(y: Ptr, x: Ptr, n: number): void;
-  siluBackward(dx: Ptr, dy: Ptr, x: Ptr, n: number): void; siluBackwardScalar(dx: Ptr, dy: Ptr, x: Ptr, n: number): void;
-  add: Binary; addScalar: Binary; sub: Binary; subScalar: Binary; mul: Binary; mulScalar: Binary;
-  scale(out: Ptr, a: Ptr, alpha: number, n: number): void; scaleScalar(out: Ptr, a: Ptr, alpha: number, n: number): void;
-  axpy(y: Ptr, x: Ptr, alpha: number, n: number): void; axpyScalar(y: Ptr, x: Ptr, alpha: number, n: number): void;
-  fill(out: Ptr, value: number, n: number): void; fillScalar(out: Ptr, value: number, n: number): void;
-  sum(x: Ptr, n: number): number; sumScalar(x: Ptr, n: number): number;
-  sumOfSquares(x: Ptr, n: number): number; sumOfSquaresScalar(x: Ptr, n: number): number;
-  mseLoss(pred: Ptr, target: Ptr, n: number): number; mseLossScalar(pred: Ptr, target: Ptr, n: number): number;
-  mseLossBackward(dpred: Ptr, pred: Ptr, target: Ptr, n: number, scale: number): void;
-  mseLossBackwardScalar(dpred: Ptr, pred: Ptr, target: Ptr, n: number, scale: number): void;
-  countNonFinite(x: Ptr, n: number): number; countNonFiniteScalar(x: Ptr, n: number): number;
-  addChannelBias: Planes; addChannelBiasScalar: Planes; channelBiasBackward: Planes; channelBiasBackwardScalar: Planes;
-  globalAvgPoolForward: Planes; globalAvgPoolForwardScalar: Planes;
-  globalAvgPoolBackward: Planes; globalAvgPoolBackwardScalar: Planes;
-  upsampleNearest2xForward: Upsample; upsampleNearest2xForwardScalar: Upsample;
-  upsampleNearest2xBackward: Upsample; upsampleNearest2xBackwardScalar: Upsample;
-  softmaxCrossEntropy(probs: Ptr, logits: Ptr, labels: Ptr, N: number, CLASSES: number): number;
-  softmaxCrossEntropyScalar(probs: Ptr, logits: Ptr, labels: Ptr, N: number, CLASSES: number): number;
-  softmaxCrossEntropyBackward(dlogits: Ptr, probs: Ptr, labels: Ptr, N: number, CLASSES: number, scale: number): void;
-  softmaxCrossEntropyBackwardScalar(dlogits: Ptr, probs: Ptr, labels: Ptr, N: number, CLASSES: number, scale: number): void;
-  concatChannels: Concat; concatChannelsScalar: Concat;
-  concatChannelsBackward: Concat; concatChannelsBackwardScalar: Concat;
-  timestepEmbedding: Embed; timestepEmbeddingScalar: Embed;
-  /** Test hooks: y = e^x and y = 1 / (1 + e^-x) with simd-math.ts's expf32x4 / sigmoidf32x4 (twins: Mathf.exp). */
-  vectorExp: Unary; vectorExpScalar: Unary; vectorSigmoid: Unary; vectorSigmoidScalar: Unary;
-}
+import { gradientPtr, resolveGradients, type GradientResult, type GradientTargets, type Gradients } from './gradients.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // SiLU and arithmetic
@@ -59,12 +21,12 @@ export function silu(x: Tensor): Tensor {
   return y;
 }
 
-/** dx = dy * silu'(x), ADDED into `into.dx` when given. dy and x have one shape. */
-export function siluBackward(dy: Tensor, x: Tensor, into?: { dx?: Tensor }): Tensor {
+/** dx = dy * silu'(x), into `into.dx` (the backward ops' convention, ops/gradients.ts). dy and x have one shape. */
+export function siluBackward<I extends GradientTargets<'dx'> = {}>(dy: Tensor, x: Tensor, into?: I): GradientResult<I, 'dx'> {
   sameShape('siluBackward', 'x', tensorArg('siluBackward', 'x', x), 'dy', tensorArg('siluBackward', 'dy', dy));
-  const dx = gradientOut('siluBackward', 'dx', into?.dx, x.shape);
-  wasm().siluBackward(dx.ptr, dy.ptr, x.ptr, x.size);
-  return dx;
+  const { dx } = resolveGradients('siluBackward', into, { dx: x.shape });
+  if (dx !== null) wasm().siluBackward(dx.ptr, dy.ptr, x.ptr, x.size);
+  return dx as GradientResult<I, 'dx'>;
 }
 
 /** a + b, element-wise (same shapes, no broadcasting). */
@@ -79,6 +41,13 @@ export function scale(a: Tensor, alpha: number): Tensor {
   const out = new Tensor(tensorArg('scale', 'a', a));
   wasm().scale(out.ptr, a.ptr, numberArg('scale', 'alpha', alpha), a.size);
   return out;
+}
+
+/** x *= alpha, in place (alpha finite, rounded to float32); returns x. */
+export function scaleInPlace(x: Tensor, alpha: number): Tensor {
+  tensorArg('scaleInPlace', 'x', x);
+  wasm().scale(x.ptr, x.ptr, numberArg('scaleInPlace', 'alpha', alpha), x.size);
+  return x;
 }
 
 /** y += alpha * x, in place (same shapes; alpha finite, default 1, rounded to float32); returns y. */
@@ -122,13 +91,13 @@ export function mseLoss(pred: Tensor, target: Tensor): number {
   return wasm().mseLoss(pred.ptr, target.ptr, pred.size);
 }
 
-/** dpred = scale * 2 * (pred - target) / n (n = pred.size), ADDED into `into.dpred` when given. Default scale 1. */
-export function mseLossBackward(pred: Tensor, target: Tensor, scale = 1, into?: { dpred?: Tensor }): Tensor {
+/** dpred = scale * 2 * (pred - target) / n (n = pred.size), into `into.dpred` (ops/gradients.ts). Default scale 1. */
+export function mseLossBackward<I extends GradientTargets<'dpred'> = {}>(pred: Tensor, target: Tensor, scale = 1, into?: I): GradientResult<I, 'dpred'> {
   lossShapes('mseLossBackward', pred, target);
   numberArg('mseLossBackward', 'scale', scale);
-  const dpred = gradientOut('mseLossBackward', 'dpred', into?.dpred, pred.shape);
-  wasm().mseLossBackward(dpred.ptr, pred.ptr, target.ptr, pred.size, scale);
-  return dpred;
+  const { dpred } = resolveGradients('mseLossBackward', into, { dpred: pred.shape });
+  if (dpred !== null) wasm().mseLossBackward(dpred.ptr, pred.ptr, target.ptr, pred.size, scale);
+  return dpred as GradientResult<I, 'dpred'>;
 }
 
 /**
@@ -144,14 +113,15 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): { loss:
   return { loss, probs };
 }
 
-/** dlogits = scale * (probs - onehot(labels)) / N, ADDED into `into.dlogits` when given. Default scale 1. */
-export function softmaxCrossEntropyBackward(probs: Tensor, labels: Int32Array, scale = 1, into?: { dlogits?: Tensor }): Tensor {
+/** dlogits = scale * (probs - onehot(labels)) / N, into `into.dlogits` (ops/gradients.ts). Default scale 1. */
+export function softmaxCrossEntropyBackward<I extends GradientTargets<'dlogits'> = {}>(
+  probs: Tensor, labels: Int32Array, scale = 1, into?: I): GradientResult<I, 'dlogits'> {
   const op = 'softmaxCrossEntropyBackward';
   const [N, CLASSES] = classShapes(op, probs, 'probs', labels);
   numberArg(op, 'scale', scale);
-  const dlogits = gradientOut(op, 'dlogits', into?.dlogits, probs.shape);
-  withInt32(labels, (ptr) => wasm().softmaxCrossEntropyBackward(dlogits.ptr, probs.ptr, ptr, N, CLASSES, scale));
-  return dlogits;
+  const { dlogits } = resolveGradients(op, into, { dlogits: probs.shape });
+  if (dlogits !== null) withInt32(labels, (ptr) => wasm().softmaxCrossEntropyBackward(dlogits.ptr, probs.ptr, ptr, N, CLASSES, scale));
+  return dlogits as GradientResult<I, 'dlogits'>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -165,12 +135,12 @@ export function addChannelBias(x: Tensor, bias: Tensor): Tensor {
   return x;
 }
 
-/** The gradient of `addChannelBias` for its bias: dbias[n, c] = sum of dy[n, c, ...], [N, C]. */
-export function channelBiasBackward(dy: Tensor, into?: { dbias?: Tensor }): Tensor {
+/** The gradient of `addChannelBias` for its bias: dbias[n, c] = sum of dy[n, c, ...], [N, C] (ops/gradients.ts). */
+export function channelBiasBackward<I extends GradientTargets<'dbias'> = {}>(dy: Tensor, into?: I): GradientResult<I, 'dbias'> {
   const { N, C, HW } = planes('channelBiasBackward', dy, 'dy');
-  const dbias = gradientOut('channelBiasBackward', 'dbias', into?.dbias, [N, C]);
-  wasm().channelBiasBackward(dbias.ptr, dy.ptr, N, C, HW);
-  return dbias;
+  const { dbias } = resolveGradients('channelBiasBackward', into, { dbias: [N, C] });
+  if (dbias !== null) wasm().channelBiasBackward(dbias.ptr, dy.ptr, N, C, HW);
+  return dbias as GradientResult<I, 'dbias'>;
 }
 
 /** y[n, c] = mean of x[n, c, ...]: x [N, C, ...spatial] (spatial size >= 1) -> [N, C]. */
@@ -181,16 +151,16 @@ export function globalAvgPool(x: Tensor): Tensor {
   return y;
 }
 
-/** dx[n, c, ...] = dy[n, c] / (spatial size), [N, C, ...] = xShape; ADDED into `into.dx` when given. */
-export function globalAvgPoolBackward(dy: Tensor, xShape: Shape, into?: { dx?: Tensor }): Tensor {
+/** dx[n, c, ...] = dy[n, c] / (spatial size), [N, C, ...] = xShape; into `into.dx` (ops/gradients.ts). */
+export function globalAvgPoolBackward<I extends GradientTargets<'dx'> = {}>(dy: Tensor, xShape: Shape, into?: I): GradientResult<I, 'dx'> {
   const op = 'globalAvgPoolBackward';
   const shape = checkShape(xShape, op);
   if (shape.length < 2) throw new Error(`${op}: xShape must be [N, C, ...spatial], got ${fmt(shape)}`);
   const { N, C, HW } = planeSizes(op, shape, 'xShape', 1);
   expectShape(op, 'dy', tensorArg(op, 'dy', dy), [N, C], `xShape ${fmt(shape)}`);
-  const dx = gradientOut(op, 'dx', into?.dx, shape);
-  wasm().globalAvgPoolBackward(dx.ptr, dy.ptr, N, C, HW);
-  return dx;
+  const { dx } = resolveGradients(op, into, { dx: shape });
+  if (dx !== null) wasm().globalAvgPoolBackward(dx.ptr, dy.ptr, N, C, HW);
+  return dx as GradientResult<I, 'dx'>;
 }
 
 /** Nearest-neighbour 2x upsampling: x [N, C, H, W] -> [N, C, 2H, 2W]. */
@@ -201,14 +171,17 @@ export function upsampleNearest2x(x: Tensor): Tensor {
   return y;
 }
 
-/** The gradient of `upsampleNearest2x`: dy [N, C, 2H, 2W] -> dx [N, C, H, W] (each the sum of its 4 children). */
-export function upsampleNearest2xBackward(dy: Tensor, into?: { dx?: Tensor }): Tensor {
+/**
+ * The gradient of `upsampleNearest2x`: dy [N, C, 2H, 2W] -> dx [N, C, H, W] (each the sum of its 4 children), into
+ * `into.dx` (ops/gradients.ts).
+ */
+export function upsampleNearest2xBackward<I extends GradientTargets<'dx'> = {}>(dy: Tensor, into?: I): GradientResult<I, 'dx'> {
   const op = 'upsampleNearest2xBackward';
   const [N, C, H2, W2] = tensorArg(op, 'dy', dy, 4, '[N, C, 2H, 2W]');
   if (H2 % 2 !== 0 || W2 % 2 !== 0) throw new Error(`${op}: dy must have an even height and width [N, C, 2H, 2W], got ${fmt(dy.shape)}`);
-  const dx = gradientOut(op, 'dx', into?.dx, [N, C, H2 / 2, W2 / 2]);
-  wasm().upsampleNearest2xBackward(dx.ptr, dy.ptr, N, C, H2 / 2, W2 / 2);
-  return dx;
+  const { dx } = resolveGradients(op, into, { dx: [N, C, H2 / 2, W2 / 2] });
+  if (dx !== null) wasm().upsampleNearest2xBackward(dx.ptr, dy.ptr, N, C, H2 / 2, W2 / 2);
+  return dx as GradientResult<I, 'dx'>;
 }
 
 /** Concatenates along channels (U-Net skip connections): a [N, CA, ...S], b [N, CB, ...S] -> [N, CA + CB, ...S]. */
@@ -223,23 +196,20 @@ export function concatChannels(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * Splits the gradient of `concatChannels`: dout [N, CA + CB, ...S] -> da [N, CA, ...S], db [N, CB, ...S]. Each is
- * ADDED into `into.da` / `into.db` when a Tensor, skipped when null, allocated when absent.
+ * Splits the gradient of `concatChannels`: dout [N, CA + CB, ...S] -> da [N, CA, ...S], db [N, CB, ...S], into
+ * `into.da` / `into.db` (the backward ops' convention, ops/gradients.ts).
  */
-export function concatChannelsBackward<I extends { da?: Tensor | null; db?: Tensor | null } = {}>(
-  dout: Tensor, channelsA: number, into?: I): { da: GradientResult<I, 'da'>; db: GradientResult<I, 'db'> } {
+export function concatChannelsBackward<I extends GradientTargets<'da' | 'db'> = {}>(
+  dout: Tensor, channelsA: number, into?: I): Gradients<I, 'da' | 'db'> {
   const op = 'concatChannelsBackward';
   const { N, C, HW } = planes(op, dout, 'dout');
   if (!Number.isInteger(channelsA) || channelsA < 0 || channelsA > C) {
     throw new Error(`${op}: channelsA must be an integer in [0, ${C}] (the channels of dout ${fmt(dout.shape)}), got ${channelsA}`);
   }
-  const rest = dout.shape.slice(2), aShape = [N, channelsA, ...rest], bShape = [N, C - channelsA, ...rest];
-  if (into?.da) sameShape(op, 'the gradient da', aShape, 'into.da', tensorArg(op, 'into.da', into.da));
-  if (into?.db) sameShape(op, 'the gradient db', bShape, 'into.db', tensorArg(op, 'into.db', into.db));
-  const da = into?.da === undefined ? Tensor.zeros(aShape) : into.da;
-  const db = into?.db === undefined ? Tensor.zeros(bShape) : into.db;
-  wasm().concatChannelsBackward(da?.ptr ?? 0, db?.ptr ?? 0, dout.ptr, N, channelsA, C - channelsA, HW);
-  return { da, db } as never;
+  const rest = dout.shape.slice(2);
+  const { da, db } = resolveGradients(op, into, { da: [N, channelsA, ...rest], db: [N, C - channelsA, ...rest] });
+  wasm().concatChannelsBackward(gradientPtr(da), gradientPtr(db), dout.ptr, N, channelsA, C - channelsA, HW);
+  return { da, db } as Gradients<I, 'da' | 'db'>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -287,18 +257,11 @@ export function timestepEmbedding(timesteps: Float32Array | Tensor, dim: number,
 // ---------------------------------------------------------------------------------------------------------
 // Checks and helpers
 
-function binary(op: string, kernel: Binary, a: Tensor, b: Tensor): Tensor {
+function binary(op: string, kernel: (out: number, a: number, b: number, n: number) => void, a: Tensor, b: Tensor): Tensor {
   sameShape(op, 'a', tensorArg(op, 'a', a), 'b', tensorArg(op, 'b', b));
   const out = new Tensor(a.shape);
   kernel(out.ptr, a.ptr, b.ptr, a.size);
   return out;
-}
-
-/** The output of a single-gradient backward op: `given` (checked to have `shape`) or a new zeroed tensor. */
-function gradientOut(op: string, name: string, given: Tensor | undefined, shape: Shape): Tensor {
-  if (given === undefined) return Tensor.zeros(shape);
-  sameShape(op, `the gradient ${name}`, shape, `into.${name}`, tensorArg(op, `into.${name}`, given));
-  return given;
 }
 
 /** Checks that `name` has the shape [N, C] that `context` implies. */

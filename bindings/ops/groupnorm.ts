@@ -10,19 +10,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor, type Shape } from '../tensor.ts';
 import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
-
-/** assembly/groupnorm.ts. Pointers may be 0 where the kernels say so (absent input, skipped output). */
-export interface GroupNormKernels {
-  groupNormForward(y: number, mean: number, rstd: number, x: number, gamma: number, beta: number, scale: number,
-    shift: number, N: number, C: number, HW: number, G: number, eps: number): void;
-  groupNormForwardScalar(y: number, mean: number, rstd: number, x: number, gamma: number, beta: number, scale: number,
-    shift: number, N: number, C: number, HW: number, G: number, eps: number): void;
-  groupNormBackward(dx: number, dgamma: number, dbeta: number, dscale: number, dshift: number, dy: number, x: number,
-    mean: number, rstd: number, gamma: number, beta: number, scale: number, N: number, C: number, HW: number, G: number): void;
-  groupNormBackwardScalar(dx: number, dgamma: number, dbeta: number, dscale: number, dshift: number, dy: number,
-    x: number, mean: number, rstd: number, gamma: number, beta: number, scale: number, N: number, C: number,
-    HW: number, G: number): void;
-}
+import { gradientPtr, resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 /** AdaGN modulation: per-sample scale and shift, both [N, C], given together or not at all. */
 export interface GroupNormModulation {
@@ -36,29 +24,6 @@ export interface GroupNormModulation {
  */
 export interface GroupNormBackwardOptions extends GroupNormModulation {
   beta?: Tensor;
-}
-
-/** Where each gradient goes: a Tensor to ADD into, `null` to skip it, absent to allocate a zeroed one. */
-export interface GroupNormGradientTargets {
-  dx?: Tensor | null;
-  dgamma?: Tensor | null;
-  dbeta?: Tensor | null;
-  /** Only with `scale`. */
-  dscale?: Tensor | null;
-  /** Only with `scale`. */
-  dshift?: Tensor | null;
-}
-
-/**
- * The gradients: dx like x, dgamma and dbeta [C], dscale and dshift [N, C] (only when `scale` was given).
- * A gradient skipped with `null` is absent.
- */
-export interface GroupNormGradients {
-  dx?: Tensor;
-  dgamma?: Tensor;
-  dbeta?: Tensor;
-  dscale?: Tensor;
-  dshift?: Tensor;
 }
 
 /** The forward's output and the statistics the backward reuses: mean and rstd = 1 / sqrt(var + eps), [N, groups]. */
@@ -105,23 +70,23 @@ export function groupNormForward(
 
 /**
  * Gradients of L through y = groupNorm(x, groups, gamma, beta, eps, { scale, shift }), given dy = dL/dy.
- * Recomputes the statistics from x. Parameter gradients follow the `into` convention (see ops/index.ts).
+ * Recomputes the statistics from x. `into` follows the backward ops' convention (ops/gradients.ts).
  * @param dy shaped like x.
  * @param options the forward's `{ scale, shift }`, plus `beta` when scale is given and dscale is wanted.
- * @param into per gradient: a Tensor to add into, `null` to skip, absent to allocate.
  */
-export function groupNormBackward(
-  dy: Tensor, x: Tensor, groups: number, gamma: Tensor, eps = 1e-5, options: GroupNormBackwardOptions = {},
-  into: GroupNormGradientTargets = {},
-): GroupNormGradients {
+export function groupNormBackward<I extends GradientTargets<Names> = {}>(
+  dy: Tensor, x: Tensor, groups: number, gamma: Tensor, eps = 1e-5, options: GroupNormBackwardOptions = {}, into?: I,
+): Gradients<I, Names> {
   const op = 'groupNormBackward';
   const d = checkInput(op, x, groups);
   checkBackward(op, d, dy, gamma, options, into);
   numberArg(op, 'eps', eps, true);
+  const grads = resolve(op, d, options, into);
   const mean = new Tensor([d.N, d.G]), rstd = new Tensor([d.N, d.G]);
   try {
     wasm().groupNormForward(0, mean.ptr, rstd.ptr, x.ptr, 0, 0, 0, 0, d.N, d.C, d.HW, d.G, eps);
-    return runBackward(d, dy, x, mean, rstd, gamma, options, into);
+    runBackward(d, grads, dy, x, mean, rstd, gamma, options);
+    return grads as Gradients<I, Names>;
   } finally {
     mean.dispose();
     rstd.dispose();
@@ -132,10 +97,9 @@ export function groupNormBackward(
  * `groupNormBackward` with the statistics saved by `groupNormForward` (mean and rstd [N, groups]; the number of
  * groups is read from their shape), so x is not re-read for them.
  */
-export function groupNormBackwardWithStatistics(
-  dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, gamma: Tensor, options: GroupNormBackwardOptions = {},
-  into: GroupNormGradientTargets = {},
-): GroupNormGradients {
+export function groupNormBackwardWithStatistics<I extends GradientTargets<Names> = {}>(
+  dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, gamma: Tensor, options: GroupNormBackwardOptions = {}, into?: I,
+): Gradients<I, Names> {
   const op = 'groupNormBackwardWithStatistics';
   const meanShape = tensorArg(op, 'mean', mean, 2, '[N, groups]');
   const d = checkInput(op, x, meanShape[1]);
@@ -144,10 +108,15 @@ export function groupNormBackwardWithStatistics(
   }
   sameShape(op, 'mean', meanShape, 'rstd', tensorArg(op, 'rstd', rstd));
   checkBackward(op, d, dy, gamma, options, into);
-  return runBackward(d, dy, x, mean, rstd, gamma, options, into);
+  const grads = resolve(op, d, options, into);
+  runBackward(d, grads, dy, x, mean, rstd, gamma, options);
+  return grads as Gradients<I, Names>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+/** The gradients of group normalisation: dx like x, dgamma and dbeta [C], dscale and dshift [N, C] (with AdaGN only). */
+type Names = 'dx' | 'dgamma' | 'dbeta' | 'dscale' | 'dshift';
 
 /** Sizes of the kernels: batch, channels, spatial product, groups. */
 interface Dims { N: number; C: number; HW: number; G: number; shape: Shape }
@@ -174,25 +143,20 @@ function checkForward(op: string, x: Tensor, groups: number, gamma: Tensor, beta
 }
 
 function checkBackward(op: string, d: Dims, dy: Tensor, gamma: Tensor, options: GroupNormBackwardOptions,
-  into: GroupNormGradientTargets): void {
+  into: GradientTargets<Names> | undefined): void {
   sameShape(op, 'x', d.shape, 'dy', tensorArg(op, 'dy', dy));
   checkChannelVector(op, 'gamma', gamma, d);
   checkModulation(op, options, d);
   if (options.beta !== undefined) checkChannelVector(op, 'beta', options.beta, d);
-  if (typeof into !== 'object' || into === null) {
-    throw new Error(`${op}: into must be an object of gradient targets, got ${into}`);
-  }
-  checkTarget(op, 'dx', into.dx, d.shape);
-  checkTarget(op, 'dgamma', into.dgamma, [d.C]);
-  checkTarget(op, 'dbeta', into.dbeta, [d.C]);
-  const modulated = options.scale !== undefined;
-  for (const name of ['dscale', 'dshift'] as const) {
-    if (!modulated && into[name]) throw new Error(`${op}: into.${name} was given but the forward had no scale and shift`);
-    checkTarget(op, name, into[name], [d.N, d.C]);
-  }
-  if (modulated && into.dscale !== null && options.beta === undefined) {
+  if (options.scale !== undefined && into?.dscale !== null && options.beta === undefined) {
     throw new Error(`${op}: the gradient of scale needs beta: pass { scale, shift, beta }, or skip it with into.dscale = null`);
   }
+}
+
+/** The gradient targets (ops/gradients.ts); dscale and dshift exist only when the forward was modulated. */
+function resolve(op: string, d: Dims, options: GroupNormBackwardOptions, into: GradientTargets<Names> | undefined) {
+  const modulation = options.scale !== undefined ? [d.N, d.C] : null;
+  return resolveGradients(op, into, { dx: d.shape, dgamma: [d.C], dbeta: [d.C], dscale: modulation, dshift: modulation });
 }
 
 function checkChannelVector(op: string, name: string, value: Tensor, d: Dims): void {
@@ -219,26 +183,10 @@ function checkModulation(op: string, modulation: GroupNormModulation, d: Dims): 
   }
 }
 
-function checkTarget(op: string, name: string, target: Tensor | null | undefined, shape: Shape): void {
-  if (target === null || target === undefined) return;
-  const actual = tensorArg(op, `into.${name}`, target);
-  if (actual.length !== shape.length || actual.some((v, i) => v !== shape[i])) {
-    throw new Error(`${op}: into.${name} must have shape ${fmt(shape)}, got ${fmt(actual)}`);
-  }
-}
-
-/** Allocates the wanted gradients (the `into` convention) and runs the backward kernel. */
-function runBackward(d: Dims, dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, gamma: Tensor,
-  options: GroupNormBackwardOptions, into: GroupNormGradientTargets): GroupNormGradients {
-  const shapes: Record<keyof GroupNormGradients, Shape> = {
-    dx: d.shape, dgamma: [d.C], dbeta: [d.C], dscale: [d.N, d.C], dshift: [d.N, d.C],
-  };
-  const wanted = Object.keys(shapes) as (keyof GroupNormGradients)[];
-  const grads: GroupNormGradients = {};
-  for (const key of options.scale !== undefined ? wanted : wanted.slice(0, 3)) {
-    if (into[key] !== null) grads[key] = into[key] ?? Tensor.zeros(shapes[key]);
-  }
-  wasm().groupNormBackward(ptr(grads.dx), ptr(grads.dgamma), ptr(grads.dbeta), ptr(grads.dscale), ptr(grads.dshift),
+/** Runs the backward kernel into the resolved gradients (a null one is skipped). */
+function runBackward(d: Dims, grads: Record<Names, Tensor | null>, dy: Tensor, x: Tensor, mean: Tensor, rstd: Tensor,
+  gamma: Tensor, options: GroupNormBackwardOptions): void {
+  const g = gradientPtr;
+  wasm().groupNormBackward(g(grads.dx), g(grads.dgamma), g(grads.dbeta), g(grads.dscale), g(grads.dshift),
     dy.ptr, x.ptr, mean.ptr, rstd.ptr, gamma.ptr, ptr(options.beta), ptr(options.scale), d.N, d.C, d.HW, d.G);
-  return grads;
 }

@@ -3,12 +3,6 @@ import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { tensorArg } from './check.ts';
 
-/** assembly/layout.ts */
-export interface LayoutKernels {
-  transpose12(out: number, x: number, A: number, B: number, C: number, D: number): void;
-  transpose12Scalar(out: number, x: number, A: number, B: number, C: number, D: number): void;
-}
-
 /**
  * Swaps axes 1 and 2: [A, B, C] -> [A, C, B], or [A, B, C, D] -> [A, C, B, D]. Feature maps [N, C, T] become
  * tokens [N, T, C]; tokens [N, T, heads, Dh] become heads [N, heads, T, Dh]. It is its own backward.

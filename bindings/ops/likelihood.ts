@@ -11,7 +11,7 @@
  * Each has a backward with respect to the model's side (the second Gaussian's mean and log-variance; the means and
  * log-scales), for losses that learn the variance (the hybrid loss of Nichol & Dhariwal 2021). Backward ops take
  * dOut (one float64 per item, the gradient of the loss with respect to the op's output) and follow the ops'
- * gradient convention (see ./index.ts): a Tensor in `into` receives the gradient ADDED to what it holds, null skips
+ * gradient contract (./gradients.ts): a Tensor in `into` receives the gradient ADDED to what it holds, null skips
  * it, absent allocates it.
  *
  * The first dimension of every tensor is the batch item; the others are reduced. Non-finite inputs give non-finite
@@ -19,24 +19,12 @@
  */
 import { allocator } from '../core/allocator.ts';
 import { wasm } from '../core/instance.ts';
-import { Tensor, type Shape } from '../tensor.ts';
+import type { Tensor, Shape } from '../tensor.ts';
 import { sameShape, tensorArg } from './check.ts';
+import { gradientPtr, resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 type Ptr = number;
-type Reduce4 = (out: Ptr, a: Ptr, b: Ptr, c: Ptr, d: Ptr, N: number, M: number) => void;
-type Reduce3 = (out: Ptr, x: Ptr, means: Ptr, logScales: Ptr, N: number, M: number) => void;
-type Backward4 = (dA: Ptr, dB: Ptr, dOut: Ptr, a: Ptr, b: Ptr, c: Ptr, d: Ptr, N: number, M: number) => void;
 type Backward3 = (dMeans: Ptr, dLogScales: Ptr, dOut: Ptr, x: Ptr, means: Ptr, logScales: Ptr, N: number, M: number) => void;
-
-/** assembly/likelihood.ts (every kernel has a `...Scalar` twin with the same signature). */
-export interface LikelihoodKernels {
-  normalKL: Reduce4; normalKLScalar: Reduce4;
-  normalKLBackward: Backward4; normalKLBackwardScalar: Backward4;
-  gaussianLogLikelihood: Reduce3; gaussianLogLikelihoodScalar: Reduce3;
-  gaussianLogLikelihoodBackward: Backward3; gaussianLogLikelihoodBackwardScalar: Backward3;
-  discretizedGaussianLogLikelihood: Reduce3; discretizedGaussianLogLikelihoodScalar: Reduce3;
-  discretizedGaussianLogLikelihoodBackward: Backward3; discretizedGaussianLogLikelihoodBackwardScalar: Backward3;
-}
 
 /**
  * KL(N(mean1, e^logVar1) || N(mean2, e^logVar2)) = 0.5 (-1 + lv2 - lv1 + e^(lv1 - lv2) + (m1 - m2)² e^-lv2) per
@@ -51,16 +39,15 @@ export function normalKL(mean1: Tensor, logVar1: Tensor, mean2: Tensor, logVar2:
  * The gradients of `normalKL` with respect to the second Gaussian (the model's): dMean2 = dOut[n] / M · (m2 - m1)
  * e^-lv2 and dLogVar2 = dOut[n] / M · 0.5 (1 - e^(lv1 - lv2) - (m1 - m2)² e^-lv2). `dOut` holds one number per item.
  */
-export function normalKLBackward<I extends { dMean2?: Tensor | null; dLogVar2?: Tensor | null } = {}>(
+export function normalKLBackward<I extends GradientTargets<'dMean2' | 'dLogVar2'> = {}>(
   dOut: ArrayLike<number>, mean1: Tensor, logVar1: Tensor, mean2: Tensor, logVar2: Tensor, into?: I,
-): { dMean2: Gradient<I, 'dMean2'>; dLogVar2: Gradient<I, 'dLogVar2'> } {
+): Gradients<I, 'dMean2' | 'dLogVar2'> {
   const op = 'normalKLBackward';
   const { N, M } = fourShapes(op, mean1, logVar1, mean2, logVar2);
   checkItemValues(op, dOut, N);
-  const dMean2 = gradientTarget(op, 'dMean2', into?.dMean2, mean2.shape);
-  const dLogVar2 = gradientTarget(op, 'dLogVar2', into?.dLogVar2, mean2.shape);
-  withItemValues(dOut, N, (g) => wasm().normalKLBackward(dMean2?.ptr ?? 0, dLogVar2?.ptr ?? 0, g, mean1.ptr, logVar1.ptr, mean2.ptr, logVar2.ptr, N, M));
-  return { dMean2, dLogVar2 } as never;
+  const { dMean2, dLogVar2 } = resolveGradients(op, into, { dMean2: mean2.shape, dLogVar2: mean2.shape }, { distinctFrom: [mean1, logVar1, mean2, logVar2] });
+  withItemValues(dOut, N, (g) => wasm().normalKLBackward(gradientPtr(dMean2), gradientPtr(dLogVar2), g, mean1.ptr, logVar1.ptr, mean2.ptr, logVar2.ptr, N, M));
+  return { dMean2, dLogVar2 } as Gradients<I, 'dMean2' | 'dLogVar2'>;
 }
 
 /**
@@ -73,9 +60,9 @@ export function gaussianLogLikelihood(x: Tensor, means: Tensor, logScales: Tenso
 }
 
 /** The gradients of `gaussianLogLikelihood` with respect to the means and the log-scales (dOut: one per item). */
-export function gaussianLogLikelihoodBackward<I extends { dMeans?: Tensor | null; dLogScales?: Tensor | null } = {}>(
+export function gaussianLogLikelihoodBackward<I extends GradientTargets<'dMeans' | 'dLogScales'> = {}>(
   dOut: ArrayLike<number>, x: Tensor, means: Tensor, logScales: Tensor, into?: I,
-): { dMeans: Gradient<I, 'dMeans'>; dLogScales: Gradient<I, 'dLogScales'> } {
+): Gradients<I, 'dMeans' | 'dLogScales'> {
   return backward3('gaussianLogLikelihoodBackward', wasm().gaussianLogLikelihoodBackward, dOut, x, means, logScales, into);
 }
 
@@ -94,27 +81,23 @@ export function discretizedGaussianLogLikelihood(x: Tensor, means: Tensor, logSc
  * The gradients of `discretizedGaussianLogLikelihood` with respect to the means and the log-scales (dOut: one per
  * item); 0 for the elements whose probability is clamped at 1e-12.
  */
-export function discretizedGaussianLogLikelihoodBackward<I extends { dMeans?: Tensor | null; dLogScales?: Tensor | null } = {}>(
+export function discretizedGaussianLogLikelihoodBackward<I extends GradientTargets<'dMeans' | 'dLogScales'> = {}>(
   dOut: ArrayLike<number>, x: Tensor, means: Tensor, logScales: Tensor, into?: I,
-): { dMeans: Gradient<I, 'dMeans'>; dLogScales: Gradient<I, 'dLogScales'> } {
+): Gradients<I, 'dMeans' | 'dLogScales'> {
   return backward3('discretizedGaussianLogLikelihoodBackward', wasm().discretizedGaussianLogLikelihoodBackward, dOut, x, means, logScales, into);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Checks and helpers
 
-/** A gradient result: a Tensor, or null when the caller passed null for it. */
-type Gradient<I, K extends string> = I extends { [P in K]: null } ? null : Tensor;
-
-function backward3<I extends { dMeans?: Tensor | null; dLogScales?: Tensor | null }>(
+function backward3<I extends GradientTargets<'dMeans' | 'dLogScales'>>(
   op: string, kernel: Backward3, dOut: ArrayLike<number>, x: Tensor, means: Tensor, logScales: Tensor, into?: I,
-): { dMeans: Gradient<I, 'dMeans'>; dLogScales: Gradient<I, 'dLogScales'> } {
+): Gradients<I, 'dMeans' | 'dLogScales'> {
   const { N, M } = threeShapes(op, x, means, logScales);
   checkItemValues(op, dOut, N);
-  const dMeans = gradientTarget(op, 'dMeans', into?.dMeans, x.shape);
-  const dLogScales = gradientTarget(op, 'dLogScales', into?.dLogScales, x.shape);
-  withItemValues(dOut, N, (g) => kernel(dMeans?.ptr ?? 0, dLogScales?.ptr ?? 0, g, x.ptr, means.ptr, logScales.ptr, N, M));
-  return { dMeans, dLogScales } as never;
+  const { dMeans, dLogScales } = resolveGradients(op, into, { dMeans: x.shape, dLogScales: x.shape }, { distinctFrom: [x, means, logScales] });
+  withItemValues(dOut, N, (g) => kernel(gradientPtr(dMeans), gradientPtr(dLogScales), g, x.ptr, means.ptr, logScales.ptr, N, M));
+  return { dMeans, dLogScales } as Gradients<I, 'dMeans' | 'dLogScales'>;
 }
 
 /** N (the first dimension) and M (the product of the others) of a batch tensor [N, ...]. */
@@ -136,14 +119,6 @@ function threeShapes(op: string, x: Tensor, means: Tensor, logScales: Tensor): {
   sameShape(op, 'x', shape, 'means', tensorArg(op, 'means', means));
   sameShape(op, 'x', shape, 'logScales', tensorArg(op, 'logScales', logScales));
   return itemSizes(op, 'x', shape);
-}
-
-/** `given` (checked to have `shape`), null, or a new zeroed tensor when absent. */
-function gradientTarget(op: string, name: string, given: Tensor | null | undefined, shape: Shape): Tensor | null {
-  if (given === null) return null;
-  if (given === undefined) return Tensor.zeros(shape);
-  sameShape(op, `the gradient ${name}`, shape, `into.${name}`, tensorArg(op, `into.${name}`, given));
-  return given;
 }
 
 /** Runs `kernel` with a scratch of N float64 in WebAssembly memory and returns a copy of it. */

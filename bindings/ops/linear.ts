@@ -4,8 +4,9 @@
  * batch item gets the same result whatever the batch size.
  */
 import { wasm } from '../core/instance.ts';
-import { Tensor, type Shape } from '../tensor.ts';
-import { fmt, sameShape, tensorArg } from './check.ts';
+import { Tensor } from '../tensor.ts';
+import { fmt, tensorArg } from './check.ts';
+import { gradientPtr, resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 /** assembly/linear.ts */
 export interface LinearKernels {
@@ -13,23 +14,6 @@ export interface LinearKernels {
   linearForwardScalar(y: number, x: number, w: number, b: number, N: number, IN: number, OUT: number): void;
   linearBackward(dx: number, dw: number, db: number, dy: number, x: number, w: number, N: number, IN: number, OUT: number): void;
   linearBackwardScalar(dx: number, dw: number, db: number, dy: number, x: number, w: number, N: number, IN: number, OUT: number): void;
-}
-
-/**
- * What a backward op returns for the gradient named `K`, given its `into` argument `I`: `null` when `into[K]` is
- * `null` (skipped), a Tensor when it is a Tensor or absent (allocated), and `Tensor | null` when it may be either.
- */
-export type GradientResult<I, K extends string> =
-  K extends keyof I ? (I[K] extends null ? null : null extends I[K] ? Tensor | null : Tensor) : Tensor;
-
-/** Where `linearBackward` puts each gradient: a Tensor to add into, `null` to skip it, absent to allocate it. */
-export interface LinearGradients {
-  /** [..., IN], like x. */
-  dx?: Tensor | null;
-  /** [OUT, IN], like w. */
-  dw?: Tensor | null;
-  /** [OUT], like the bias; pass `null` for a layer without bias. */
-  db?: Tensor | null;
 }
 
 /**
@@ -52,27 +36,24 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
 
 /**
  * Gradients of y = x · wᵀ + b for the upstream gradient dy: dx = dy · w, dw = dyᵀ · x, db = column sums of dy.
- * Each gradient is ADDED into `into.<name>` when that is a Tensor, skipped when it is `null`, and allocated
- * (zeroed, then filled) when absent.
+ * `into` follows the backward ops' convention (ops/gradients.ts): dx [..., IN] like x, dw [OUT, IN] like w,
+ * db [OUT] (pass `null` for a layer without bias).
  * @param dy [..., OUT], the shape of y.
  * @param x [..., IN], the layer's input.
  * @param w [OUT, IN].
  * @returns the gradients, `null` for the skipped ones.
  */
-export function linearBackward<I extends LinearGradients = {}>(dy: Tensor, x: Tensor, w: Tensor, into?: I):
-  { dx: GradientResult<I, 'dx'>; dw: GradientResult<I, 'dw'>; db: GradientResult<I, 'db'> } {
+export function linearBackward<I extends GradientTargets<'dx' | 'dw' | 'db'> = {}>(dy: Tensor, x: Tensor, w: Tensor, into?: I):
+  Gradients<I, 'dx' | 'dw' | 'db'> {
   const op = 'linearBackward';
   const { rows, IN, OUT } = linearShapes(op, x, w);
   const yShape = [...x.shape.slice(0, -1), OUT], dys = tensorArg(op, 'dy', dy);
   if (dys.length !== yShape.length || dys.some((d, i) => d !== yShape[i])) {
     throw new Error(`${op}: dy must be ${fmt(yShape)}, the shape of y for x ${fmt(x.shape)} and w ${fmt(w.shape)}, got ${fmt(dys)}`);
   }
-  checkInto(op, 'dx', into?.dx, x.shape);
-  checkInto(op, 'dw', into?.dw, w.shape);
-  checkInto(op, 'db', into?.db, [OUT]);
-  const dx = resolve(into?.dx, x.shape), dw = resolve(into?.dw, w.shape), db = resolve(into?.db, [OUT]);
-  wasm().linearBackward(dx?.ptr ?? 0, dw?.ptr ?? 0, db?.ptr ?? 0, dy.ptr, x.ptr, w.ptr, rows, IN, OUT);
-  return { dx, dw, db } as never;
+  const g = resolveGradients(op, into, { dx: x.shape, dw: w.shape, db: [OUT] });
+  wasm().linearBackward(gradientPtr(g.dx), gradientPtr(g.dw), gradientPtr(g.db), dy.ptr, x.ptr, w.ptr, rows, IN, OUT);
+  return g as Gradients<I, 'dx' | 'dw' | 'db'>;
 }
 
 /** Checks x [..., IN] and w [OUT, IN]; returns the sizes, with every leading dimension of x folded into rows. */
@@ -86,13 +67,3 @@ function linearShapes(op: string, x: Tensor, w: Tensor): { rows: number; IN: num
   }
   return { rows: xs.slice(0, -1).reduce((a, b) => a * b, 1), IN, OUT: ws[0] };
 }
-
-/** Checks one entry of `into`: a Tensor there must have the gradient's shape. */
-function checkInto(op: string, name: string, target: Tensor | null | undefined, shape: Shape): void {
-  if (target === null || target === undefined) return;
-  sameShape(op, `the gradient ${name}`, shape, `into.${name}`, tensorArg(op, `into.${name}`, target));
-}
-
-/** One entry of `into` (checked): absent allocates zeros of `shape`, null skips, a Tensor is added into. */
-const resolve = (target: Tensor | null | undefined, shape: Shape): Tensor | null =>
-  target === undefined ? Tensor.zeros(shape) : target;

@@ -9,6 +9,8 @@ import { wasm } from '../core/instance.ts';
 
 /** e^x. */
 export const exp = (x: number): number => wasm().mathExp(x);
+/** e^x - 1, accurate for small x (UniPC's h·phi_1(h), as torch.expm1). */
+export const expm1 = (x: number): number => wasm().mathExpm1(x);
 /** The natural logarithm. */
 export const log = (x: number): number => wasm().mathLog(x);
 /** The cosine of x (radians). */

@@ -5,14 +5,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, tensorArg } from './check.ts';
-
-/** assembly/matmul.ts */
-export interface MatmulKernels {
-  matmul(a: number, b: number, c: number, M: number, K: number, N: number, flags: number): void;
-  matmulScalar(a: number, b: number, c: number, M: number, K: number, N: number, flags: number): void;
-  batchMatmul(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, flags: number): void;
-  batchMatmulScalar(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, flags: number): void;
-}
+import { resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 /** Flags of the `matmul` kernels: how to read A and B, and whether to add into C instead of overwriting it. */
 export const MatmulFlags = { transposeA: 1, transposeB: 2, accumulate: 4 } as const;
@@ -40,18 +33,23 @@ export function batchMatmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): 
   return c;
 }
 
-/** Gradients of C = A·B (no transposes): dA = dC·Bᵀ, dB = Aᵀ·dC. */
-export function matmulBackward(dc: Tensor, a: Tensor, b: Tensor): { da: Tensor; db: Tensor } {
-  const { M, K, N } = productShape('matmulBackward', a, b, 2, {});
-  const dcShape = tensorArg('matmulBackward', 'dc', dc, 2);
+/**
+ * Gradients of C = A·B (no transposes): dA = dC·Bᵀ, dB = Aᵀ·dC. `into` follows the backward ops' convention
+ * (ops/gradients.ts): da [M, K] like a, db [K, N] like b.
+ */
+export function matmulBackward<I extends GradientTargets<'da' | 'db'> = {}>(dc: Tensor, a: Tensor, b: Tensor, into?: I):
+  Gradients<I, 'da' | 'db'> {
+  const op = 'matmulBackward';
+  const { M, K, N } = productShape(op, a, b, 2, {});
+  const dcShape = tensorArg(op, 'dc', dc, 2);
   if (dcShape[0] !== M || dcShape[1] !== N) {
-    throw new Error(`matmulBackward: dc must be [${M}, ${N}] for a ${fmt(a.shape)} and b ${fmt(b.shape)}, got ${fmt(dcShape)}`);
+    throw new Error(`${op}: dc must be [${M}, ${N}] for a ${fmt(a.shape)} and b ${fmt(b.shape)}, got ${fmt(dcShape)}`);
   }
-  const da = new Tensor([M, K]);
-  const db = new Tensor([K, N]);
-  wasm().matmul(dc.ptr, b.ptr, da.ptr, M, N, K, MatmulFlags.transposeB);
-  wasm().matmul(a.ptr, dc.ptr, db.ptr, K, M, N, MatmulFlags.transposeA);
-  return { da, db };
+  const { da, db } = resolveGradients(op, into, { da: a.shape, db: b.shape }, { distinctFrom: [dc, a, b] });
+  const { transposeA, transposeB, accumulate } = MatmulFlags;
+  if (da !== null) wasm().matmul(dc.ptr, b.ptr, da.ptr, M, N, K, transposeB | accumulate);
+  if (db !== null) wasm().matmul(a.ptr, dc.ptr, db.ptr, K, M, N, transposeA | accumulate);
+  return { da, db } as Gradients<I, 'da' | 'db'>;
 }
 
 function productShape(op: string, a: Tensor, b: Tensor, rank: number, options: MatmulOptions) {

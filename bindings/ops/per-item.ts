@@ -7,12 +7,6 @@ import { wasm } from '../core/instance.ts';
 import type { Tensor } from '../tensor.ts';
 import { fmt, tensorArg } from './check.ts';
 
-/** assembly/per-item.ts */
-export interface PerItemKernels {
-  sumOfSquaresPerItem(out: number, x: number, N: number, M: number): void;
-  sumOfSquaresPerItemScalar(out: number, x: number, N: number, M: number): void;
-}
-
 /** The sum of squares of each item of x [N, ...] (its squared L2 norm), in float64: N values. */
 export function sumOfSquaresPerItem(x: Tensor): Float64Array {
   const shape = tensorArg('sumOfSquaresPerItem', 'x', x);

@@ -11,24 +11,6 @@ import { wasm } from '../core/instance.ts';
 import { Tensor, checkShape, type Shape } from '../tensor.ts';
 import { intArg, tensorArg } from './check.ts';
 
-/** assembly/random.ts. Seeds come as two u32 words (low, high); offsets as f64 holding an integer < 2^53. */
-export interface RandomKernels {
-  /** One Philox4x32-10 block: 4 words of counter (c0..c3) under key (k0, k1), written to out (u32 x 4). */
-  philox4x32(out: number, c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void;
-  /** Raw 32-bit words (offset + j) of a stream, into out (u32). */
-  randBitsFill(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number): void;
-  randBitsFillScalar(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number): void;
-  /** Standard normals (offset + j) of a stream, into out (f32). */
-  randnFill(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number): void;
-  randnFillScalar(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number): void;
-  /** Uniform numbers in [0, 1), into out (f32). */
-  randUniformFill(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number): void;
-  randUniformFillScalar(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number): void;
-  /** Integers in [0, high), into out (i32); 1 <= high <= 2^31. */
-  randIntFill(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number, high: number): void;
-  randIntFillScalar(out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number, high: number): void;
-}
-
 /** Where the numbers come from. */
 export interface RandomOptions {
   /** Required: a non-negative safe integer (0 <= seed <= 2^53 - 1). The Philox key is its low and high 32 bits. */

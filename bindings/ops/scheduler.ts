@@ -1,7 +1,9 @@
 /**
  * The per-element work of the diffusion schedulers (assembly/scheduler.ts): `schedulerAddNoise`, a per-item
- * weighted sum a[n]·x + b[n]·y (forward noising, and the v-prediction target), and `schedulerStep`, one generic
- * reverse step whose float64 coefficients say which scheduler and parameterisation it is. The schedulers in
+ * weighted sum a[n]·x + b[n]·y (forward noising, and the v-prediction target); `schedulerStep`, one generic
+ * reverse step whose float64 coefficients say which scheduler and parameterisation it is; `schedulerCombine`, a
+ * linear combination of up to MAX_COMBINE_TERMS tensors (the multistep solvers' updates); and
+ * `schedulerThreshold`, dynamic thresholding per batch item (Saharia et al. 2022). The schedulers in
  * bindings/schedulers/ compute the coefficients; these ops only validate, allocate and call the kernels.
  *
  * Precision: each element is combined in float64 and rounded to float32 once, when stored.
@@ -10,20 +12,6 @@ import { allocator } from '../core/allocator.ts';
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, numberArg, sameShape, tensorArg } from './check.ts';
-
-/** assembly/scheduler.ts */
-export interface SchedulerKernels {
-  schedulerAddNoise(out: number, x: number, y: number, coefficients: number, N: number, M: number): void;
-  schedulerAddNoiseScalar(out: number, x: number, y: number, coefficients: number, N: number, M: number): void;
-  schedulerStep(
-    prevSample: number, predOriginalSample: number, sample: number, modelOutput: number, noise: number, n: number,
-    a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, sigma: number, clipRange: number,
-  ): void;
-  schedulerStepScalar(
-    prevSample: number, predOriginalSample: number, sample: number, modelOutput: number, noise: number, n: number,
-    a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, sigma: number, clipRange: number,
-  ): void;
-}
 
 /**
  * The float64 coefficients of one reverse step, element by element (s = sample, m = model output, z = noise):
@@ -97,4 +85,70 @@ function checkCoefficients(op: string, k: StepCoefficients): StepCoefficients {
     throw new Error(`${op}: coefficients.clipRange must be a positive number (Infinity for no clipping), got ${String(k.clipRange)}`);
   }
   return k;
+}
+
+/** The most tensors one `schedulerCombine` takes (a third-order solver with noise needs 5). */
+export const MAX_COMBINE_TERMS = 8;
+
+/** One term of `schedulerCombine`: a tensor and its float64 coefficient. */
+export type CombineTerm = readonly [Tensor, number];
+
+/**
+ * sum_k coefficient_k · tensor_k, element by element, accumulated in float64 in the order given and rounded to
+ * float32 once; clamped to [-clipRange, clipRange] when `clipRange` is given (default Infinity: no clamp). Every
+ * tensor has the shape of the first; returns a new tensor of that shape.
+ */
+export function schedulerCombine(terms: readonly CombineTerm[], clipRange = Infinity): Tensor {
+  const op = 'schedulerCombine';
+  if (!Array.isArray(terms) || terms.length < 1 || terms.length > MAX_COMBINE_TERMS) {
+    throw new Error(`${op}: terms must be an array of 1 to ${MAX_COMBINE_TERMS} [tensor, coefficient] pairs, got ${Array.isArray(terms) ? `${terms.length} terms` : typeof terms}`);
+  }
+  const shape = tensorArg(op, 'terms[0][0]', terms[0]?.[0]);
+  terms.forEach((term, k) => {
+    if (!Array.isArray(term) || term.length !== 2) throw new Error(`${op}: terms[${k}] must be a [tensor, coefficient] pair`);
+    sameShape(op, 'terms[0][0]', shape, `terms[${k}][0]`, tensorArg(op, `terms[${k}][0]`, term[0]));
+    numberArg(op, `terms[${k}][1]`, term[1]);
+  });
+  if (typeof clipRange !== 'number' || !(clipRange > 0)) {
+    throw new Error(`${op}: clipRange must be a positive number (Infinity for no clamp), got ${String(clipRange)}`);
+  }
+  const K = terms.length;
+  const out = new Tensor(shape);
+  // One block: K f64 coefficients, then K u32 pointers.
+  const block = allocator.alloc(K * 12);
+  try {
+    const memory = wasm().memory.buffer;
+    new Float64Array(memory, block, K).set(terms.map(([, c]) => c));
+    new Uint32Array(memory, block + K * 8, K).set(terms.map(([t]) => t.ptr));
+    wasm().schedulerCombine(out.ptr, block + K * 8, block, K, out.size, clipRange);
+  } finally {
+    allocator.release(block);
+  }
+  return out;
+}
+
+/**
+ * Dynamic thresholding (Saharia et al. 2022; diffusers' `_threshold_sample`): for each batch item n (the first
+ * dimension), s_n = clamp(quantile(|x_n|, ratio), 1, maxValue) and x_n -> clamp(x_n, -s_n, s_n) / s_n. The
+ * quantile interpolates linearly between order statistics, as torch.quantile does. Returns the new tensor and
+ * the scales s_n. `ratio` in [0, 1]; `maxValue` > 0 (with maxValue 1 it is plain clipping to [-1, 1]).
+ */
+export function schedulerThreshold(x: Tensor, ratio: number, maxValue: number): { sample: Tensor; scales: Float64Array } {
+  const op = 'schedulerThreshold';
+  const shape = tensorArg(op, 'x', x);
+  if (shape.length < 2) throw new Error(`${op}: x must be a batch [N, ...], got shape ${fmt(shape)}`);
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) throw new Error(`${op}: ratio must be a number in [0, 1], got ${String(ratio)}`);
+  numberArg(op, 'maxValue', maxValue, true);
+  const N = shape[0];
+  const M = N === 0 ? 0 : x.size / N;
+  if (M === 0) throw new Error(`${op}: x has no elements per item (shape ${fmt(shape)})`);
+  const sample = new Tensor(shape);
+  // N f64 scales, then the 256 u32 histogram of the radix selection.
+  const block = allocator.alloc(N * 8 + 1024);
+  try {
+    wasm().schedulerThreshold(sample.ptr, block, x.ptr, block + N * 8, N, M, ratio, maxValue);
+    return { sample, scales: new Float64Array(wasm().memory.buffer, block, N).slice() };
+  } finally {
+    allocator.release(block);
+  }
 }

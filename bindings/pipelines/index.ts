@@ -1,25 +1,28 @@
 /**
- * The sampling pipelines, named as in diffusers:
+ * The sampling pipelines, named as in diffusers: `DiffusionPipeline` takes any scheduler of the library;
+ * `DDPMPipeline` and `DDIMPipeline` are the two classic ones by name.
  *
- *   const pipe = new DDPMPipeline({ model, scheduler });      // or DDIMPipeline
- *   const images = await pipe.generate({ batchSize: 16, numInferenceSteps: 1000, seed: 42 });
+ *   const pipe = new DiffusionPipeline({ model, scheduler: new DPMSolverMultistepScheduler({ useKarrasSigmas: true }) });
+ *   const images = await pipe.generate({ batchSize: 16, numInferenceSteps: 10, seed: 42 });
  */
 import type { DDIMScheduler, DDPMScheduler } from '../schedulers/index.ts';
 import type { Denoiser } from '../models/denoiser.ts';
 import { DiffusionPipeline } from './pipeline.ts';
 
-/** Ancestral DDPM sampling; 1000 steps by default. */
-export class DDPMPipeline extends DiffusionPipeline {
+/** Ancestral DDPM sampling; numTrainTimesteps steps by default. */
+export class DDPMPipeline extends DiffusionPipeline<DDPMScheduler> {
   constructor(components: { model: Denoiser; scheduler: DDPMScheduler }) {
-    super(components, components.scheduler.config.numTrainTimesteps);
+    super(components);
   }
 }
 
-/** DDIM sampling (eta from the scheduler's step options; 0 = deterministic); 50 steps by default. */
-export class DDIMPipeline extends DiffusionPipeline {
+/** DDIM sampling (eta from the generate options; 0 = deterministic); 50 steps by default. */
+export class DDIMPipeline extends DiffusionPipeline<DDIMScheduler> {
   constructor(components: { model: Denoiser; scheduler: DDIMScheduler }) {
-    super(components, Math.min(50, components.scheduler.config.numTrainTimesteps), true);
+    super(components);
   }
 }
 
-export { DiffusionPipeline, classifierGradient, type GenerateOptions, type StepInfo } from './pipeline.ts';
+export {
+  DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+} from './pipeline.ts';

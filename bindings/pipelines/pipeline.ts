@@ -1,6 +1,8 @@
 /**
- * Sampling (Ho et al. 2020, Algorithm 2; Song et al. 2021 for DDIM): start from x_T ~ N(0, I) and apply the
- * scheduler's step from the last timestep down to 0, asking the model for its prediction at every step.
+ * Sampling (Ho et al. 2020, Algorithm 2; Song et al. 2021 for DDIM; the ODE solvers after diffusers): start from
+ * x_T ~ N(0, initNoiseSigma² I) (or the caller's latents) and apply the scheduler's step along its timesteps,
+ * asking the model at every step for its prediction on scaleModelInput(x_t) at the scheduler's model timestep.
+ * Any scheduler of the library serves: DDPM, DDIM, DPM-Solver, UniPC, Euler, Euler ancestral, Heun.
  *
  * Guidance:
  * - classifier-free (Ho & Salimans 2022): the model is run with the class labels and with the null label, and
@@ -9,17 +11,28 @@
  *   shifts the predicted noise: eps' = eps - classifierScale * sqrt(1 - ab_t) * g (their Algorithm 2, which
  *   serves DDPM and DDIM alike); a model predicting v or x0 gets the same shift, converted to its output.
  *
- * Randomness: x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers n*M .. n*M + M - 1, and each
- * step's noise comes from the scheduler at (seed, t); so a sample depends on its seed and its index alone, not on
- * the batch size.
+ * Randomness (pipelines/noise.ts): by default x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers
+ * n*M .. n*M + M - 1, and each step's noise comes from the scheduler at (seed, its block); so a sample depends on
+ * its seed and its index alone, not on the batch size. With generator 'torch' the noise is PyTorch's, drawn as
+ * diffusers draws it, to replay a diffusers run.
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward, sub } from '../ops/elementwise.ts';
-import { randn } from '../ops/random.ts';
-import { STREAMS } from '../random-streams.ts';
-import type { DDIMScheduler, DDPMScheduler } from '../schedulers/index.ts';
+import { guidedForward } from '../models/guidance.ts';
+import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
+import { sameShape, tensorArg } from '../ops/check.ts';
+import { schedulerCombine } from '../ops/scheduler.ts';
+import type { TorchCpuCapability } from '../ops/torch-random.ts';
+import type {
+  DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
+  HeunDiscreteScheduler, UniPCMultistepScheduler,
+} from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
+import { philoxNoise, torchNoise, type NoiseGenerator, type NoiseSource } from './noise.ts';
+
+/** The schedulers a pipeline can sample with. */
+export type PipelineScheduler = DDPMScheduler | DDIMScheduler | DPMSolverMultistepScheduler | UniPCMultistepScheduler |
+  EulerDiscreteScheduler | EulerAncestralDiscreteScheduler | HeunDiscreteScheduler;
 
 /** What `onStep` receives after every step. */
 export interface StepInfo {
@@ -37,10 +50,31 @@ export interface StepInfo {
 export interface GenerateOptions {
   /** How many samples. Default 1. */
   batchSize?: number;
-  /** Sampling steps (at most the scheduler's numTrainTimesteps). Default: 1000 for DDPM, 50 for DDIM. */
+  /**
+   * Sampling steps (at most the scheduler's numTrainTimesteps). Default: numTrainTimesteps for DDPM, 50 for the
+   * others. Heun evaluates the model twice per step but the last.
+   */
   numInferenceSteps?: number;
-  /** Seed of the initial noise and of every step's noise. Default 0. */
-  seed?: number;
+  /**
+   * The initial noise x_T, [batchSize, ...model.sampleShape] of standard normal values, instead of drawing it
+   * from the seed (diffusers' latents); it is scaled by the scheduler's initNoiseSigma and left unchanged.
+   */
+  latents?: Tensor;
+  /**
+   * Seed of the initial noise and of every step's noise: a non-negative safe integer; with generator 'torch', any
+   * seed torch.manual_seed takes (a number or a bigint). Default 0.
+   */
+  seed?: number | bigint;
+  /**
+   * Where the noise comes from (pipelines/noise.ts): 'philox', the library's counter-based generator (a sample
+   * depends on its seed and index only), or 'torch', PyTorch's CPU generator drawn as diffusers' pipelines draw
+   * it, to replay a diffusers run seeded with torch.manual_seed(seed). Default 'philox'.
+   */
+  generator?: NoiseGenerator;
+  /** With generator 'torch': one seed per sample (diffusers' list of generators) instead of `seed`. */
+  seeds?: readonly (number | bigint)[];
+  /** With generator 'torch': the ATen kernel whose numbers to reproduce ('avx2': x86-64; 'default': arm64). Default 'avx2'. */
+  torchCapability?: TorchCpuCapability;
   /** One label per sample, for class-conditional models (required by them). */
   classLabels?: Int32Array | number[];
   /** Classifier-free guidance weight w (1 = none; needs a class-conditional model trained with label dropout). Default 1. */
@@ -63,73 +97,93 @@ export interface GenerateOptions {
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
 
-export interface PipelineComponents {
+export interface PipelineComponents<S extends PipelineScheduler = PipelineScheduler> {
   model: Denoiser;
-  scheduler: DDPMScheduler | DDIMScheduler;
+  scheduler: S;
 }
 
-export class DiffusionPipeline {
+/** Sampling with any scheduler (see `PipelineScheduler`); `DDPMPipeline` and `DDIMPipeline` name two of them. */
+export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> {
   readonly model: Denoiser;
-  readonly scheduler: DDPMScheduler | DDIMScheduler;
+  readonly scheduler: S;
+  /** numInferenceSteps when the caller gives none. */
+  protected readonly defaultSteps: number;
 
-  /**
-   * @param defaultSteps numInferenceSteps when the caller gives none
-   * @param isDDIM whether the scheduler's step takes DDIM's options (eta, useClippedModelOutput)
-   */
-  constructor({ model, scheduler }: PipelineComponents, protected readonly defaultSteps: number, protected readonly isDDIM = false) {
+  /** @param defaultSteps numInferenceSteps when the caller gives none: default, the scheduler's defaultInferenceSteps */
+  constructor({ model, scheduler }: PipelineComponents<S>, defaultSteps?: number) {
     this.model = model;
     this.scheduler = scheduler;
+    this.defaultSteps = defaultSteps ?? scheduler.defaultInferenceSteps;
   }
 
   /** Samples `batchSize` items: a Tensor [batchSize, ...model.sampleShape] (the caller disposes it). */
   async generate(options: GenerateOptions = {}): Promise<Tensor> {
     const o = this.checkOptions(options);
-    const { model, scheduler } = this;
+    const { scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
-    const shape = [o.batchSize, ...model.sampleShape];
-    let x = keep(randn(shape, { seed: o.seed, stream: STREAMS.initialNoise }));
+    const noise = o.generator === 'torch' ? torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number);
+    let x = this.initialNoise(o, noise);
     const timesteps = scheduler.timesteps;
-    for (let index = 0; index < timesteps.length; index++) {
-      const t = timesteps[index];
-      let info: StepInfo | null = null;
-      const next = tidy(() => {
-        const output = this.predict(x, t, o);
-        const stepOptions = this.isDDIM ? { seed: o.seed, eta: o.eta, useClippedModelOutput: o.useClippedModelOutput } : { seed: o.seed };
-        const { prevSample, predOriginalSample } = scheduler.step(output, t, x, stepOptions);
-        info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
-        return { prevSample, predOriginalSample };
-      });
-      if (o.onStep) await o.onStep(info!);
-      next.predOriginalSample.dispose();
+    const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
+    try {
+      for (let index = 0; index < timesteps.length; index++) {
+        const t = timesteps[index];
+        let info: StepInfo | null = null;
+        const next = tidy(() => {
+          const output = this.predict(scheduler.scaleModelInput(x, t), t, o);
+          const stepOptions = this.stepOptions(o);
+          const stepNoise = noise.step(x.shape, scheduler.drawsNoise(t, stepOptions));
+          const { prevSample, predOriginalSample } = step(output, t, x, stepNoise ? { ...stepOptions, noise: stepNoise } : stepOptions);
+          info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
+          return { prevSample, predOriginalSample };
+        });
+        if (o.onStep) await o.onStep(info!);
+        next.predOriginalSample.dispose();
+        x.dispose();
+        x = next.prevSample;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } catch (error) {
       x.dispose();
-      x = next.prevSample;
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      throw error;
+    } finally {
+      scheduler.reset();
     }
     return x;
   }
 
-  /** The model's prediction at timestep t, with classifier-free and classifier guidance applied. */
+  /** x_T: the caller's latents or the noise source's, times initNoiseSigma (a new tensor). */
+  private initialNoise(o: ResolvedGenerateOptions, source: NoiseSource): Tensor {
+    const sigma = this.scheduler.initNoiseSigma;
+    const noise = o.latents ?? source.initial([o.batchSize, ...this.model.sampleShape]);
+    if (sigma === 1 && !o.latents) return keep(noise);
+    const scaled = keep(schedulerCombine([[noise, sigma]]));
+    if (!o.latents) noise.dispose();
+    return scaled;
+  }
+
+  /** The options of the scheduler's step that it takes: the seed of its noise, and DDIM's eta and clipped eps. */
+  private stepOptions(o: ResolvedGenerateOptions): object {
+    const offered = { ...(o.generator === 'philox' && { seed: o.seed }), eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
+    return Object.fromEntries(Object.entries(offered).filter(([key]) => this.scheduler.stepOptionNames.includes(key)));
+  }
+
+  /**
+   * The model's prediction at (inference) timestep t for its input x (already scaled by the scheduler), with
+   * classifier-free and classifier guidance applied.
+   */
   private predict(x: Tensor, t: number, o: ResolvedGenerateOptions): Tensor {
     const { model } = this;
     const N = o.batchSize;
-    const timesteps = new Int32Array(N).fill(t);
-    let output: Tensor;
-    if (o.classLabels && o.guidanceScale !== 1) {
-      // One batch of 2N: the conditional half, then the unconditional (null label) half.
-      const both = new Tensor([2 * N, ...x.shape.slice(1)]);
-      both.view().set(x.view());
-      both.view().set(x.view(), x.size);
-      const labels = Int32Array.from({ length: 2 * N }, (_, i) => (i < N ? o.classLabels![i] : model.numClasses));
-      const out = model.forward(both, new Int32Array(2 * N).fill(t), labels);
-      const cond = out.subview(0, x.shape), uncond = out.subview(x.size, x.shape);
-      output = uncond.reshape(x.shape);
-      addInPlace(output, sub(cond, uncond), o.guidanceScale);
-    } else {
-      // The labels may be the classifier's alone (classifier guidance of an unconditional model).
-      output = model.forward(x, timesteps, model.numClasses > 0 ? o.classLabels : null);
-    }
+    const modelTimestep = this.scheduler.modelTimestep(t);
+    const timesteps = new Int32Array(N).fill(modelTimestep);
+    // The labels may be the classifier's alone (classifier guidance of an unconditional model).
+    const labels = model.numClasses > 0 ? o.classLabels : null;
+    const output = labels
+      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference' })
+      : model.forward(x, timesteps, null, { mode: 'inference' });
     if (o.classifier) {
-      const ab = this.scheduler.alphasCumprod[t];
+      const ab = this.scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
       addInPlace(output, gradient, -o.classifierScale * Math.sqrt(1 - ab) * this.scheduler.outputPerEpsilon(t));
     }
@@ -138,17 +192,29 @@ export class DiffusionPipeline {
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'seed', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
+    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
-    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
+    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, generator: 'philox' as const, torchCapability: 'avx2' as const, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
     for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
-      if (!this.isDDIM && options[ddimOption] !== undefined) throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name}`);
+      if (!this.scheduler.stepOptionNames.includes(ddimOption) && options[ddimOption] !== undefined) {
+        throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name} with ${this.scheduler.constructor.name}`);
+      }
     }
     if (typeof o.useClippedModelOutput !== 'boolean') throw new Error(`${name}: useClippedModelOutput must be true or false, got ${o.useClippedModelOutput}`);
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`${name}: batchSize must be a positive integer, got ${o.batchSize}`);
-    if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative integer, got ${o.seed}`);
+    if (o.generator !== 'philox' && o.generator !== 'torch') throw new Error(`${name}: generator must be 'philox' or 'torch', got ${String(o.generator)}`);
+    if (o.generator === 'philox') {
+      if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative safe integer, got ${String(o.seed)}`);
+      if (options.seeds !== undefined || options.torchCapability !== undefined) throw new Error(`${name}: seeds and torchCapability are options of generator 'torch'`);
+    } else if (o.seeds !== undefined && (!Array.isArray(o.seeds) || o.seeds.length !== o.batchSize)) {
+      throw new Error(`${name}: seeds must be an array of one seed per sample (batchSize ${o.batchSize}), got ${Array.isArray(o.seeds) ? `${o.seeds.length} seeds` : typeof o.seeds}`);
+    }
+    if (o.latents !== undefined) {
+      const expected = [o.batchSize, ...this.model.sampleShape];
+      sameShape(name, '[batchSize, ...model.sampleShape]', expected, 'latents', tensorArg(name, 'latents', o.latents));
+    }
     if (typeof o.guidanceScale !== 'number' || !Number.isFinite(o.guidanceScale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${o.guidanceScale}`);
     if (typeof o.classifierScale !== 'number' || !Number.isFinite(o.classifierScale)) throw new Error(`${name}: classifierScale must be a finite number, got ${o.classifierScale}`);
     const classes = this.model.numClasses;
@@ -174,12 +240,14 @@ export class DiffusionPipeline {
       const unknown = labels.find((label) => label >= judged);
       if (unknown !== undefined) throw new Error(`${name}: class label ${unknown} is out of range for the classifier: it tells ${judged} classes apart (0..${judged - 1})`);
     }
-    return { ...o, classLabels: labels, classifier: o.classifier ?? null };
+    return { ...o, classLabels: labels, classifier: o.classifier ?? null, latents: o.latents ?? null };
   }
 }
 
-type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep'>> &
-  { classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; onStep?: GenerateOptions['onStep'] };
+type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents' | 'seeds'>> & {
+  classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; latents: Tensor | null; seeds?: readonly (number | bigint)[];
+  onStep?: GenerateOptions['onStep'];
+};
 
 /** ∇x log p(y | x, t) of a noise-aware classifier: backward of log-softmax at the labels. */
 export function classifierGradient(classifier: NoiseAwareClassifier, x: Tensor, timesteps: Int32Array, labels: Int32Array): Tensor {

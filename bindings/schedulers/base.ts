@@ -1,60 +1,32 @@
 /**
- * What DDPMScheduler and DDIMScheduler share, after diffusers' common scheduler config: the options and their
- * validation, the schedule (betas, alphas, alphasCumprod), the inference timesteps, forward noising (`addNoise`,
- * `getVelocity`), the conversion of a model output into x0 and eps for each predictionType, and where sampler
- * noise comes from. Schedulers know nothing of the model: they map tensors and timesteps to tensors.
+ * What every scheduler shares, after diffusers' common scheduler config: the schedule (betas, alphas,
+ * alphasCumprod, optionally rescaled to zero terminal SNR), forward noising (`addNoise`, `getVelocity`), the
+ * conversion of a model output into x0 and eps for each predictionType, dynamic thresholding, where sampler noise
+ * comes from, and `fromConfig`. Schedulers know nothing of the model: they map tensors and timesteps to tensors.
  *
  * Timesteps are 0-indexed: t = 0 .. T-1, alphasCumprod[t] = alphas[0] · ... · alphas[t] (T = numTrainTimesteps).
- * Coefficients are float64, computed with + - * / and Math.sqrt only, so they are the same bits everywhere.
+ * Coefficients are float64, computed with + - * / and Math.sqrt (exp, log, pow from the WebAssembly core), so they
+ * are the same bits everywhere.
  */
 import { randn } from '../ops/random.ts';
-import { schedulerAddNoise } from '../ops/scheduler.ts';
+import { schedulerAddNoise, schedulerThreshold } from '../ops/scheduler.ts';
 import { tensorArg, sameShape } from '../ops/check.ts';
 import { STREAMS } from '../random-streams.ts';
-import { Tensor } from '../tensor.ts';
-import { BETA_SCHEDULES, betasFor, cumprod, type BetaSchedule } from './betas.ts';
-import { spacedTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from './timesteps.ts';
+import type { Tensor } from '../tensor.ts';
+import { betasFor, cumprod, rescaleZeroTerminalSnr } from './betas.ts';
+import {
+  checkSeed, configFrom, resolveOptions, show, type BaseSchedulerOptions, type ThresholdingOptions, type ZeroSnrOptions,
+} from './options.ts';
+import { spacedTimesteps } from './timesteps.ts';
 
-/**
- * What the model predicts: `'epsilon'` the noise eps (Ho et al. 2020), `'sample'` the clean sample x0,
- * `'v_prediction'` the velocity v = sqrt(ab_t)·eps - sqrt(1 - ab_t)·x0 (Salimans & Ho 2022).
- */
-export type PredictionType = 'epsilon' | 'sample' | 'v_prediction';
+export {
+  choice, flag, PREDICTION_TYPES, SCHEDULER_DEFAULTS, show,
+  type BaseSchedulerOptions, type PredictionType, type SchedulerOptions,
+} from './options.ts';
 
-export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v_prediction'];
-
-/** The options both schedulers take (diffusers' config keys in camelCase). */
-export interface SchedulerOptions {
-  /** T, the number of diffusion steps the model is trained with: an integer in [1, 131072]. Default 1000. */
-  numTrainTimesteps?: number;
-  /** The beta schedule (see `BetaSchedule`). Default `'linear'`. */
-  betaSchedule?: BetaSchedule;
-  /** The first beta, for the linear, scaled_linear and sigmoid schedules: in (0, betaEnd). Default 0.0001. */
-  betaStart?: number;
-  /** The last beta, for the linear, scaled_linear and sigmoid schedules: in (betaStart, 1). Default 0.02. */
-  betaEnd?: number;
-  /** Explicit betas (numTrainTimesteps values in (0, 1)), used instead of betaSchedule when given. Default null. */
-  trainedBetas?: ArrayLike<number> | null;
-  /** What the model predicts (see `PredictionType`). Default `'epsilon'`. */
-  predictionType?: PredictionType;
-  /** Clamp the predicted x0 to [-clipSampleRange, clipSampleRange] in `step`. Default true. */
-  clipSample?: boolean;
-  /** The clamp bound of clipSample: a positive number. Default 1.0. */
-  clipSampleRange?: number;
-  /** How `setTimesteps` spreads the inference timesteps (see `TimestepSpacing`). Default `'leading'`. */
-  timestepSpacing?: TimestepSpacing;
-  /** Added to every 'leading' inference timestep (Stable Diffusion uses 1): an integer >= 0. Default 0. */
-  stepsOffset?: number;
-  /**
-   * Seed of the noise `step` draws when it is not given one (see `SAMPLER_NOISE_STRIDE`): a non-negative safe
-   * integer. A step's `{ seed }` option overrides it. Default 0.
-   */
-  seed?: number;
-}
-
-/** The options of `step` that both schedulers take. */
+/** The options of `step` that every scheduler takes. */
 export interface StepNoiseOptions {
-  /** The noise z of the step (the shape of `sample`); drawn from the seed when absent. */
+  /** The noise z of the step (the shape of `sample`), for the stochastic ones; drawn from the seed when absent. */
   noise?: Tensor;
   /** The seed to draw the noise from, for this call; defaults to the scheduler's `seed` option. */
   seed?: number;
@@ -64,56 +36,80 @@ export interface StepNoiseOptions {
 export interface SchedulerStepOutput {
   /** x_{t_prev}: the input of the next step. */
   prevSample: Tensor;
-  /** The predicted clean sample x0 (after clipping when clipSample), for previews or guidance. */
+  /** The predicted clean sample x0 (after clipping or thresholding), for previews or guidance. */
   predOriginalSample: Tensor;
 }
 
 /**
  * Sampler noise addressing. When `step` draws its noise z itself, z is `randn(sample.shape, { seed, stream:
- * STREAMS.samplerNoise, offset: t · SAMPLER_NOISE_STRIDE })`: one fixed stream, one disjoint block of 2^36
- * numbers per timestep t, and item n of the batch takes numbers n·M .. (n+1)·M - 1 of its block (M elements per
+ * STREAMS.samplerNoise, offset: b · SAMPLER_NOISE_STRIDE })`: one fixed stream, one disjoint block of 2^36
+ * numbers per step, and item n of the batch takes numbers n·M .. (n+1)·M - 1 of its block (M elements per
  * item). So a run is reproducible from its seed alone, and what one batch item gets does not depend on the
- * batch size: sampling 1 image or 16 with the same seed gives the same first image.
+ * batch size: sampling 1 image or 16 with the same seed gives the same first image. The block b is the timestep
+ * t for DDPM and DDIM, and the step's index in `timesteps` for the schedulers whose timesteps may be fractional
+ * or repeat (Euler ancestral, the SDE variant of DPM-Solver).
  */
 export const SAMPLER_NOISE_STRIDE = 2 ** 36;
 
-/** The largest numTrainTimesteps: every timestep's noise block must start below 2^53 (see above). */
-const MAX_TRAIN_TIMESTEPS = 2 ** 17;
-
-export const SCHEDULER_DEFAULTS: Readonly<Required<SchedulerOptions>> = {
-  numTrainTimesteps: 1000, betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, trainedBetas: null,
-  predictionType: 'epsilon', clipSample: true, clipSampleRange: 1.0, timestepSpacing: 'leading', stepsOffset: 0, seed: 0,
-};
-
 /** The float64 coefficients of x0 = a·sample + b·modelOutput, or of eps = c·sample + d·modelOutput. */
-interface Linear { onSample: number; onOutput: number }
+export interface Linear { onSample: number; onOutput: number }
 
-export abstract class NoiseScheduler<Options extends SchedulerOptions> {
+/** A scheduler class, as `fromConfig` sees it. */
+interface SchedulerClass<S> {
+  new (options: never): S;
+  readonly name: string;
+  /** Every option of the class with its default (its keys say which options the class takes). */
+  readonly defaults: object;
+}
+
+type CommonOptions = Required<BaseSchedulerOptions & ThresholdingOptions & ZeroSnrOptions>;
+
+export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
+  /** The options its `step` takes (see each scheduler's step). */
+  abstract readonly stepOptionNames: readonly string[];
+
+  /** The number of sampling steps a pipeline takes when none is asked for: min(50, numTrainTimesteps). */
+  get defaultInferenceSteps(): number { return Math.min(50, this.common.numTrainTimesteps); }
+
   /** The resolved options, defaults filled in. */
   readonly config: Readonly<Required<Options>>;
-  /** `config` seen as the options every scheduler has. */
-  private readonly common: Readonly<Required<SchedulerOptions>>;
+  /** `config` seen as the options several schedulers have (thresholding and zero SNR may be absent). */
+  protected readonly common: Readonly<Partial<CommonOptions> & Required<BaseSchedulerOptions>>;
   /** beta_t for t = 0 .. T-1 (do not modify). */
   readonly betas: Float64Array;
   /** alpha_t = 1 - beta_t. */
   readonly alphas: Float64Array;
   /** ab_t = alpha_0 · ... · alpha_t, the running product. */
   readonly alphasCumprod: Float64Array;
-  /** The timesteps a sampler visits, decreasing: T-1 .. 0 until `setTimesteps` chooses fewer. */
-  timesteps: Int32Array;
+  /** The timesteps a sampler visits, in order: T-1 .. 0 until `setTimesteps` chooses fewer. */
+  timesteps: Int32Array | Float32Array;
   /** The number of inference steps `setTimesteps` was called with, or null. */
   numInferenceSteps: number | null = null;
-  /** The standard deviation of the initial noise x_T (diffusers' init_noise_sigma). */
-  readonly initNoiseSigma = 1;
+
+  /**
+   * Rebuilds a scheduler from a stored config (diffusers' `from_config`), e.g. a model file's: options of this
+   * class are used, options of the library's other schedulers ignored (a DDIM config's setAlphaToOne read by
+   * DDPMScheduler), and a key no scheduler knows is an error naming the nearest known one. Missing options take
+   * this class's defaults. `overrides` win over the stored values.
+   */
+  static fromConfig<S>(this: SchedulerClass<S>, config: object, overrides: object = {}): S {
+    return new this(configFrom(this.name, config, this.defaults, overrides) as never);
+  }
 
   protected constructor(protected readonly name: string, options: Options, defaults: Required<Options>) {
-    this.common = Object.freeze(resolveOptions(name, options, defaults as Required<SchedulerOptions>));
-    this.config = this.common as Readonly<Required<Options>>;
+    this.config = Object.freeze(resolveOptions(name, options, defaults));
+    this.common = this.config as unknown as NoiseScheduler<Options>['common'];
     const { numTrainTimesteps: T, betaSchedule, betaStart, betaEnd, trainedBetas } = this.common;
-    this.betas = trainedBetas !== null ? Float64Array.from(trainedBetas) : betasFor(betaSchedule, T, betaStart, betaEnd);
+    const betas = trainedBetas !== null ? Float64Array.from(trainedBetas) : betasFor(betaSchedule, T, betaStart, betaEnd);
+    this.betas = this.common.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(betas) : betas;
     this.alphas = this.betas.map((beta) => 1 - beta);
     this.alphasCumprod = cumprod(this.alphas);
-    this.timesteps = descending(T);
+    this.timesteps = Int32Array.from({ length: T }, (_, k) => T - 1 - k);
+  }
+
+  /** The standard deviation of the initial noise x_T (diffusers' init_noise_sigma): 1 unless a scheduler says otherwise. */
+  get initNoiseSigma(): number {
+    return 1;
   }
 
   /**
@@ -122,28 +118,18 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
    */
   setTimesteps(numInferenceSteps: number): void {
     const op = `${this.name}.setTimesteps`;
-    const T = this.common.numTrainTimesteps;
-    if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1) {
-      throw new Error(`${op}: numInferenceSteps must be an integer >= 1, got ${show(numInferenceSteps)}`);
-    }
-    if (numInferenceSteps > T) {
-      throw new Error(`${op}: numInferenceSteps (${numInferenceSteps}) cannot be larger than numTrainTimesteps (${T}): ` +
-        `the model was trained with ${T} timesteps`);
-    }
-    const { timestepSpacing, stepsOffset } = this.common;
-    const timesteps = spacedTimesteps(timestepSpacing, T, numInferenceSteps, stepsOffset);
-    const largest = timesteps[0];
-    if (largest >= T) {
-      throw new Error(`${op}: stepsOffset ${stepsOffset} with numInferenceSteps ${numInferenceSteps} gives timestep ${largest}, ` +
-        `beyond the last training timestep ${T - 1} (numTrainTimesteps ${T})`);
-    }
-    this.timesteps = timesteps;
+    this.checkInferenceSteps(op, numInferenceSteps);
+    const { timestepSpacing, stepsOffset, numTrainTimesteps: T } = this.common;
+    this.timesteps = this.checkLargest(op, spacedTimesteps(timestepSpacing, T, numInferenceSteps, stepsOffset), numInferenceSteps);
     this.numInferenceSteps = numInferenceSteps;
   }
 
+  /** Forgets what a multistep scheduler remembers of earlier steps (and frees it); nothing for single-step ones. */
+  reset(): void {}
+
   /**
    * The forward process q(x_t | x0) (Ho et al. 2020, eq. 4): sqrt(ab_t)·x0 + sqrt(1 - ab_t)·noise, with one
-   * timestep per batch item (the first dimension of x0). `noise` has the shape of x0.
+   * training timestep per batch item (the first dimension of x0). `noise` has the shape of x0.
    */
   addNoise(originalSamples: Tensor, noise: Tensor, timesteps: Int32Array | readonly number[]): Tensor {
     const ab = this.batchAlphasCumprod(`${this.name}.addNoise`, originalSamples, noise, timesteps);
@@ -160,16 +146,28 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
   }
 
   /**
-   * d(model output) / d(eps) at timestep t, x_t held fixed: 1 for epsilon, 1/sqrt(ab_t) for v_prediction,
-   * -sqrt(1 - ab_t)/sqrt(ab_t) for sample. Guidance written as a shift of eps (classifier guidance) shifts the
-   * model output by this many times as much, whatever the model predicts.
+   * ab of the sample the model sees at this (inference) timestep: alphasCumprod[t] here; the sigma-based
+   * schedulers answer from the sigma of their current step.
    */
-  outputPerEpsilon(timestep: number): number {
-    const t = this.checkTimestep(`${this.name}.outputPerEpsilon`, timestep);
-    return 1 / this.epsilonCoefficients(this.alphasCumprod[t]).onOutput;
+  alphaCumprodAt(timestep: number): number {
+    return this.alphasCumprod[this.checkTimestep(`${this.name}.alphaCumprodAt`, timestep)];
   }
 
-  /** The model input at timestep t: `sample` itself (DDPM and DDIM do not scale it; diffusers' interface). */
+  /** The training timestep the model is asked at, for an inference timestep: the same integer here. */
+  modelTimestep(timestep: number): number {
+    return this.checkTimestep(`${this.name}.modelTimestep`, timestep);
+  }
+
+  /**
+   * d(model output) / d(eps) at this timestep, the model's input held fixed: 1 for epsilon, 1/sqrt(ab_t) for
+   * v_prediction, -sqrt(1 - ab_t)/sqrt(ab_t) for sample. Guidance written as a shift of eps (classifier
+   * guidance) shifts the model output by this many times as much, whatever the model predicts.
+   */
+  outputPerEpsilon(timestep: number): number {
+    return 1 / this.epsilonCoefficients(this.alphaCumprodAt(timestep)).onOutput;
+  }
+
+  /** The model input at this timestep (diffusers' interface): `sample` itself unless a scheduler scales it. */
   scaleModelInput(sample: Tensor, _timestep?: number): Tensor {
     return sample;
   }
@@ -178,7 +176,12 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
   protected originalSampleCoefficients(ab: number): Linear {
     const sqrtAb = Math.sqrt(ab), sqrtOneMinusAb = Math.sqrt(1 - ab);
     switch (this.common.predictionType) {
-      case 'epsilon': return { onSample: 1 / sqrtAb, onOutput: -sqrtOneMinusAb / sqrtAb };
+      case 'epsilon':
+        if (ab === 0) {
+          throw new Error(`${this.name}.step: predictionType 'epsilon' cannot give x0 where alphasCumprod is 0 ` +
+            `(the last timestep under rescaleBetasZeroSnr): use 'v_prediction' or 'sample'`);
+        }
+        return { onSample: 1 / sqrtAb, onOutput: -sqrtOneMinusAb / sqrtAb };
       case 'sample': return { onSample: 0, onOutput: 1 };
       case 'v_prediction': return { onSample: sqrtAb, onOutput: -sqrtOneMinusAb };
     }
@@ -196,7 +199,36 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
 
   /** The clamp bound of the kernel: clipSampleRange, or Infinity without clipping. */
   protected get clipRange(): number {
-    return this.common.clipSample ? this.common.clipSampleRange : Infinity;
+    const { clipSample, clipSampleRange } = this.config as unknown as { clipSample?: boolean; clipSampleRange?: number };
+    return clipSample && clipSampleRange !== undefined ? clipSampleRange : Infinity;
+  }
+
+  /** Dynamic thresholding of a predicted x0 (see ThresholdingOptions): a new tensor. */
+  protected threshold(x0: Tensor): Tensor {
+    return schedulerThreshold(x0, this.common.dynamicThresholdingRatio!, this.common.sampleMaxValue!).sample;
+  }
+
+  /** Checks a number of inference steps: an integer in [1, numTrainTimesteps]. */
+  protected checkInferenceSteps(op: string, numInferenceSteps: unknown): number {
+    const T = this.common.numTrainTimesteps;
+    if (typeof numInferenceSteps !== 'number' || !Number.isInteger(numInferenceSteps) || numInferenceSteps < 1) {
+      throw new Error(`${op}: numInferenceSteps must be an integer >= 1, got ${show(numInferenceSteps)}`);
+    }
+    if (numInferenceSteps > T) {
+      throw new Error(`${op}: numInferenceSteps (${numInferenceSteps}) cannot be larger than numTrainTimesteps (${T}): ` +
+        `the model was trained with ${T} timesteps`);
+    }
+    return numInferenceSteps;
+  }
+
+  /** Checks that stepsOffset did not push the first timestep past the last training timestep. */
+  protected checkLargest<A extends Int32Array | Float32Array>(op: string, timesteps: A, numInferenceSteps: number): A {
+    const T = this.common.numTrainTimesteps, largest = timesteps[0];
+    if (largest >= T) {
+      throw new Error(`${op}: stepsOffset ${this.common.stepsOffset} with numInferenceSteps ${numInferenceSteps} gives timestep ${largest}, ` +
+        `beyond the last training timestep ${T - 1} (numTrainTimesteps ${T})`);
+    }
+    return timesteps;
   }
 
   /** Checks that `t` is a training timestep. */
@@ -208,14 +240,23 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
     return t;
   }
 
-  /** The step's noise at timestep t: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE). */
-  protected stepNoise(op: string, sample: Tensor, t: number, options: StepNoiseOptions): Tensor {
+  /**
+   * Whether diffusers' `step` draws noise from its generator at this timestep (with these step options), whether
+   * or not the noise then counts. A replay of a diffusers run with PyTorch's generator (pipelines/noise.ts) draws
+   * exactly where diffusers does, so that the generator stays in step. Deterministic schedulers: never.
+   */
+  drawsNoise(_timestep: number, _options: object = {}): boolean {
+    return false;
+  }
+
+  /** The step's noise in noise block `block`: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE). */
+  protected stepNoise(op: string, sample: Tensor, block: number, options: StepNoiseOptions): Tensor {
     if (options.noise !== undefined) {
       sameShape(op, 'sample', sample.shape, 'options.noise', tensorArg(op, 'options.noise', options.noise));
       return options.noise;
     }
     const seed = options.seed ?? this.common.seed;
-    return randn(sample.shape, { seed, stream: STREAMS.samplerNoise, offset: t * SAMPLER_NOISE_STRIDE });
+    return randn(sample.shape, { seed, stream: STREAMS.samplerNoise, offset: block * SAMPLER_NOISE_STRIDE });
   }
 
   /** Validates step's options object against the allowed keys. */
@@ -243,93 +284,4 @@ export abstract class NoiseScheduler<Options extends SchedulerOptions> {
     }
     return Array.from(timesteps, (t, n) => this.alphasCumprod[this.checkTimestep(`${op}: timesteps[${n}]`, t)]);
   }
-}
-
-/** Merges options over defaults, rejecting unknown keys and invalid values with messages that name them. */
-function resolveOptions(name: string, options: SchedulerOptions, defaults: Required<SchedulerOptions>): Required<SchedulerOptions> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new Error(`${name}: options must be an object, got ${show(options)}`);
-  }
-  const known = Object.keys(defaults);
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}' (known options: ${known.join(', ')})`);
-  }
-  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-  const config = { ...defaults, ...defined } as Required<SchedulerOptions>;
-  const T = config.numTrainTimesteps;
-  if (!Number.isInteger(T) || T < 1 || T > MAX_TRAIN_TIMESTEPS) {
-    throw new Error(`${name}: numTrainTimesteps must be an integer in [1, ${MAX_TRAIN_TIMESTEPS}], got ${show(T)}`);
-  }
-  choice(name, 'betaSchedule', config.betaSchedule, BETA_SCHEDULES);
-  choice(name, 'predictionType', config.predictionType, PREDICTION_TYPES);
-  choice(name, 'timestepSpacing', config.timestepSpacing, TIMESTEP_SPACINGS);
-  flag(name, 'clipSample', config.clipSample);
-  if (typeof config.clipSampleRange !== 'number' || !(config.clipSampleRange > 0) || !Number.isFinite(config.clipSampleRange)) {
-    throw new Error(`${name}: clipSampleRange must be a finite positive number, got ${show(config.clipSampleRange)}`);
-  }
-  if (!Number.isInteger(config.stepsOffset) || config.stepsOffset < 0 || config.stepsOffset >= T) {
-    throw new Error(`${name}: stepsOffset must be an integer in [0, ${T - 1}] (numTrainTimesteps ${T}), got ${show(config.stepsOffset)}`);
-  }
-  checkSeed(name, 'seed', config.seed);
-  if (config.trainedBetas !== null) config.trainedBetas = checkTrainedBetas(name, config.trainedBetas, T);
-  else if (config.betaSchedule !== 'cosine' && config.betaSchedule !== 'squaredcos_cap_v2') checkBetaRange(name, config);
-  return config;
-}
-
-function checkBetaRange(name: string, { betaStart, betaEnd, betaSchedule }: Required<SchedulerOptions>): void {
-  for (const [key, value] of [['betaStart', betaStart], ['betaEnd', betaEnd]] as const) {
-    if (typeof value !== 'number' || !(value > 0 && value < 1)) {
-      throw new Error(`${name}: ${key} must be a number in (0, 1), got ${show(value)}`);
-    }
-  }
-  if (betaStart >= betaEnd) {
-    throw new Error(`${name}: betaStart (${betaStart}) must be less than betaEnd (${betaEnd}) for betaSchedule '${betaSchedule}'`);
-  }
-}
-
-function checkTrainedBetas(name: string, betas: ArrayLike<number>, T: number): Float64Array {
-  if (typeof betas !== 'object' || typeof betas.length !== 'number') {
-    throw new Error(`${name}: trainedBetas must be an array of numbers or null, got ${show(betas)}`);
-  }
-  if (betas.length !== T) {
-    throw new Error(`${name}: trainedBetas has ${betas.length} values but numTrainTimesteps is ${T}`);
-  }
-  const copy = Float64Array.from(betas);
-  copy.forEach((beta, t) => {
-    if (!(beta > 0 && beta < 1)) throw new Error(`${name}: trainedBetas[${t}] must be in (0, 1), got ${show(betas[t])}`);
-  });
-  return copy;
-}
-
-/** Checks that `value` is one of `allowed`. */
-export function choice<T extends string>(name: string, key: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new Error(`${name}: ${key} must be one of ${allowed.map((v) => `'${v}'`).join(', ')}, got ${show(value)}`);
-  }
-  return value as T;
-}
-
-/** Checks that `value` is a boolean. */
-export function flag(name: string, key: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new Error(`${name}: ${key} must be true or false, got ${show(value)}`);
-  return value;
-}
-
-function checkSeed(name: string, key: string, seed: unknown): void {
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new Error(`${name}: ${key} must be a non-negative safe integer, got ${show(seed)}`);
-  }
-}
-
-/** T-1, T-2, ..., 0. */
-function descending(T: number): Int32Array {
-  return Int32Array.from({ length: T }, (_, k) => T - 1 - k);
-}
-
-export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return typeof value;
 }

@@ -81,3 +81,16 @@ export function cumprod(values: ArrayLike<number>): Float64Array {
   for (let i = 0; i < values.length; i++) out[i] = product *= values[i];
   return out;
 }
+
+/**
+ * Zero terminal SNR (Lin et al. 2024, Algorithm 1), in diffusers' order of operations: shift sqrt(ab) so that its
+ * last value is 0, scale it so that its first is unchanged, square, and undo the cumulative product. The last
+ * beta becomes 1 (alpha 0): x_{T-1} is pure noise.
+ */
+export function rescaleZeroTerminalSnr(betas: Float64Array): Float64Array {
+  const root = cumprod(betas.map((beta) => 1 - beta)).map(Math.sqrt);
+  const first = root[0], last = root[root.length - 1];
+  const scale = first / (first - last);
+  const alphaBar = root.map((r) => { const shifted = (r - last) * scale; return shifted * shifted; });
+  return alphaBar.map((ab, t) => 1 - (t === 0 ? ab : ab / alphaBar[t - 1]));
+}

@@ -12,14 +12,15 @@
  *   s.setTimesteps(50);
  *   for (const t of s.timesteps) x = s.step(model(x, t), t, x).prevSample;
  */
-import { schedulerStep } from '../ops/scheduler.ts';
+import { schedulerCombine, schedulerStep } from '../ops/scheduler.ts';
 import type { Tensor } from '../tensor.ts';
+import { NoiseScheduler, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 import {
-  flag, NoiseScheduler, SCHEDULER_DEFAULTS, show,
-  type SchedulerOptions, type SchedulerStepOutput, type StepNoiseOptions,
-} from './base.ts';
+  flag, SCHEDULER_DEFAULTS, show, THRESHOLDING_DEFAULTS,
+  type SchedulerOptions, type ThresholdingOptions, type ZeroSnrOptions,
+} from './options.ts';
 
-export interface DDIMSchedulerOptions extends SchedulerOptions {
+export interface DDIMSchedulerOptions extends SchedulerOptions, ThresholdingOptions, ZeroSnrOptions {
   /**
    * The ab_{t_prev} of the final step (whose t_prev is before timestep 0): true uses 1 (the final step returns
    * the predicted x0), false uses alphasCumprod[0]. Default true.
@@ -35,10 +36,18 @@ export interface DDIMStepOptions extends StepNoiseOptions {
   useClippedModelOutput?: boolean;
 }
 
-const DDIM_DEFAULTS: Required<DDIMSchedulerOptions> = { ...SCHEDULER_DEFAULTS, setAlphaToOne: true };
+const DDIM_DEFAULTS: Required<DDIMSchedulerOptions> = {
+  ...SCHEDULER_DEFAULTS, setAlphaToOne: true, ...THRESHOLDING_DEFAULTS, rescaleBetasZeroSnr: false,
+};
 const STEP_OPTIONS = ['eta', 'useClippedModelOutput', 'noise', 'seed'] as const;
 
 export class DDIMScheduler extends NoiseScheduler<DDIMSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' DDIM step draws noise at every step when eta > 0. */
+  override drawsNoise(_timestep: number, options: DDIMStepOptions = {}): boolean { return (options.eta ?? 0) > 0; }
+  /** Every option with its default (diffusers' DDIMScheduler defaults). */
+  static readonly defaults: Readonly<Required<DDIMSchedulerOptions>> = DDIM_DEFAULTS;
   /** ab before the first training timestep: 1 with setAlphaToOne, else alphasCumprod[0]. */
   readonly finalAlphaCumprod: number;
 
@@ -93,12 +102,21 @@ export class DDIMScheduler extends NoiseScheduler<DDIMSchedulerOptions> {
     }
     // 4. x_{t_prev} = sqrt(ab_{t_prev}) x0 + sqrt(1 - ab_{t_prev} - sigma_t²) eps + sigma_t z.
     const noise = std > 0 ? this.stepNoise(op, sample, t, options) : null;
-    return schedulerStep(sample, modelOutput, {
+    const k = {
       a: x0.onSample, b: x0.onOutput,
       c: eps ? eps.onSample : 1 / sqrtOneMinusAb, d: eps ? eps.onOutput : 0, e: eps ? 0 : -Math.sqrt(abT) / sqrtOneMinusAb,
       f: Math.sqrt(abPrev), g: 0, h: Math.sqrt(direction),
       sigma: std, clipRange: this.clipRange,
-    }, noise);
+    };
+    if (!this.config.thresholding) return schedulerStep(sample, modelOutput, k, noise);
+    // Dynamic thresholding replaces the clip: x0 is thresholded, then the same update, expanded into one
+    // combination: prev = (f + h e) x0 + h c sample + h d modelOutput + sigma z.
+    const raw = schedulerCombine([[sample, k.a], [modelOutput, k.b]]);
+    const predOriginalSample = this.threshold(raw);
+    raw.dispose();
+    const terms: [Tensor, number][] = [[predOriginalSample, k.f + k.h * k.e], [sample, k.h * k.c], [modelOutput, k.h * k.d]];
+    if (noise) terms.push([noise, std]);
+    return { prevSample: schedulerCombine(terms), predOriginalSample };
   }
 
   private abAt(t: number): number {

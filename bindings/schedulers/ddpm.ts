@@ -9,12 +9,13 @@
  * With all T timesteps t_prev = t - 1; after `setTimesteps(n)` the sampler strides over n of them, and each step
  * uses the effective alpha_t = ab_t / ab_{t_prev} (diffusers' strided DDPM).
  */
-import { schedulerStep } from '../ops/scheduler.ts';
+import { schedulerCombine, schedulerStep } from '../ops/scheduler.ts';
 import type { Tensor } from '../tensor.ts';
+import { NoiseScheduler, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 import {
-  choice, NoiseScheduler, SCHEDULER_DEFAULTS, show,
-  type SchedulerOptions, type SchedulerStepOutput, type StepNoiseOptions,
-} from './base.ts';
+  choice, SCHEDULER_DEFAULTS, show, THRESHOLDING_DEFAULTS,
+  type SchedulerOptions, type ThresholdingOptions, type ZeroSnrOptions,
+} from './options.ts';
 
 /**
  * The variance of each step's noise: `'fixed_small'` the posterior variance
@@ -25,7 +26,7 @@ export type VarianceType = 'fixed_small' | 'fixed_large';
 
 export const VARIANCE_TYPES: readonly VarianceType[] = ['fixed_small', 'fixed_large'];
 
-export interface DDPMSchedulerOptions extends SchedulerOptions {
+export interface DDPMSchedulerOptions extends SchedulerOptions, ThresholdingOptions, ZeroSnrOptions {
   /** The variance of the noise added at each step (see `VarianceType`). Default `'fixed_small'`. */
   varianceType?: VarianceType;
 }
@@ -33,10 +34,20 @@ export interface DDPMSchedulerOptions extends SchedulerOptions {
 /** The options of `DDPMScheduler.step`: the noise z, or the seed to draw it from. */
 export type DDPMStepOptions = StepNoiseOptions;
 
-const DDPM_DEFAULTS: Required<DDPMSchedulerOptions> = { ...SCHEDULER_DEFAULTS, varianceType: 'fixed_small' };
+const DDPM_DEFAULTS: Required<DDPMSchedulerOptions> = {
+  ...SCHEDULER_DEFAULTS, varianceType: 'fixed_small', ...THRESHOLDING_DEFAULTS, rescaleBetasZeroSnr: false,
+};
 const STEP_OPTIONS = ['noise', 'seed'] as const;
 
 export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** diffusers' DDPM step draws its variance noise for every t > 0. */
+  override drawsNoise(timestep: number): boolean { return timestep > 0; }
+  /** DDPM samples with every training timestep by default (Ho et al.'s ancestral sampling). */
+  override get defaultInferenceSteps(): number { return this.common.numTrainTimesteps; }
+  /** Every option with its default (diffusers' DDPMScheduler defaults). */
+  static readonly defaults: Readonly<Required<DDPMSchedulerOptions>> = DDPM_DEFAULTS;
   /** Index of each inference timestep in `timesteps`, after setTimesteps. */
   private indexOf: Map<number, number> | null = null;
 
@@ -81,14 +92,24 @@ export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
     this.checkStepOptions(op, options, STEP_OPTIONS);
     const t = this.checkTimestep(op, timestep);
     const { abT, x0Coefficient, sampleCoefficient, variance } = this.posterior(t);
-    // 1. x0 from the model output (eq. 15 for epsilon), clipped to [-clipSampleRange, clipSampleRange].
+    // 1. x0 from the model output (eq. 15 for epsilon), clipped to [-clipSampleRange, clipSampleRange] or
+    //    dynamically thresholded.
     const x0 = this.originalSampleCoefficients(abT);
     // 2. The posterior mean mu~_t(x_t, x0) (eq. 7), plus sigma_t z for t > 0.
     const noise = t > 0 ? this.stepNoise(op, sample, t, options) : null;
+    const sigma = t > 0 ? Math.sqrt(variance) : 0;
+    if (this.config.thresholding) {
+      const raw = schedulerCombine([[sample, x0.onSample], [modelOutput, x0.onOutput]]);
+      const predOriginalSample = this.threshold(raw);
+      raw.dispose();
+      const terms: [Tensor, number][] = [[predOriginalSample, x0Coefficient], [sample, sampleCoefficient]];
+      if (noise) terms.push([noise, sigma]);
+      return { prevSample: schedulerCombine(terms), predOriginalSample };
+    }
     return schedulerStep(sample, modelOutput, {
       a: x0.onSample, b: x0.onOutput, c: 0, d: 0, e: 0,
       f: x0Coefficient, g: sampleCoefficient, h: 0,
-      sigma: t > 0 ? Math.sqrt(variance) : 0, clipRange: this.clipRange,
+      sigma, clipRange: this.clipRange,
     }, noise);
   }
 

@@ -21,32 +21,34 @@
 import { tensorArg, sameShape } from '../ops/check.ts';
 import { log } from '../ops/math.ts';
 import { keep, type Tensor } from '../tensor.ts';
-import { SCHEDULER_DEFAULTS, type SchedulerOptions, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
+import { SCHEDULER_DEFAULTS, type SchedulerOptions, type SchedulerStepOutput } from './base.ts';
 import { nextOf, ScoreSdeScheduler, type PlannedCall } from './score-sde.ts';
 
 /** The options of the probability-flow sampler: the common scheduler options (none of its own). */
 export type ScoreSdeODESchedulerOptions = SchedulerOptions;
 
-/** The options of `step`: `seed` is accepted, as every scheduler's step takes it, and unused (the flow draws no noise). */
-export type ScoreSdeODEStepOptions = Pick<StepNoiseOptions, 'seed'>;
-
-const STEP_OPTIONS = ['seed'] as const;
+const ODE_DEFAULTS: Required<ScoreSdeODESchedulerOptions> = { ...SCHEDULER_DEFAULTS };
+const STEP_OPTIONS: readonly string[] = [];
 
 type Call = 'predict' | 'correct' | 'denoise';
 
 export class ScoreSdeODEScheduler extends ScoreSdeScheduler<ScoreSdeODESchedulerOptions, Call> {
+  /** The options its `step` takes: none (the flow draws no noise). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** Every option with its default (DDPMScheduler's common options). */
+  static readonly defaults: Readonly<Required<ScoreSdeODESchedulerOptions>> = ODE_DEFAULTS;
   /** x_i + ½ Δu d(x_i, t_i), kept between Heun's two stages, and that step's Δu. */
   private partial: Tensor | null = null;
   private stepDu = 0;
 
   /** A probability-flow ODE sampler; the options are the common scheduler options. */
   constructor(options: ScoreSdeODESchedulerOptions = {}) {
-    super('ScoreSdeODEScheduler', options, { ...SCHEDULER_DEFAULTS });
+    super('ScoreSdeODEScheduler', options, ODE_DEFAULTS);
     this.setTimesteps(this.config.numTrainTimesteps);
   }
 
-  override setTimesteps(numInferenceSteps: number): void {
-    super.setTimesteps(numInferenceSteps);
+  override reset(): void {
+    super.reset();
     this.release();
   }
 
@@ -65,7 +67,7 @@ export class ScoreSdeODEScheduler extends ScoreSdeScheduler<ScoreSdeODEScheduler
    * stage at t_{i+1} (prevSample is x_{i+1}), or the final denoising step. predOriginalSample is the model's x0
    * estimate at the call's timestep.
    */
-  step(modelOutput: Tensor, timestep: number, sample: Tensor, options: ScoreSdeODEStepOptions = {}): SchedulerStepOutput {
+  step(modelOutput: Tensor, timestep: number, sample: Tensor, options: Record<string, never> = {}): SchedulerStepOutput {
     const op = `${this.name}.step`;
     this.checkStepOptions(op, options, STEP_OPTIONS);
     sameShape(op, 'sample', tensorArg(op, 'sample', sample), 'modelOutput', tensorArg(op, 'modelOutput', modelOutput));

@@ -53,11 +53,16 @@ export interface ScoreSdePCSchedulerOptions extends SchedulerOptions {
 export type ScoreSdePCStepOptions = StepNoiseOptions;
 
 const PC_DEFAULTS: Required<ScoreSdePCSchedulerOptions> = { ...SCHEDULER_DEFAULTS, corrector: 'langevin', snr: 0.16, correctorSteps: 1 };
-const STEP_OPTIONS = ['noise', 'seed'] as const;
+const STEP_OPTIONS: readonly string[] = ['noise', 'seed'];
 
 type Call = 'corrector' | 'predictor';
 
 export class ScoreSdePCScheduler extends ScoreSdeScheduler<ScoreSdePCSchedulerOptions, Call> {
+  /** The options its `step` takes (a pipeline passes those it has). */
+  readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
+  /** Every option with its default (score_sde's snr 0.16 and one corrector step). */
+  static readonly defaults: Readonly<Required<ScoreSdePCSchedulerOptions>> = PC_DEFAULTS;
+
   /** A predictor-corrector sampler; every option is documented on `ScoreSdePCSchedulerOptions`. */
   constructor(options: ScoreSdePCSchedulerOptions = {}) {
     super('ScoreSdePCScheduler', options, PC_DEFAULTS);
@@ -93,6 +98,12 @@ export class ScoreSdePCScheduler extends ScoreSdeScheduler<ScoreSdePCSchedulerOp
     if (call.kind === 'corrector') return this.langevin(op, t, this.correctorIndex(call.index), sample, modelOutput, options);
     const noise = call.next >= 0 ? this.stepNoise(op, sample, t, options) : null;
     return this.reverseDiffusion(t, call.next, sample, modelOutput, noise);
+  }
+
+  /** Whether the next call draws noise: every corrector step, and every predictor step but the last. */
+  override drawsNoise(_timestep: number, _options: object = {}): boolean {
+    const call = this.plan[this.stepIndex];
+    return call !== undefined && (call.kind === 'corrector' || call.next >= 0);
   }
 
   /** Which corrector step of its timestep the call at `index` of the plan is (0-based). */

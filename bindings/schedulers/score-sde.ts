@@ -56,9 +56,14 @@ export abstract class ScoreSdeScheduler<Options extends SchedulerOptions, Kind e
    */
   override setTimesteps(numInferenceSteps: number): void {
     super.setTimesteps(numInferenceSteps);
-    this.grid = this.timesteps;
+    this.grid = Int32Array.from(this.timesteps);
     this.plan = this.planFor(this.grid);
     this.timesteps = Int32Array.from(this.plan, (call) => call.timestep);
+    this.reset();
+  }
+
+  /** Starts the loop again from its first call (and frees what a step kept for the next). */
+  override reset(): void {
     this.stepIndex = 0;
   }
 

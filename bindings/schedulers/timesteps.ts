@@ -64,3 +64,36 @@ export function roundHalfEven(x: number): number {
   const r = Math.round(x); // ties toward +Infinity
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
+
+/**
+ * The integer timesteps of DPMSolverMultistepScheduler and UniPCMultistepScheduler (diffusers' set_timesteps of
+ * those two, which space n + 1 points and drop the last): 'linspace' round(linspace(0, T - 1, n + 1))[::-1][:-1];
+ * 'leading' k · floor(T / (n + 1)) for k = n .. 1, plus stepsOffset; 'trailing' as for DDIM.
+ */
+export function solverTimesteps(spacing: TimestepSpacing, T: number, n: number, stepsOffset: number): Int32Array {
+  const out = new Int32Array(n);
+  if (spacing === 'trailing') return trailing(T, n);
+  if (spacing === 'leading') {
+    const ratio = Math.floor(T / (n + 1));
+    for (let k = 0; k < n; k++) out[k] = (n - k) * ratio + stepsOffset;
+    return out;
+  }
+  const step = (T - 1) / n;
+  for (let k = 0; k < n; k++) out[k] = roundHalfEven(k === 0 ? T - 1 : (n - k) * step);
+  return out;
+}
+
+/**
+ * The timesteps of the Karras-style schedulers (Euler, Euler ancestral, Heun), float32 as in diffusers:
+ * 'linspace' linspace(0, T - 1, n)[::-1], which may fall between training timesteps; 'leading' k · floor(T / n)
+ * for k = n-1 .. 0, plus stepsOffset; 'trailing' as for DDIM.
+ */
+export function discreteTimesteps(spacing: TimestepSpacing, T: number, n: number, stepsOffset: number): Float32Array {
+  if (spacing === 'linspace') {
+    const out = new Float32Array(n);
+    const step = (T - 1) / (n - 1);
+    for (let i = 0; i < n; i++) out[n - 1 - i] = n === 1 ? 0 : i === n - 1 ? T - 1 : i * step;
+    return out;
+  }
+  return Float32Array.from(spacing === 'leading' ? leading(T, n, stepsOffset) : trailing(T, n));
+}

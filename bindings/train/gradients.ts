@@ -7,8 +7,7 @@
  * compute some of them (`train/workers.ts`); either way the same numbers are added in the same order.
  */
 import type { Denoiser } from '../models/denoiser.ts';
-import { mseLoss, mseLossBackward } from '../ops/elementwise.ts';
-import { wasm } from '../core/instance.ts';
+import { addInPlace, mseLoss, mseLossBackward } from '../ops/elementwise.ts';
 import { Tensor, tidy } from '../tensor.ts';
 
 /** What a shard needs: noisy inputs, timesteps, labels and the regression target of its samples. */
@@ -16,9 +15,15 @@ export interface ShardInput {
   x: Tensor;
   timesteps: Int32Array;
   labels: Int32Array | null;
-  target: Tensor;
+  /** The regression target, or null when a TargetSource makes it from the shard (distillation's teacher). */
+  target: Tensor | null;
   /** Global index of the shard's first sample (step * batchSize + its place in the batch): addresses dropout. */
   firstSample: number;
+}
+
+/** Makes the regression target of a shard whose batch does not carry one (train/distillation-teacher.ts). */
+export interface TargetSource {
+  target(shard: ShardInput): Tensor;
 }
 
 /** [start, end) of each of `shards` contiguous shards of a batch of `batch` items (some may be empty). */
@@ -38,30 +43,27 @@ export function shardOf(input: ShardInput, start: number, end: number): ShardInp
     x: rows(input.x, start, end),
     timesteps: input.timesteps.subarray(start, end),
     labels: input.labels ? input.labels.subarray(start, end) : null,
-    target: rows(input.target, start, end),
+    target: input.target && rows(input.target, start, end),
     firstSample: input.firstSample + start,
   };
 }
 
 /**
- * Forward and backward of one shard, into the model's gradient buffer (zeroed first). The loss is the batch's
- * mean squared error, so the shard's part is scaled by its share of the batch's elements. Returns the shard's
+ * Forward and backward of one shard, into the model's gradient buffer (zeroed first); the target is the shard's,
+ * or made by `source`. The loss is the batch's mean squared error, so the shard's part is scaled by its share of
+ * the batch's elements. Returns the shard's
  * sum of squared errors divided by the batch's element count (the shard's contribution to the batch loss).
  */
-export function shardGradient(model: Denoiser, shard: ShardInput, batchElements: number, seed: number): number {
+export function shardGradient(model: Denoiser, shard: ShardInput, batchElements: number, seed: number, source: TargetSource | null): number {
   model.params.zeroGrads();
   if (shard.x.shape[0] === 0) return 0;
   return tidy(() => {
-    model.setDropoutContext({ seed, firstSample: shard.firstSample });
-    try {
-      const out = model.forward(shard.x, shard.timesteps, shard.labels);
-      const share = out.size / batchElements;
-      const loss = mseLoss(out, shard.target) * share;
-      model.backward(mseLossBackward(out, shard.target, share), null);
-      return loss;
-    } finally {
-      model.setDropoutContext(null);
-    }
+    const target = shard.target ?? source!.target(shard);
+    const out = model.forward(shard.x, shard.timesteps, shard.labels, { dropout: { seed, firstSample: shard.firstSample } });
+    const share = out.size / batchElements;
+    const loss = mseLoss(out, target) * share;
+    model.backward(mseLossBackward(out, target, share), null);
+    return loss;
   });
 }
 
@@ -74,7 +76,7 @@ export function treeSum(shardGrads: Tensor[], out: Tensor): void {
   while (level.length > 1) {
     const next: Tensor[] = [];
     for (let i = 0; i < level.length; i += 2) {
-      if (i + 1 < level.length) wasm().add(level[i].ptr, level[i].ptr, level[i + 1].ptr, out.size);
+      if (i + 1 < level.length) addInPlace(level[i], level[i + 1]);
       next.push(level[i]);
     }
     level = next;
@@ -94,10 +96,10 @@ export function treeSumNumbers(values: number[]): number {
 }
 
 /** Gradients of the whole batch computed shard by shard in this thread, summed into model.params.grads. */
-export function batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[]): number {
-  const batchElements = input.target.size;
+export function batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[], source: TargetSource | null): number {
+  const batchElements = input.x.size;
   const losses = shardRanges(input.x.shape[0], shards).map(([start, end], s) => {
-    const loss = shardGradient(model, shardOf(input, start, end), batchElements, seed);
+    const loss = shardGradient(model, shardOf(input, start, end), batchElements, seed, source);
     scratch[s].view().set(model.params.grads.view());
     return loss;
   });

@@ -14,16 +14,15 @@
 import type { Dataset } from '../data/dataset.ts';
 import { DataOrder } from '../data/dataset.ts';
 import type { Denoiser } from '../models/denoiser.ts';
-import { adamwStep, emaUpdate } from '../ops/adamw.ts';
-import { countNonFinite } from '../ops/elementwise.ts';
 import { randInt, randn, randUniform } from '../ops/random.ts';
-import { cos } from '../ops/math.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
-import { clipGradNorm } from './clip-grad-norm.ts';
-import { batchGradient, type ShardInput } from './gradients.ts';
-import { GradientWorkers } from './workers.ts';
+import { EMA } from './ema.ts';
+import { batchGradient, type ShardInput, type TargetSource } from './gradients.ts';
+import { TrainingLoop, type LoopReport } from './loop.ts';
+import { AdamW } from './optimizer.ts';
+import { GradientWorkers, type TeacherMessage } from './workers.ts';
 
 export interface TrainerOptions {
   model: Denoiser;
@@ -70,111 +69,75 @@ export const TRAINER_DEFAULTS: TrainingHyperparameters = {
   condDropProb: 0.1, weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, gradientShards: 4,
 };
 
-/** What each step reports. */
-export interface StepReport {
-  /** The step just taken, counting from 1. */
-  step: number;
-  /** The batch's mean squared error before the update. */
-  loss: number;
-  /** The global gradient norm before clipping. */
-  gradNorm: number;
-  /** The learning rate used. */
-  learningRate: number;
-}
+/** What each step reports: the step just taken (from 1), the batch's mean squared error before the update, the global gradient norm before clipping, and the learning rate used. */
+export type StepReport = LoopReport<{ loss: number }>;
 
-/** Thrown when the loss or a gradient becomes NaN or infinite; the parameters are left as before the step. */
-export class TrainingDivergedError extends Error {}
-
-export class Trainer {
+export class Trainer extends TrainingLoop<{ loss: number }> {
   readonly model: Denoiser;
   readonly scheduler: NoiseScheduler<SchedulerOptions>;
   readonly dataset: Dataset;
   readonly options: TrainingHyperparameters;
-  /** Steps taken so far. */
-  step = 0;
-  /** AdamW's first and second moments, laid out like the parameters. */
-  readonly adamM: Tensor;
-  readonly adamV: Tensor;
-  /** The EMA of the parameters (a copy of them when emaDecay is 0). */
-  readonly ema: Tensor;
   /** Threads computing each step's gradient. */
   readonly workers: number;
-  private readonly order: DataOrder;
+  protected readonly order: DataOrder;
   private readonly shardGrads: Tensor[];
   private pool: Promise<GradientWorkers> | null = null;
 
   constructor(options: TrainerOptions) {
     const { model, scheduler, dataset, workers = 1, ...rest } = options;
-    this.options = resolveTrainerOptions(rest);
-    if (!Number.isInteger(workers) || workers < 1 || workers > this.options.gradientShards) {
-      throw new Error(`Trainer: workers must be an integer from 1 to gradientShards (${this.options.gradientShards}), got ${workers}`);
+    const o = resolveTrainerOptions(rest);
+    if (!Number.isInteger(workers) || workers < 1 || workers > o.gradientShards) {
+      throw new Error(`Trainer: workers must be an integer from 1 to gradientShards (${o.gradientShards}), got ${workers}`);
     }
-    this.workers = workers;
     checkCompatible(model, dataset);
+    const size = model.params.size;
+    super(model.params, new AdamW(size, {
+      learningRate: o.learningRate, warmupSteps: o.warmupSteps, decay: 'cosine', decaySteps: o.decaySteps,
+      weightDecay: o.weightDecay, beta1: o.adamBeta1, beta2: o.adamBeta2, epsilon: o.adamEpsilon, gradClipNorm: o.gradClipNorm,
+    }), new EMA(model.params.values, o.emaDecay));
+    this.options = o;
+    this.workers = workers;
     this.model = model;
     this.scheduler = scheduler;
     this.dataset = dataset;
-    const size = model.params.size;
-    this.adamM = keep(Tensor.zeros([size]));
-    this.adamV = keep(Tensor.zeros([size]));
-    this.ema = keep(model.params.values.reshape([size]));
-    this.shardGrads = Array.from({ length: this.options.gradientShards }, () => keep(Tensor.zeros([size])));
-    this.order = new DataOrder(dataset.size, this.options.seed);
+    this.shardGrads = Array.from({ length: o.gradientShards }, () => keep(Tensor.zeros([size])));
+    this.order = new DataOrder(dataset.size, o.seed);
   }
 
-  /** Runs `steps` more steps, yielding a report after each (an async generator, so a UI can update between steps). */
-  async *run({ steps }: { steps: number }): AsyncGenerator<StepReport> {
-    if (!Number.isInteger(steps) || steps < 1) throw new Error(`Trainer.run: steps must be a positive integer, got ${steps}`);
-    for (let i = 0; i < steps; i++) {
-      yield await this.trainStep();
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-  }
+  /** AdamW's first and second moments, laid out like the parameters. */
+  get adamM(): Tensor { return this.optimizer.m; }
+  get adamV(): Tensor { return this.optimizer.v; }
+  /** The EMA of the parameters (a copy of them when emaDecay is 0). */
+  get ema(): Tensor { return this.averaged!.weights; }
 
-  /** One step: a batch, its gradient (in this thread or shared with workers), clipping, AdamW and the EMA. */
-  async trainStep(): Promise<StepReport> {
+  /** The batch's gradient, computed in this thread or shared with workers, shard by shard in a fixed tree. */
+  protected async computeGradient(step: number): Promise<{ loss: number }> {
     const { gradientShards, seed } = this.options;
-    const input = tidy(() => keepInput(this.drawBatch(this.step)));
+    const input = tidy(() => keepInput(this.drawBatch(step)));
     try {
+      const source = this.targetSource();
       const loss = this.workers === 1
-        ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads)
-        : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads);
-      return tidy(() => this.update(loss));
+        ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source)
+        : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source);
+      return { loss };
     } finally {
-      for (const t of new Set([input.x, input.target])) t.dispose();
+      input.x.dispose();
+      if (input.target !== input.x) input.target?.dispose();
     }
   }
 
-  /** The update after the gradient: divergence check, clipping, AdamW, EMA. */
-  private update(loss: number): StepReport {
-    const grads = this.model.params.grads;
-    if (!Number.isFinite(loss) || countNonFinite(grads) > 0) {
-      throw new TrainingDivergedError(`training diverged at step ${this.step + 1}: the loss or a gradient is NaN or infinite ` +
-        `(loss ${loss}); the parameters were not updated. Lower learningRate or keep gradClipNorm on.`);
-    }
-    const { gradClipNorm } = this.options;
-    const gradNorm = clipGradNorm(grads, gradClipNorm > 0 ? gradClipNorm : Infinity);
-    const lr = this.learningRateAt(this.step);
-    const { adamBeta1, adamBeta2, adamEpsilon, weightDecay, emaDecay } = this.options;
-    adamwStep(this.model.params.values, grads, this.adamM, this.adamV,
-      { lr, beta1: adamBeta1, beta2: adamBeta2, eps: adamEpsilon, weightDecay, step: this.step + 1 });
-    if (emaDecay > 0) emaUpdate(this.ema, this.model.params.values, Math.min(emaDecay, (1 + this.step) / (10 + this.step)));
-    else this.ema.view().set(this.model.params.values.view());
-    this.step++;
-    return { step: this.step, loss, gradNorm, learningRate: lr };
+  /** Where targets come from when batches carry none (distillation's teacher); the diffusion loss carries them. */
+  protected targetSource(): TargetSource | null {
+    return null;
   }
 
-  /** The learning rate of step `step` (0-based): linear warm-up, then constant or a half-cosine decay. */
-  learningRateAt(step: number): number {
-    const { learningRate, warmupSteps, decaySteps } = this.options;
-    if (step < warmupSteps) return (learningRate * (step + 1)) / warmupSteps;
-    if (decaySteps <= warmupSteps) return learningRate;
-    const progress = Math.min(1, (step - warmupSteps) / (decaySteps - warmupSteps));
-    return learningRate * 0.5 * (1 + cos(Math.PI * progress));
+  /** The target source as plain data for the workers, when there is one. */
+  protected teacherMessage(): TeacherMessage | null {
+    return null;
   }
 
   private startWorkers(): Promise<GradientWorkers> {
-    this.pool ??= GradientWorkers.start(this.model, this.workers);
+    this.pool ??= GradientWorkers.start(this.model, this.workers, this.teacherMessage());
     return this.pool;
   }
 
@@ -203,17 +166,18 @@ export class Trainer {
   }
 
   /** Stops the workers and frees the optimizer state and scratch buffers (the model keeps its parameters). */
-  async dispose(): Promise<void> {
+  override async dispose(): Promise<void> {
     if (this.pool) (await this.pool).close();
     this.pool = null;
-    for (const t of [this.adamM, this.adamV, this.ema, ...this.shardGrads]) t.dispose();
+    for (const t of this.shardGrads) t.dispose();
+    await super.dispose();
   }
 }
 
 /** Keeps the tensors of a batch alive past the `tidy` that drew it (x and target may be the same tensor). */
 function keepInput(input: ShardInput): ShardInput {
   keep(input.x);
-  keep(input.target);
+  if (input.target) keep(input.target);
   return input;
 }
 

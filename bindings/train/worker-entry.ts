@@ -6,22 +6,33 @@
 import { init } from '../core/instance.ts';
 import type { Denoiser } from '../models/denoiser.ts';
 import { createModel } from '../models/registry.ts';
-import { computeShardGradients, type WorkerReply, type WorkerRequest } from './workers.ts';
+import { DDPMScheduler } from '../schedulers/ddpm.ts';
+import { DistillationTeacher } from './distillation-teacher.ts';
+import { computeShardGradients, type TeacherMessage, type WorkerReply, type WorkerRequest } from './workers.ts';
 
 let model: Denoiser | null = null;
+let teacher: DistillationTeacher | null = null;
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   try {
     if (request.type === 'init') {
       await init();
-      model = createModel(request.kind as 'mlp' | 'unet2d', request.config);
+      model = createModel(request.kind, request.config);
+      teacher = request.teacher && rebuildTeacher(request.teacher);
       return { type: 'ready' };
     }
     if (!model) throw new Error('gradients requested before init');
-    return computeShardGradients(model, request);
+    return computeShardGradients(model, teacher, request);
   } catch (error) {
     return { type: 'error', message: (error as Error).message };
   }
+}
+
+/** The distillation teacher the trainer described: its model with its weights, its schedule, its recipe. */
+function rebuildTeacher(message: TeacherMessage): DistillationTeacher {
+  const teacherModel = createModel(message.kind, message.config);
+  teacherModel.params.values.view().set(message.weights);
+  return new DistillationTeacher(teacherModel, DDPMScheduler.fromConfig(message.scheduler), message.recipe);
 }
 
 const transferables = (reply: WorkerReply) => (reply.type === 'gradients' ? reply.grads.map((g) => g.buffer as ArrayBuffer) : []);

@@ -6,9 +6,11 @@
  * bit-identical whatever the number of workers.
  */
 import type { Denoiser } from '../models/denoiser.ts';
-import type { ModelKind } from '../models/registry.ts';
+import type { ModelKind } from '../models/model.ts';
 import { Tensor } from '../tensor.ts';
-import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput } from './gradients.ts';
+import type { SchedulerOptions } from '../schedulers/index.ts';
+import type { DistillationRecipe } from './distillation-teacher.ts';
+import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput, type TargetSource } from './gradients.ts';
 
 /** A shard as plain arrays, to cross into a worker. */
 export interface ShardMessage {
@@ -16,12 +18,22 @@ export interface ShardMessage {
   shape: number[];
   timesteps: Int32Array;
   labels: Int32Array | null;
-  target: Float32Array;
+  /** Null when the worker's teacher makes the target. */
+  target: Float32Array | null;
   firstSample: number;
 }
 
+/** A distillation teacher as plain data, for a worker to rebuild it (train/distillation-teacher.ts). */
+export interface TeacherMessage {
+  kind: ModelKind;
+  config: object;
+  weights: Float32Array;
+  scheduler: SchedulerOptions;
+  recipe: DistillationRecipe;
+}
+
 export type WorkerRequest =
-  | { type: 'init'; kind: ModelKind; config: object }
+  | { type: 'init'; kind: ModelKind; config: object; teacher: TeacherMessage | null }
   | { type: 'gradients'; params: Float32Array; shards: ShardMessage[]; batchElements: number; seed: number };
 
 export type WorkerReply =
@@ -42,10 +54,10 @@ export class GradientWorkers {
   /**
    * Starts `count - 1` workers (this thread is the first of `count`) holding a copy of `model`'s architecture.
    */
-  static async start(model: Denoiser, count: number): Promise<GradientWorkers> {
+  static async start(model: Denoiser, count: number, teacher: TeacherMessage | null = null): Promise<GradientWorkers> {
     const ports = await Promise.all(Array.from({ length: count - 1 }, () => spawn()));
     try {
-      for (const port of ports) port.post({ type: 'init', kind: model.kind as ModelKind, config: model.config });
+      for (const port of ports) port.post({ type: 'init', kind: model.kind as ModelKind, config: model.config, teacher });
       await Promise.all(ports.map(expectReply('ready')));
     } catch (error) {
       for (const port of ports) port.terminate();
@@ -60,10 +72,10 @@ export class GradientWorkers {
    * The batch's gradient into model.params.grads, and its loss. Shards are dealt out in contiguous runs: with
    * 4 shards and 2 threads, this thread computes shards 0 and 1 and the worker 2 and 3.
    */
-  async batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[]): Promise<number> {
+  async batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[], source: TargetSource | null): Promise<number> {
     const ranges = shardRanges(input.x.shape[0], shards);
     const owners = ranges.map((_, s) => Math.floor((s * this.count) / shards));
-    const batchElements = input.target.size;
+    const batchElements = input.x.size;
     const params = model.params.values.toFloat32Array();
     const replies = this.ports.map((port, w) => {
       const mine = ranges.filter((_, s) => owners[s] === w + 1).map(([start, end]) => toMessage(shardOf(input, start, end)));
@@ -73,7 +85,7 @@ export class GradientWorkers {
     const losses: number[] = new Array(shards);
     ranges.forEach(([start, end], s) => {
       if (owners[s] !== 0) return;
-      losses[s] = shardGradient(model, shardOf(input, start, end), batchElements, seed);
+      losses[s] = shardGradient(model, shardOf(input, start, end), batchElements, seed, source);
       scratch[s].view().set(model.params.grads.view());
     });
     const results = await Promise.all(replies);
@@ -97,24 +109,24 @@ export class GradientWorkers {
 function toMessage(shard: ShardInput): ShardMessage {
   return {
     x: shard.x.toFloat32Array(), shape: [...shard.x.shape], timesteps: shard.timesteps.slice(),
-    labels: shard.labels ? shard.labels.slice() : null, target: shard.target.toFloat32Array(), firstSample: shard.firstSample,
+    labels: shard.labels ? shard.labels.slice() : null, target: shard.target && shard.target.toFloat32Array(), firstSample: shard.firstSample,
   };
 }
 
 /** The worker side of a 'gradients' request: each shard's gradient, computed from zero. */
-export function computeShardGradients(model: Denoiser, request: Extract<WorkerRequest, { type: 'gradients' }>): WorkerReply {
+export function computeShardGradients(model: Denoiser, source: TargetSource | null, request: Extract<WorkerRequest, { type: 'gradients' }>): WorkerReply {
   model.params.values.view().set(request.params);
   const grads: Float32Array[] = [];
   const losses: number[] = [];
   for (const shard of request.shards) {
     const x = Tensor.from(shard.x, shard.shape);
-    const target = Tensor.from(shard.target, shard.shape);
+    const target = shard.target && Tensor.from(shard.target, shard.shape);
     try {
-      losses.push(shardGradient(model, { x, target, timesteps: shard.timesteps, labels: shard.labels, firstSample: shard.firstSample }, request.batchElements, request.seed));
+      losses.push(shardGradient(model, { x, target, timesteps: shard.timesteps, labels: shard.labels, firstSample: shard.firstSample }, request.batchElements, request.seed, source));
       grads.push(model.params.grads.toFloat32Array());
     } finally {
       x.dispose();
-      target.dispose();
+      target?.dispose();
     }
   }
   return { type: 'gradients', grads, losses };

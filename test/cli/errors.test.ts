@@ -28,7 +28,7 @@ test('bad numbers and choices are refused before anything runs, naming the flag 
     [['train', '--data', 'gaussian8', '--out', 'r', '--workers', '9'], "'--workers <n>'", 'from 1 to 4'],
     [['train', '--data', 'gaussian8', '--out', 'r', '--schedule', 'cubic'], "'cubic'", 'linear, cosine'],
     [['train', '--data', 'gaussian8', '--out', 'r', '--prediction', 'x0'], 'epsilon, sample, v_prediction'],
-    [['sample', '--model', 'm.safetensors', '--out', 's.png', '--sampler', 'euler'], "'euler'", 'ddim, ddpm'],
+    [['sample', '--model', 'm.safetensors', '--out', 's.png', '--sampler', 'eulr'], "'eulr'", 'ddim, ddpm, dpmsolver++, unipc, euler, euler-ancestral, heun'],
     [['sample', '--model', 'm.safetensors', '--out', 's.png', '--num', '0'], "'--num <n>'"],
   ]);
 });
@@ -106,6 +106,9 @@ test('asking a model for classes, colors or guidance it was not trained with', a
     [['sample', ...model, '--guidance', '3'], '--guidance 3', 'class-conditional'],
     [['sample', ...model, '--steps', '5000'], '--steps 5000', 'at most 100 sampling steps'],
     [['sample', ...model, '--sampler', 'ddpm', '--eta', '0.5'], '--eta', 'ddim'],
+    [['sample', ...model, '--sampler', 'dpmsolver++', '--steps', '1'], '--steps 1', 'dpmsolver++', 'order 2', 'allowed: 2..100'],
+    [['sample', ...model, '--sampler', 'heun', '--steps', '101'], '--steps 101', 'at most 100 sampling steps'],
+    [['sample', ...model, '--sampler', 'euler-ancestral', '--karras'], '--karras', 'dpmsolver++, unipc, euler, heun', 'euler-ancestral'],
     [['sample', '--model', join('toy', 'model.safetensors'), '--out', 'samples.jpg'], 'samples.jpg', '.png or .npy'],
   ]);
 });

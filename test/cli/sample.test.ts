@@ -27,6 +27,29 @@ test('setup: train the tiny models', async () => {
   for (const run of runs) assert.is(run.code, 0, run.stderr);
 });
 
+test('every sampler: --sampler dpmsolver++ --karras, unipc, euler, euler-ancestral, heun write finite samples', async () => {
+  const toy = ['--model', join('toy', 'model.safetensors'), '--steps', '3', '--num', '5'];
+  const digits = ['--model', join('digits', 'model.safetensors'), '--steps', '2', '--class', '4', '--num', '2', '--guidance', '2'];
+  const runs: [string[], string, number[]][] = [
+    [[...toy, '--sampler', 'dpmsolver++', '--karras'], 'DPMSOLVER++ Karras 3 steps', [5, 2]],
+    [[...toy, '--sampler', 'unipc'], 'UNIPC 3 steps', [5, 2]],
+    [[...toy, '--sampler', 'euler'], 'EULER 3 steps', [5, 2]],
+    [[...toy, '--sampler', 'euler-ancestral'], 'EULER-ANCESTRAL 3 steps', [5, 2]],
+    [[...toy, '--sampler', 'heun', '--karras'], 'HEUN Karras 3 steps', [5, 2]],
+    [[...digits, '--sampler', 'dpmsolver++'], 'DPMSOLVER++ 2 steps', [2, 1, 28, 28]],
+  ];
+  const results = await Promise.all(runs.map(([flags], i) => ddpm(['sample', ...flags, '--out', `solver-${i}.npy`], cwd)));
+  results.forEach((run, i) => {
+    assert.is(run.code, 0, run.stderr);
+    assert.ok(run.stdout.includes(runs[i][1]), run.stdout);
+    const { data, shape } = decodeNpy(readFileSync(join(cwd, `solver-${i}.npy`)));
+    assert.equal(shape, runs[i][2]);
+    assert.ok(data.every(Number.isFinite), `solver-${i}.npy is finite`);
+  });
+  const help = await ddpm(['sample', '--help'], cwd);
+  for (const name of ['dpmsolver++', 'unipc', 'euler-ancestral', 'heun', 'DPM-Solver++ 2M', 'two model evaluations']) assert.ok(help.stdout.includes(name), name);
+});
+
 test('2-D samples as a scatter plot, a .npy of [N, 2] and an animation', async () => {
   const model = ['--model', join('toy', 'model.safetensors'), '--steps', '4'];
   const [png, npy] = await Promise.all([

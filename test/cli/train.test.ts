@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeModel, decodeSafetensors, init } from '../../bindings/index.ts';
-import { readMetadata } from '../../bindings/io/checkpoint.ts';
+import { readMetadata } from '../../bindings/models/model-file.ts';
 import { ddpm, ensureBuilt, oneLineError, start, tempFolder, waitFor } from './helpers.ts';
 
 await init();

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,12 +150,23 @@ test('errors: one clear line each', async () => {
   await rejects(imageFolderDataset(mixed, { imageSize: 8, channels: 2 }), 'imageFolderDataset: channels must be 1 (grey) or 3 (RGB), got 2');
 });
 
-test('an unreadable folder says permission denied', async () => {
-  if (process.getuid?.() === 0) return; // root reads everything: nothing to check
+test('an unreadable folder says permission denied (as root too: read by an unprivileged child process)', async () => {
   const locked = await folder('locked');
   await chmod(locked, 0o000);
   try {
-    await rejects(imageFolderDataset(locked, { imageSize: 8 }), `imageFolderDataset: cannot read the folder ${locked}: permission denied`);
+    const expected = `imageFolderDataset: cannot read the folder ${locked}: permission denied`;
+    if (process.getuid?.() !== 0) {
+      await rejects(imageFolderDataset(locked, { imageSize: 8 }), expected);
+      return;
+    }
+    // Root reads every folder, so the unreadable case is checked by a child running as the unprivileged 'nobody'.
+    await chmod(root, 0o755);
+    const script = `import(${JSON.stringify(new URL('../../bindings/data/folder.ts', import.meta.url).href)})
+      .then((m) => m.imageFolderDataset(${JSON.stringify(locked)}, { imageSize: 8 })).then(() => console.log('no error'), (e) => console.log(e.message))`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: tmpdir() },
+    });
+    assert.is(child.stdout.trim(), expected, `child stderr: ${child.stderr}`);
   } finally {
     await chmod(locked, 0o755);
   }

@@ -210,9 +210,9 @@ test('attention ops reject bad inputs before any allocation or wasm call, naming
         'attention: q must have T >= 1 tokens and head size D >= 1 [B, heads, T, D], got [1, 2, 3, 0]'],
       [() => ops.attentionBackward(wide, q, q, q), `${b}: dO must have the shape of q: q [1, 2, 3, 4], dO [1, 2, 3, 5]`],
       [() => ops.attentionBackward(rank3, q, q, q), `${b}: dO must have rank 4 [B, heads, T, D], got shape [2, 3, 4]`],
-      [() => ops.attentionBackward(q, q, q, q, 5 as never), `${b}: into must be an object { dq?, dk?, dv? }, got number`],
+      [() => ops.attentionBackward(q, q, q, q, 5 as never), `${b}: into must be an object { dq?, dk?, dv? } of gradient targets, got number`],
       [() => ops.attentionBackward(q, q, q, q, { dk: transposed }),
-        `${b}: into.dk must have the shape of q: q [1, 2, 3, 4], into.dk [1, 2, 4, 3]`],
+        `${b}: into.dk must have shape [1, 2, 3, 4], got [1, 2, 4, 3]`],
       [() => ops.attentionBackward(q, q, q, q, { dv: 'x' as never }), `${b}: into.dv must be a Tensor, got 'x'`],
       [() => ops.attentionBackward(dq, q, q, q, { dq }),
         `${b}: into.dq shares storage with an input; gradients must go to a separate tensor`],
@@ -220,7 +220,7 @@ test('attention ops reject bad inputs before any allocation or wasm call, naming
       [() => ops.attentionBackwardWithProbs(q, q, q, q, probs3), `${w}: probs must have rank 4 [B, heads, T, T], got shape [2, 3, 3]`],
       [() => ops.attentionBackwardWithProbs(q, q, wide, q, probs), `${w}: k must have the shape of q: q [1, 2, 3, 4], k [1, 2, 3, 5]`],
       [() => ops.attentionBackwardWithProbs(q, q, q, q, probs, { dv: probs }),
-        `${w}: into.dv must have the shape of q: q [1, 2, 3, 4], into.dv [1, 2, 3, 3]`],
+        `${w}: into.dv must have shape [1, 2, 3, 4], got [1, 2, 3, 3]`],
     ];
     const live = memoryStats().liveBytes;
     for (const [call, message] of cases) {

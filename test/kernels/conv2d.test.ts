@@ -204,9 +204,9 @@ test('conv2d and conv2dBackward reject bad inputs before calling the kernels, na
     throws(() => ops.conv2dBackward(dy, x, Tensor.zeros([8, 2, 3, 3])),
       'conv2dBackward: weight has 2 input channels, x has 3 (x [2, 3, 32, 32], weight [8, 2, 3, 3])');
     throws(() => ops.conv2dBackward(dy, x, w, {}, { dw: Tensor.zeros([8, 3, 1, 1]) }),
-      'conv2dBackward: into.dw must have the shape of weight: weight [8, 3, 3, 3], into.dw [8, 3, 1, 1]');
+      'conv2dBackward: into.dw must have shape [8, 3, 3, 3], got [8, 3, 1, 1]');
     throws(() => ops.conv2dBackward(dy, x, w, {}, { db: Tensor.zeros([3]) }),
-      'conv2dBackward: into.db must have the shape of bias: bias [8], into.db [3]');
+      'conv2dBackward: into.db must have shape [8], got [3]');
   });
 });
 

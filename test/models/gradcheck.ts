@@ -4,11 +4,11 @@
  * In float32 with h = 1e-2 the difference quotient carries ~1e-4 of rounding noise, hence the tolerances.
  */
 import * as assert from 'uvu/assert';
-import type { Denoiser } from '../../bindings/index.ts';
+import type { Model } from '../../bindings/index.ts';
 import { Tensor, tidy } from '../../bindings/index.ts';
 import { dot } from '../helpers.ts';
 
-export function gradcheckModel(model: Denoiser, x: Tensor, timesteps: Int32Array, labels: Int32Array | null, r: Float32Array): void {
+export function gradcheckModel(model: Model, x: Tensor, timesteps: Int32Array, labels: Int32Array | null, r: Float32Array): void {
   const loss = () => tidy(() => dot(model.forward(x, timesteps, labels).toFloat32Array(), r));
   const { analyticParams, analyticInput } = tidy(() => {
     model.params.zeroGrads();

@@ -129,7 +129,6 @@ test("classifier guidance: eps - s sqrt(1 - ab_t) grad log p(y | x_t), the same 
   const asEpsilon: Denoiser = {
     kind: 'unet2d', config: unconditional.config, params: unconditional.params, sampleShape: unconditional.sampleShape, numClasses: 0,
     backward: () => { throw new Error('sampling only'); },
-    setDropoutContext: () => {},
     forward: (x, timesteps) => {
       const ab = vScheduler.alphasCumprod[timesteps[0]];
       const v = unconditional.forward(x, timesteps).toFloat32Array(), xs = x.toFloat32Array();
@@ -183,7 +182,7 @@ test('bad options are refused with messages naming the option and what is allowe
     [plain, { useClippedModelOutput: 1 as unknown as boolean }, /useClippedModelOutput must be true or false, got 1/],
     [ddpm, { classLabels: [0], guidanceScale: Number.NaN }, /guidanceScale must be a finite number/],
     [ddpm, { classLabels: [0], batchSize: 0 }, /batchSize must be a positive integer, got 0/],
-    [ddpm, { classLabels: [0], seed: -1 }, /seed must be a non-negative integer, got -1/],
+    [ddpm, { classLabels: [0], seed: -1 }, /seed must be a non-negative safe integer, got -1/],
     [ddpm, { classLabels: [0], steps: 3 } as GenerateOptions, /unknown option 'steps'; options are batchSize, numInferenceSteps/],
     [plain, { guidanceScale: 2 }, /guidanceScale 2 needs a class-conditional model/],
     [plain, { classLabels: [0] }, /classLabels were given, but the model is unconditional and no classifier was given/],

@@ -28,6 +28,8 @@ import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { likelihoodScenarios } from './scenarios/likelihood.js';
 import { randomScenarios } from './scenarios/random.js';
+import { torchNoiseScenarios } from './scenarios/torch-noise.js';
+import { solverScenarios } from './scenarios/solvers.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
@@ -35,5 +37,7 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...torchNoiseScenarios,
+  ...solverScenarios,
   ...likelihoodScenarios,
 ];

@@ -128,7 +128,7 @@ test('config holds every option with its default', () => {
   assert.equal({ ...s.config }, {
     numTrainTimesteps: 1000, betaSchedule: 'cosine', betaStart: 0.0001, betaEnd: 0.02, trainedBetas: null,
     predictionType: 'epsilon', clipSample: true, clipSampleRange: 1, timestepSpacing: 'leading', stepsOffset: 0, seed: 0,
-    varianceType: 'fixed_small',
+    varianceType: 'fixed_small', thresholding: false, dynamicThresholdingRatio: 0.995, sampleMaxValue: 1, rescaleBetasZeroSnr: false,
   });
   assert.ok(Object.isFrozen(s.config));
   assert.is(new DDIMScheduler().config.setAlphaToOne, true);

@@ -19,7 +19,9 @@ type Sampler = ScoreSdePCScheduler | ScoreSdeODEScheduler;
 function sample(model: Denoiser, scheduler: Sampler, N: number, seed: number): Float32Array {
   let x = keep(ops.randn([N, ...model.sampleShape], { seed, stream: STREAMS.initialNoise }));
   for (const t of scheduler.timesteps) {
-    const next = tidy(() => scheduler.step(model.forward(x, new Int32Array(N).fill(t)), t, x, { seed }).prevSample);
+    // The step options a pipeline passes: the seed, to the schedulers that take it.
+    const options = scheduler.stepOptionNames.includes('seed') ? { seed } : {};
+    const next = tidy(() => scheduler.step(model.forward(x, new Int32Array(N).fill(t)), t, x, options as never).prevSample);
     x.dispose();
     x = next;
   }

@@ -15,7 +15,8 @@ function eightBit(lib, shape, seed) {
 function sampleLoop(lib, model, scheduler, N, seed) {
   let x = lib.keep(lib.ops.randn([N, ...model.sampleShape], { seed, stream: 0x696e6974 }));
   for (const t of scheduler.timesteps) {
-    const next = lib.tidy(() => scheduler.step(model.forward(x, new Int32Array(N).fill(t)), t, x, { seed }).prevSample);
+    const options = scheduler.stepOptionNames.includes('seed') ? { seed } : {};
+    const next = lib.tidy(() => scheduler.step(model.forward(x, new Int32Array(N).fill(t)), t, x, options).prevSample);
     x.dispose();
     x = next;
   }

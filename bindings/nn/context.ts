@@ -1,0 +1,68 @@
+/**
+ * What flows beside the activations through one forward pass and its backward: the pass's mode, dropout's random
+ * address, the conditioning (time embedding, class labels) and the gradient of the time embedding, the U-Net's
+ * skip connections, and what each module saved for its backward.
+ */
+import type { Tensor } from '../tensor.ts';
+
+/** A module, as the context knows it: by its name (in error messages) and its identity (the key of what it saved). */
+interface Owner { readonly name: string }
+
+/** Where a training step's dropout masks come from: the run's seed and the global index of the batch's first sample. */
+export interface DropoutAddress {
+  seed: number;
+  /** Global index of the first sample of this batch (e.g. step * batchSize + its place in the batch). */
+  firstSample: number;
+}
+
+/** How a model runs a forward pass. */
+export interface PassOptions {
+  /**
+   * `'train'` saves what backward needs; `'inference'` saves nothing (sampling, evaluation), so backward is not
+   * available after it. The outputs are the same bits. Default `'train'`.
+   */
+  mode?: 'train' | 'inference';
+  /** Dropout's random address; dropout is the identity without it (evaluation). Default null. */
+  dropout?: DropoutAddress | null;
+}
+
+export class Context {
+  readonly mode: 'train' | 'inference';
+  readonly dropout: DropoutAddress | null;
+  /** The embedding [N, E] that conditions every resnet on the timestep (and the class), set by the model. */
+  temb: Tensor | null = null;
+  /** Its gradient [N, E]: the resnets add into it during backward. */
+  dTemb: Tensor | null = null;
+  /** One class label per sample of a class-conditional model, or null. */
+  labels: Int32Array | null = null;
+  /** U-Net skip connections: the tensor each one carries forward, and its gradient coming back (nn/skip.ts). */
+  readonly skips = new Map<object, Tensor>();
+  readonly skipGrads = new Map<object, Tensor>();
+  private readonly saved = new Map<Owner, unknown>();
+
+  constructor(options: PassOptions = {}) {
+    const { mode = 'train', dropout = null } = options;
+    if (mode !== 'train' && mode !== 'inference') throw new Error(`forward: mode must be 'train' or 'inference', got ${String(mode)}`);
+    this.mode = mode;
+    this.dropout = dropout;
+  }
+
+  /** Keeps what `module`'s backward needs (in a training pass; an inference pass keeps nothing). */
+  save<T>(module: Owner, value: T): void {
+    if (this.mode === 'train') this.saved.set(module, value);
+  }
+
+  /** What `module` saved in this pass's forward. */
+  restore<T>(module: Owner): T {
+    if (!this.saved.has(module)) {
+      throw new Error(`${module.name}: backward() needs a forward() in 'train' mode first (this pass ${this.mode === 'train' ? 'has not run it' : 'was an inference pass'})`);
+    }
+    return this.saved.get(module) as T;
+  }
+
+  /** The time embedding, or an error naming the module that needs it. */
+  timeEmbedding(module: Owner): Tensor {
+    if (this.temb === null) throw new Error(`${module.name}: needs the time embedding (ctx.temb), which the model sets before its blocks run`);
+    return this.temb;
+  }
+}
