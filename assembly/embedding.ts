@@ -41,3 +41,36 @@ export function timestepEmbeddingScalar(
   store<f32>(at(out, row + (flipSinToCos ? half + i : i)), <f32>Math.sin(e));
   store<f32>(at(out, row + (flipSinToCos ? i : half + i)), <f32>Math.cos(e));
 }
+
+// Gaussian Fourier features of the timesteps (score-SDE's NCSN++, as diffusers' GaussianFourierProjection with
+// log = True, flip_sin_to_cos = False builds them for UNet2DModel's time_embedding_type 'fourier'), in float32
+// in PyTorch's order of operations: l_n = log(t_n) (rounded once to f32, as glibc's logf), p_ni = ((l_n · w_i) · 2)
+// · π (each product rounded to f32; π as f32), out[n] = [sin p_n0 .. sin p_n(C-1), cos p_n0 .. cos p_n(C-1)] with
+// sin and cos of the f32 p taken in f64 and rounded once. timesteps f32 [N] (positive: the op checks), weight f32
+// [C] (the frequencies), out [N, 2C].
+
+/** Walks the frequencies in the outer loop (each weight read once); same bits as the scalar twin. */
+export function fourierEmbedding(out: usize, timesteps: usize, weight: usize, N: i32, C: i32): void {
+  for (let i = 0; i < C; i++) {
+    const w = load<f32>(at(weight, i));
+    for (let n = 0; n < N; n++) storeFourier(out, n, i, C, fourierPhase(load<f32>(at(timesteps, n)), w));
+  }
+}
+
+export function fourierEmbeddingScalar(out: usize, timesteps: usize, weight: usize, N: i32, C: i32): void {
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < C; i++) storeFourier(out, n, i, C, fourierPhase(load<f32>(at(timesteps, n)), load<f32>(at(weight, i))));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function fourierPhase(t: f32, w: f32): f32 {
+  const l = <f32>Math.log(<f64>t);
+  return ((l * w) * <f32>2) * <f32>Math.PI;
+}
+
+// @ts-ignore: decorator
+@inline function storeFourier(out: usize, n: i32, i: i32, C: i32, p: f32): void {
+  store<f32>(at(out, 2 * n * C + i), <f32>Math.sin(<f64>p));
+  store<f32>(at(out, 2 * n * C + C + i), <f32>Math.cos(<f64>p));
+}

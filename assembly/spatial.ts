@@ -1,5 +1,6 @@
 // The spatial glue of a U-Net, on NCHW tensors: per-(n, c) channel bias, global average pooling, nearest-neighbour
-// 2x upsampling and channel concatenation (skip connections), each with its backward and scalar twin.
+// 2x upsampling, channel concatenation (skip connections) and per-sample division, each with its backward and
+// scalar twin.
 //
 // Legend: N batch, C channels, H, W height and width, HW = H * W. The SIMD kernels and their scalar twins apply
 // the same f32 operations to every element and give identical bits; sums over planes use reduceF64 (reduce.ts).
@@ -157,5 +158,39 @@ export function concatChannelsBackwardScalar(da: usize, db: usize, dout: usize, 
     const row = n * (sa + sb);
     for (let i = 0; da != 0 && i < sa; i++) store<f32>(at(da, n * sa + i), load<f32>(at(da, n * sa + i)) + load<f32>(at(dout, row + i)));
     for (let i = 0; db != 0 && i < sb; i++) store<f32>(at(db, n * sb + i), load<f32>(at(db, n * sb + i)) + load<f32>(at(dout, row + sa + i)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Per-sample division: y[n, :] = x[n, :] / d[n] (diffusers divides the output of a 'fourier' U-Net by its
+// timesteps, and a block's output by its output_scale_factor). M elements per sample. The division is the f32
+// division PyTorch does (not a multiplication by 1 / d, which rounds differently).
+
+export function divideRows(y: usize, x: usize, d: usize, N: i32, M: i32): void {
+  for (let n = 0; n < N; n++) {
+    const dn = load<f32>(at(d, n)), vd = f32x4.splat(dn), src = at(x, n * M), dst = at(y, n * M);
+    let i = 0;
+    for (; i + 4 <= M; i += 4) v128.store(at(dst, i), f32x4.div(v128.load(at(src, i)), vd));
+    for (; i < M; i++) store<f32>(at(dst, i), load<f32>(at(src, i)) / dn);
+  }
+}
+
+export function divideRowsScalar(y: usize, x: usize, d: usize, N: i32, M: i32): void {
+  for (let n = 0; n < N; n++) for (let i = 0; i < M; i++) store<f32>(at(y, n * M + i), load<f32>(at(x, n * M + i)) / load<f32>(at(d, n)));
+}
+
+/** dx[n, :] += dy[n, :] / d[n]. */
+export function divideRowsBackward(dx: usize, dy: usize, d: usize, N: i32, M: i32): void {
+  for (let n = 0; n < N; n++) {
+    const dn = load<f32>(at(d, n)), vd = f32x4.splat(dn), src = at(dy, n * M), dst = at(dx, n * M);
+    let i = 0;
+    for (; i + 4 <= M; i += 4) v128.store(at(dst, i), f32x4.add(v128.load(at(dst, i)), f32x4.div(v128.load(at(src, i)), vd)));
+    for (; i < M; i++) store<f32>(at(dst, i), load<f32>(at(dst, i)) + load<f32>(at(src, i)) / dn);
+  }
+}
+
+export function divideRowsBackwardScalar(dx: usize, dy: usize, d: usize, N: i32, M: i32): void {
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < M; i++) store<f32>(at(dx, n * M + i), load<f32>(at(dx, n * M + i)) + load<f32>(at(dy, n * M + i)) / load<f32>(at(d, n)));
   }
 }

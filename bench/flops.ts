@@ -9,7 +9,7 @@
  * Group norms, SiLU, additions, upsampling, the loss and AdamW are elementwise (a few flops per element, well
  * under 1% of the total) and are not counted, as is the attention backward's recomputation of the softmax.
  */
-import { resolveUNetConfig, type UNet2DConfig } from '../bindings/models/unet2d-config.ts';
+import { BASE_OPTIONS, resolveUNetConfig, type ResolvedUNet2DConfig, type UNet2DConfig } from '../bindings/models/unet2d-config.ts';
 
 export interface FlopCount {
   forward: number;
@@ -19,9 +19,22 @@ export interface FlopCount {
   byKind: { conv: number; linear: number; attention: number };
 }
 
+/** The base U-Net the benchmarks model (square samples, attentionResolutions and numHeads), resolved. */
+export type BaseUNetConfig = ResolvedUNet2DConfig & { sampleSize: number; numHeads: number; attentionResolutions: number[] };
+
+/** `config` resolved, or an error when it uses diffusers' other options (the benchmarks count the base U-Net only). */
+export function baseUNetConfig(config: UNet2DConfig): BaseUNetConfig {
+  const c = resolveUNetConfig(config);
+  if (typeof c.sampleSize !== 'number' || c.numHeads === undefined || c.attentionResolutions === undefined || Object.keys(c).some((key) => !BASE_OPTIONS.includes(key))) {
+    throw new Error('the benchmarks model the base U-Net: square samples, attentionResolutions and numHeads, no other diffusers option');
+  }
+  return c as BaseUNetConfig;
+}
+
 /** Counts the flops of a forward and of a training step of `config` on a batch of `batch` images. */
 export function unetFlops(config: UNet2DConfig, batch: number): FlopCount {
-  const c = resolveUNetConfig(config);
+  const c = baseUNetConfig(config);
+  const { numHeads, attentionResolutions } = c;
   const count: FlopCount = { forward: 0, step: 0, byKind: { conv: 0, linear: 0, attention: 0 } };
   const add = (kind: keyof FlopCount['byKind'], forward: number, backward: number) => {
     count.forward += forward;
@@ -43,13 +56,13 @@ export function unetFlops(config: UNet2DConfig, batch: number): FlopCount {
     if (inC !== outC) conv(inC, outC, size, 1);
   };
   const attentionBlock = (C: number, size: number) => {
-    const tokens = size * size, d = C / c.numHeads, heads = batch * c.numHeads;
+    const tokens = size * size, d = C / numHeads, heads = batch * numHeads;
     for (let i = 0; i < 4; i++) linear(batch * tokens, C, C);
     add('attention', 4 * tokens * tokens * d * heads, 8 * tokens * tokens * d * heads);
   };
   const stage = (inC: number, outC: number, size: number) => {
     resnet(inC, outC, size);
-    if (c.attentionResolutions.includes(size)) attentionBlock(outC, size);
+    if (attentionResolutions.includes(size)) attentionBlock(outC, size);
   };
 
   linear(batch, channels[0], tembChannels);

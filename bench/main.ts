@@ -1,8 +1,10 @@
 /**
  * The benchmark behind `npm run bench` and `ddpm bench [--quick]`: every kernel family against the SIMD128 peak
  * measured in the same run, TensorFlow.js-wasm (interleaved) and PyTorch (when installed); the whole training
- * step on one and two cores; sampling; memory. Prints one Markdown report to stdout (progress goes to stderr)
- * and writes it to bench/results.md (bench/results-quick.md for --quick).
+ * step on one and two cores; the inference kernels at the shipped U-Nets' shapes; the sampler's forward pass
+ * against onnxruntime-web, with its per-op profile;
+ * sampling; memory. Prints one Markdown report to stdout (progress goes to stderr) and writes it to
+ * bench/results.md (bench/results-quick.md for --quick).
  *
  *   node --import tsx bench/main.ts [--quick]
  */
@@ -16,6 +18,8 @@ import { benchMatmul } from './matmul.ts';
 import { machineInfo, roughPeak } from './measure.ts';
 import { benchMemory } from './memory.ts';
 import { markdownTable, type Context, type Row } from './report.ts';
+import { benchInferenceKernels } from './inference-kernels.ts';
+import { benchSamplerForward } from './sampler-forward.ts';
 import { benchSampling } from './sampling.ts';
 import { loadTfWasm } from './tfjs.ts';
 import { runTorchReference } from './torch.ts';
@@ -38,7 +42,7 @@ export async function runBenchmark({ quick }: { quick: boolean }): Promise<strin
     ...(await benchAttention(ctx)),
     ...(await benchTraining(ctx)),
   ];
-  const sections = [await benchSampling(ctx), await benchMemory(ctx)].filter((section) => section !== '');
+  const sections = [await benchInferenceKernels(ctx), await benchSamplerForward(ctx), await benchSampling(ctx), await benchMemory(ctx)].filter((section) => section !== '');
   const seconds = (performance.now() - started) / 1000;
   const report = [
     `## Benchmark${quick ? ' (--quick)' : ''}`,

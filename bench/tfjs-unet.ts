@@ -9,7 +9,8 @@
  * composites that TF.js differentiates itself. Left out, as elementwise and small: gradient clipping and the EMA.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { resolveUNetConfig, type UNet2DConfig } from '../bindings/models/unet2d-config.ts';
+import type { UNet2DConfig } from '../bindings/models/unet2d-config.ts';
+import { baseUNetConfig, type BaseUNetConfig } from './flops.ts';
 import { pseudoRandom } from './measure.ts';
 import type { TfModule } from './tfjs.ts';
 
@@ -18,7 +19,7 @@ type T2 = tfTypes.Tensor2D;
 
 /** A training step of `config` on `batch` random images in TF.js; `parameters` counts its weights. */
 export function tfUNetTrainer(tf: TfModule, config: UNet2DConfig, batch: number) {
-  const c = resolveUNetConfig(config);
+  const c = baseUNetConfig(config);
   const layers = new Layers(tf, c.normNumGroups, batch);
   const model = buildUNet(layers, c);
   const S = c.sampleSize;
@@ -133,7 +134,7 @@ function attentionBlock(L: Layers, heads: number, C: number): (x: T4) => T4 {
 }
 
 /** The U-Net of bindings/models/unet2d.ts (the 'default' time conditioning, no classes, no dropout). */
-function buildUNet(L: Layers, c: Required<UNet2DConfig>): (x: T4, tembInput: T2) => T4 {
+function buildUNet(L: Layers, c: BaseUNetConfig): (x: T4, tembInput: T2) => T4 {
   const tf = L.tf, channels = c.blockOutChannels, E = channels[0] * 4;
   const resnet = (inC: number, outC: number) => resnetBlock(L, E, inC, outC);
   const attention = (C: number) => attentionBlock(L, c.numHeads, C);

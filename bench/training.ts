@@ -19,10 +19,10 @@ import { gflops, type Context, type Row } from './report.ts';
 import { tfUNetTrainer } from './tfjs-unet.ts';
 
 /** The benchmark's U-Net: 64 channels at 32x32, 128 at 16x16 with 4-head attention, GroupNorm(32). */
-export const BENCH_UNET: UNet2DConfig = {
+export const BENCH_UNET = {
   sampleSize: 32, inChannels: 3, blockOutChannels: [64, 128], layersPerBlock: 1, attentionResolutions: [16],
   numHeads: 4, normNumGroups: 32,
-};
+} satisfies UNet2DConfig;
 export const BENCH_BATCH = 16;
 const QUICK_BATCH = 4;
 
@@ -33,7 +33,7 @@ const NOTES_TORCH_GFLOPS = 66.5 / 0.415;
 
 /** A trainer of the benchmark's U-Net on random images (the data does not change the work). */
 export function benchTrainer(batchSize: number, workers: number): Trainer {
-  const [C, S] = [BENCH_UNET.inChannels!, BENCH_UNET.sampleSize!];
+  const [C, S] = [BENCH_UNET.inChannels, BENCH_UNET.sampleSize];
   const dataset = new ArrayDataset('random', pseudoRandom(4 * batchSize * C * S * S, 7), [C, S, S]);
   return new Trainer({ model: new UNet2DModel(BENCH_UNET, 0), scheduler: new DDPMScheduler(), dataset, batchSize, workers });
 }

@@ -8,7 +8,7 @@
  * layers and models; schedulers; training; pipelines; checkpoints; datasets. Node-only pieces (the MNIST
  * digits, image folders, atomic file writes) are in 'ddpm-wasm/node'.
  */
-export { init } from './core/instance.ts';
+export { init, type WasmSource } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
 export { STREAMS, dropoutStream, type StreamName } from './random-streams.ts';
 export * as ops from './ops/index.ts';
@@ -19,11 +19,16 @@ export { ScoreSdePCScheduler, CORRECTOR_TYPES, type CorrectorType, type ScoreSde
 export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions } from './schedulers/score-sde-ode.ts';
 export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
 export { UNet2DModel } from './models/unet2d.ts';
-export { resolveUNetConfig, type UNet2DConfig } from './models/unet2d-config.ts';
+export {
+  resolveUNetConfig, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type UNet2DConfig, type ResolvedUNet2DConfig, type DownBlockType, type UpBlockType,
+  type ResampleType, type ClassEmbedType, type ActFn, type TimeEmbeddingType,
+} from './models/unet2d-config.ts';
+export type { Timesteps, ClassInput } from './models/model.ts';
 export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier.ts';
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
 export { encodeModel, decodeModel, readMetadata, describeData, type ModelMetadata } from './models/model-file.ts';
+export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 export type { Module, InputGrad } from './nn/module.ts';
 export { Context, type PassOptions, type DropoutAddress } from './nn/context.ts';
@@ -47,6 +52,18 @@ export {
 export * from './likelihood/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
+
+// diffusers interoperability: configs, pipeline folders (as path -> bytes maps) and model files, both ways.
+export {
+  DIFFUSERS_VERSION, parseDiffusersUNetConfig, formatDiffusersUNetConfig, defaultDiffusersUNetOptions, type DiffusersUNet2DOptions,
+} from './interop/diffusers-config.ts';
+export { unetConfigFromDiffusers, unetConfigToDiffusers } from './interop/diffusers-unet.ts';
+export {
+  readDiffusersFolder, writeDiffusersFolder, diffusersFolderToModel, modelToDiffusersFolder, weightsFileName, WEIGHT_DTYPES,
+  type WeightDtype, type FolderFiles, type DiffusersFolder, type ImportedModel, type ExportOptions, type ReadFolderOptions,
+} from './interop/diffusers-folder.ts';
+export { modelFileToDiffusersFolder, diffusersModelMetadata, type ExportScheduler, type ModelFileExportOptions } from './interop/diffusers-model-file.ts';
+export { schedulerFromDiffusers, schedulerToDiffusers, type DiffusersScheduler, type LibraryScheduler } from './interop/diffusers-pipeline-config.ts';
 export { encodeNpy, decodeNpy } from './io/npy.ts';
 export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts';
 

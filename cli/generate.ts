@@ -104,7 +104,7 @@ export function defaultSteps(sampler: SamplerName, scheduler: SchedulerOptions):
 /** How samples of a model's data are laid out: points, or images of the data's own size. */
 export interface Layout {
   kind: 'points' | 'images';
-  /** [N, 2] or [N, C, S, S] with S the data's own size (digits: 28, padding cropped). */
+  /** [N, 2] or [N, C, H, W], the data's own size (digits: 28, padding cropped). */
   shape: number[];
 }
 
@@ -112,8 +112,8 @@ export interface Layout {
 export function layoutOf(data: ModelMetadata['data'], num: number): Layout {
   const sampleShape = data.sampleShape;
   if (sampleShape.length === 1) return { kind: 'points', shape: [num, sampleShape[0]] };
-  const [C, S] = sampleShape;
-  return { kind: 'images', shape: [num, C, isDigits(data.name) ? Math.min(28, S) : S, isDigits(data.name) ? Math.min(28, S) : S] };
+  const [C, H, W = H] = sampleShape;
+  return { kind: 'images', shape: [num, C, isDigits(data.name) ? Math.min(28, H) : H, isDigits(data.name) ? Math.min(28, W) : W] };
 }
 
 /** Crops the centre `size` x `size` of every [C, S, S] image (digits padded beyond 28); a copy when no crop is needed. */

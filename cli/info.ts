@@ -1,6 +1,7 @@
 /**
  * `ddpm info FILE`: what a model file (or a training state, or a shipped model by name) holds: the model and its
- * config, the parameter count, the scheduler, the data and how long it was trained, without sampling anything.
+ * config, the parameter count, the scheduler, the data and how long it was trained, without sampling anything;
+ * or what a diffusers pipeline folder holds (cli/diffusers.ts).
  */
 import { statSync } from 'node:fs';
 import { Command } from 'commander';
@@ -8,18 +9,20 @@ import type { ModelMetadata } from '../bindings/index.ts';
 import { readMetadata } from '../bindings/models/model-file.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
 import { decodeSafetensors } from '../bindings/io/safetensors.ts';
+import { describeDiffusersFolder, isFolder } from './diffusers.ts';
 import { resolveModelFile, SHIPPED_MODELS } from './models.ts';
 import { addCommonOptions, shown } from './options.ts';
 
 export function infoCommand(): Command {
   const command = new Command('info')
     .description('print what a model file holds: config, parameter count, training steps, data, scheduler')
-    .argument('<file>', `a .safetensors model or training state, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
+    .argument('<file>', `a .safetensors model or training state, a shipped model (${Object.keys(SHIPPED_MODELS).join(', ')}), or a diffusers folder`)
     .addHelpText('after', `
 Examples:
   ddpm info runs/ring/model.safetensors
   ddpm info runs/ring/training-state.safetensors
-  ddpm info mnist`);
+  ddpm info mnist
+  ddpm info mnist-diffusers                     a folder written by 'ddpm export' or by diffusers' save_pretrained`);
   return addCommonOptions(command).action(async (file: string) => {
     process.stdout.write(await describeFile(file));
   });
@@ -27,6 +30,7 @@ Examples:
 
 /** The description of a model file, as printed lines. */
 export async function describeFile(value: string): Promise<string> {
+  if (isFolder(value)) return describeDiffusersFolder(value);
   const path = resolveModelFile(value, '');
   const source = shown(path);
   const { tensors, metadata } = decodeSafetensors(await readFileBytes(path), source);

@@ -6,7 +6,8 @@
  *   ddpm sample  --model runs/ring/model.safetensors --out ring.png
  *   ddpm eval    --model mnist --nll                        the likelihood bound on held-out data, in bits/dim
  *   ddpm train-classifier --data mnist --out runs/clf      a noise-aware classifier for classifier guidance
- *   ddpm info    runs/ring/model.safetensors                what a model file holds
+ *   ddpm info    runs/ring/model.safetensors                what a model file (or a diffusers folder) holds
+ *   ddpm export  --model mnist --format diffusers --out DIR  a U-Net as a diffusers pipeline folder
  *   ddpm bench   [--quick]                                 kernel and training-step benchmarks
  *   ddpm demo                                             the tour `npm start` runs
  *
@@ -21,6 +22,7 @@ import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { EXIT, commanderMessage, isCleanExit, reportError } from './errors.ts';
 import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
 import { infoCommand } from './info.ts';
 import { packageRoot } from './options.ts';
 import { sampleCommand } from './sample.ts';
@@ -38,9 +40,10 @@ Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
   ddpm sample --model mnist --class 7 --num 8 --out sevens.png
   ddpm info runs/ring/model.safetensors
+  ddpm export --model mnist --format diffusers --out mnist-diffusers
 
 Run 'ddpm <command> --help' for a command's options.`);
-  for (const command of [trainCommand(), sampleCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), benchCommand(), demoCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
     root.addCommand(command);
   }
   configureErrors(root);

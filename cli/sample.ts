@@ -13,6 +13,7 @@ import {
   cropImages, defaultSteps, generateSamples, layoutOf, pictures, samplesNpy, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS,
   type SamplerName,
 } from './generate.ts';
+import { isFolder, loadDiffusersDenoiser } from './diffusers.ts';
 import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
@@ -42,7 +43,7 @@ const ANIMATION_FRAMES = 40;
 export function sampleCommand(): Command {
   const command = new Command('sample')
     .description('draw samples from a trained model')
-    .requiredOption('--model <file|name>', `a model file, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
+    .requiredOption('--model <file|name|dir>', `a model file, a shipped model (${Object.keys(SHIPPED_MODELS).join(', ')}) or a diffusers pipeline folder`)
     .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
     .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
     .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
@@ -113,8 +114,9 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   return flags.out;
 }
 
-/** Reads a diffusion model file (or a shipped model); a classifier or another file is refused with its name. */
+/** Reads a diffusion model file, a shipped model or a diffusers folder; a classifier or another file is refused with its name. */
 async function loadDenoiser(value: string): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
+  if (isFolder(value)) return loadDiffusersDenoiser(value);
   const path = resolveModelFile(value, '--model');
   const { model, metadata } = decodeModel(await readFileBytes(path), shown(path));
   if (metadata.kind === 'classifier') fail(`--model ${value}: this is a noise-aware classifier; pass it as --classifier, with a diffusion model as --model`);

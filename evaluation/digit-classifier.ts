@@ -152,15 +152,15 @@ const CLASSIFY_BATCH = 100;
  * back. Ties go to the lower class.
  */
 export function classifyImages(classifier: NoiseAwareClassifier, images: Float32Array): Int32Array {
-  const { inChannels: C, sampleSize: S, numClasses: K } = classifier.config;
-  const M = C * S * S;
-  if (images.length % M !== 0) throw new Error(`classifyImages: ${images.length} values do not make whole images of [${C}, ${S}, ${S}]`);
+  const [C, H, W] = classifier.sampleShape, K = classifier.config.numClasses;
+  const M = C * H * W;
+  if (images.length % M !== 0) throw new Error(`classifyImages: ${images.length} values do not make whole images of [${C}, ${H}, ${W}]`);
   const N = images.length / M;
   const predictions = new Int32Array(N);
   for (let from = 0; from < N; from += CLASSIFY_BATCH) {
     const count = Math.min(CLASSIFY_BATCH, N - from);
     tidy(() => {
-      const logits = classifier.forward(Tensor.from(images.subarray(from * M, (from + count) * M), [count, C, S, S]), new Int32Array(count)).view();
+      const logits = classifier.forward(Tensor.from(images.subarray(from * M, (from + count) * M), [count, C, H, W]), new Int32Array(count)).view();
       for (let n = 0; n < count; n++) predictions[from + n] = argmax(logits, n * K, K);
     });
   }

@@ -1,5 +1,5 @@
-// The test command (`npm test`): runs the uvu suites under tsx, then the cross-runtime determinism harness
-// (test/runtimes: the scenarios in Node, Deno, Bun, Chromium, Firefox and WebKit against golden hashes), then
+// The test command (`npm test`): runs the uvu suites under tsx, then the cross-runtime determinism harness (test/
+// runtimes: the scenarios in Node, Deno, Bun, Chromium, Firefox, WebKit and workerd against golden hashes), then
 // prints one plain summary line, `N passed, N failed`, summing both, which CI reads (it does not read uvu's own
 // summary). Exits non-zero on any failure.
 //

@@ -1,8 +1,9 @@
 /**
  * A tiny static server for the sampler page: serves the repository's files read-only on 127.0.0.1 (the page in
  * web/, the built library in dist/, the models in models/ and any model file you trained inside the repository),
- * never dotfiles or node_modules/. `npm run web` runs it and prints the page's address. 127.0.0.1 is a secure
- * context, so module workers and crypto.subtle work. Node only.
+ * never dotfiles or node_modules/ (but the one package file the library imports, see bare-imports.js).
+ * `npm run web` runs it and prints the page's address. 127.0.0.1 is a secure context, so module workers and
+ * crypto.subtle work. Node only.
  *
  *   node web/server.js [--port N]     (default 8080; 0 = any free port; a busy port falls back to a free one)
  */
@@ -11,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isServedPackageFile, rewriteBareImports } from './bare-imports.js';
 
 /** The repository root: the folder above web/. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
@@ -66,18 +68,20 @@ async function handle(root, files, req, res) {
   }
   const path = resolve(root, `.${pathname.endsWith('/') ? `${pathname}index.html` : pathname}`);
   const parts = path.slice(root.length + 1).split(sep);
-  if (!path.startsWith(root + sep) || parts.some((part) => part.startsWith('.')) || parts[0] === 'node_modules') {
+  const hidden = parts.some((part) => part.startsWith('.')) || (parts[0] === 'node_modules' && !isServedPackageFile(pathname));
+  if (!path.startsWith(root + sep) || hidden) {
     return void res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(`forbidden: ${url.pathname}`);
   }
   const info = await stat(path).catch(() => null);
   if (!info?.isFile()) return void res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${url.pathname}`);
-  const body = req.method === 'HEAD' ? null : await readFile(path);
+  // JavaScript is served with the library's bare import resolved (see bare-imports.js).
+  const data = extname(path) === '.js' ? Buffer.from(rewriteBareImports(await readFile(path, 'utf8'))) : await readFile(path);
   res.writeHead(200, {
     'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
-    'content-length': info.size,
+    'content-length': data.length,
     'cache-control': 'no-cache',
   });
-  res.end(body);
+  res.end(req.method === 'HEAD' ? null : data);
 }
 
 /** `npm run web`: serves the page and prints its address; warns when the library is not built yet. */

@@ -11,8 +11,9 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import sharp from 'sharp';
+import type { default as Sharp } from 'sharp';
 import { ArrayDataset } from './dataset.ts';
+import { requireOptional } from './optional-package.ts';
 
 export interface ImageFolderOptions {
   /** Side of the square images, in pixels (a positive integer). */
@@ -36,8 +37,9 @@ export async function imageFolderDataset(path: string, options: ImageFolderOptio
   if (channels !== 1 && channels !== 3) throw new Error(`imageFolderDataset: channels must be 1 (grey) or 3 (RGB), got ${channels}`);
 
   const { files, labels, classNames } = await listPictures(path);
+  const sharp = requireOptional<typeof Sharp>('sharp', 'imageFolderDataset');
   const size = channels * imageSize * imageSize;
-  const decoded = await mapLimited(files, CONCURRENCY, (file) => decodePicture(file, imageSize, channels as 1 | 3).catch((error: Error) => {
+  const decoded = await mapLimited(files, CONCURRENCY, (file) => decodePicture(sharp, file, imageSize, channels as 1 | 3).catch((error: Error) => {
     onWarning(`imageFolderDataset: skipped ${file}: it cannot be decoded (${error.message.trim().replace(/\s*\n\s*/g, '; ')})`);
     return null;
   }));
@@ -115,7 +117,7 @@ function byCodeUnit(a: string, b: string): number {
 }
 
 /** One picture as [C, S, S] values in [-1, 1]: EXIF-rotated, flattened onto white, cover-cropped and resized. */
-async function decodePicture(file: string, imageSize: number, channels: 1 | 3): Promise<Float32Array> {
+async function decodePicture(sharp: typeof Sharp, file: string, imageSize: number, channels: 1 | 3): Promise<Float32Array> {
   let image = sharp(file, { failOn: 'error' }).rotate().flatten({ background: '#ffffff' })
     .resize(imageSize, imageSize, { fit: 'cover', position: 'centre' });
   image = channels === 1 ? image.toColourspace('b-w') : image.toColourspace('srgb');

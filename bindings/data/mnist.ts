@@ -10,11 +10,11 @@
  * Digits are read in a fixed order (by class, then the package's order) with the package's `get(i)`, never its
  * random helpers (they use Math.random). The last `heldOut` digits of each class form the test split.
  */
-import { createRequire } from 'node:module';
 import { randInt } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import { tidy } from '../tensor.ts';
 import { ArrayDataset } from './dataset.ts';
+import { requireOptional } from './optional-package.ts';
 
 /** The colors of colored-mnist, as RGB in [0, 1]. */
 export const PALETTE: readonly { name: string; rgb: readonly [number, number, number] }[] = [
@@ -40,8 +40,8 @@ export interface MnistOptions {
 interface DigitSource { get(i: number): number[]; length: number }
 
 /** The raw digits: pixel rows in [0, 1] and labels, by class then index. */
-function loadDigits(split: 'train' | 'test' | 'all', heldOut: number): { pixels: number[][]; labels: number[] } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<number, DigitSource>;
+function loadDigits(neededBy: string, split: 'train' | 'test' | 'all', heldOut: number): { pixels: number[][]; labels: number[] } {
+  const mnist = requireOptional<Record<number, DigitSource>>('mnist', neededBy);
   const pixels: number[][] = [];
   const labels: number[] = [];
   for (let digit = 0; digit < 10; digit++) {
@@ -79,7 +79,7 @@ function drawDigit(out: Float32Array, at: number, digit: number[], S: number, ti
 /** Grayscale MNIST digits in [-1, 1], labelled 0-9. */
 export function mnistDataset(options: MnistOptions = {}): ArrayDataset {
   const o = checkOptions('mnist', options);
-  const { pixels, labels } = loadDigits(o.split, o.heldOut);
+  const { pixels, labels } = loadDigits('mnistDataset', o.split, o.heldOut);
   const S = o.imageSize;
   const data = new Float32Array(pixels.length * S * S);
   pixels.forEach((digit, i) => drawDigit(data, i * S * S, digit, S, [1]));
@@ -89,7 +89,7 @@ export function mnistDataset(options: MnistOptions = {}): ArrayDataset {
 /** MNIST digits tinted with a palette color drawn per digit from the seed, labelled digit * 6 + color. */
 export function coloredMnistDataset(options: MnistOptions = {}): ArrayDataset {
   const o = checkOptions('colored-mnist', options);
-  const { pixels, labels } = loadDigits(o.split, o.heldOut);
+  const { pixels, labels } = loadDigits('coloredMnistDataset', o.split, o.heldOut);
   const S = o.imageSize;
   const colors = tidy(() => randInt(pixels.length, PALETTE.length, { seed: o.seed, stream: STREAMS.coloredMnistColors }));
   const data = new Float32Array(pixels.length * 3 * S * S);

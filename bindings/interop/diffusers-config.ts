@@ -1,37 +1,24 @@
 /**
- * diffusers' UNet2DModel config.json (v0.27.2's keys, snake_case) both ways, and its translation to and from this
- * library's UNet2DConfig.
- *
- * Two steps, kept apart so that each new model option changes one place:
- * - `parseDiffusersUNetConfig` / `formatDiffusersUNetConfig`: the file <-> `DiffusersUNet2DOptions`, every key of
- *   diffusers' UNet2DModel in camelCase, defaults filled in as diffusers fills them (a key missing from an old
- *   file takes v0.27.2's default, exactly as `UNet2DModel.from_config` does). Formatting gives the bytes
- *   diffusers' save_pretrained writes.
- * - `unetConfigFromDiffusers` / `unetConfigToDiffusers`: those options <-> UNet2DConfig. What this library cannot
- *   build yet fails with one line naming every such option and its value. Attention is placed by block types in
- *   diffusers and by `attentionResolutions` here; diffusers' `attention_head_dim` (channels per head, None = one
- *   head) becomes `numHeads` when every attention has the same head count; and this library's numClassEmbeds is
- *   diffusers' num_class_embeds - 1 (the last row of the table is the null label of classifier-free guidance).
+ * diffusers' UNet2DModel config.json (v0.27.2's keys, snake_case) both ways: `parseDiffusersUNetConfig` /
+ * `formatDiffusersUNetConfig` convert the file to and from `DiffusersUNet2DOptions`, every key of diffusers'
+ * UNet2DModel in camelCase, defaults filled in as diffusers fills them (a key missing from an old file takes
+ * v0.27.2's default, exactly as `UNet2DModel.from_config` does). Formatting gives the bytes diffusers'
+ * save_pretrained writes. diffusers-unet.ts translates these options to and from this library's UNet2DConfig.
  *
  * Pure: no Node modules (browsers read folders through it).
  */
-import { resolveUNetConfig, type UNet2DConfig } from '../models/unet2d-config.ts';
+import {
+  DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type ActFn, type ClassEmbedType, type DownBlockType, type ResampleType, type TimeEmbeddingType,
+  type UpBlockType,
+} from '../models/unet2d-config.ts';
 import { formatPythonJson, PythonFloat, pythonFloatRepr, type PythonJson } from '../io/python-json.ts';
 
 /** The diffusers version whose config format this module reads and writes. */
 export const DIFFUSERS_VERSION = '0.27.2';
 
-export const DOWN_BLOCK_TYPES = ['DownBlock2D', 'AttnDownBlock2D', 'ResnetDownsampleBlock2D', 'SkipDownBlock2D', 'AttnSkipDownBlock2D'] as const;
-export const UP_BLOCK_TYPES = ['UpBlock2D', 'AttnUpBlock2D', 'ResnetUpsampleBlock2D', 'SkipUpBlock2D', 'AttnSkipUpBlock2D'] as const;
-/** UNet2DModel's down blocks; diffusers also accepts each with a 'UNetRes' prefix (stripped). */
-export type DownBlockType = (typeof DOWN_BLOCK_TYPES)[number];
-export type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
-/** diffusers' get_activation names ('swish' is 'silu'). */
-export type ActFn = 'silu' | 'swish' | 'mish' | 'gelu' | 'relu';
-export type TimeEmbeddingType = 'positional' | 'fourier' | 'learned';
-export type ClassEmbedType = 'timestep' | 'identity' | null;
-/** How AttnDownBlock2D / AttnUpBlock2D resample: a stride-2 (or 2x nearest + 3x3) convolution, or a ResnetBlock2D. */
-export type ResampleType = 'conv' | 'resnet';
+/** UNet2DModel's block types (diffusers also accepts each with a 'UNetRes' prefix, which `blockType` strips). */
+export { DOWN_BLOCK_TYPES, UP_BLOCK_TYPES };
+export type { ActFn, ClassEmbedType, DownBlockType, ResampleType, TimeEmbeddingType, UpBlockType };
 
 /**
  * Every option of diffusers' UNet2DModel (v0.27.2) in camelCase, as diffusers means it; defaults are diffusers'.
@@ -239,119 +226,4 @@ function pythonValue(value: unknown): PythonJson {
 
 function stripPrefix(name: string): string {
   return name.startsWith('UNetRes') ? name.slice(7) : name;
-}
-
-// ---------------------------------------------------------------- this library's UNet2DConfig
-
-/**
- * This library's UNet2DConfig (every option filled in) for a diffusers UNet2DModel config. Throws one line that
- * names every option this library cannot build yet, with its value, e.g.
- * "unet/config.json: this library cannot build this UNet2DModel yet: downsample_padding 0 (...); norm_eps 1e-06 (...)".
- */
-export function unetConfigFromDiffusers(options: DiffusersUNet2DOptions, source = 'unet/config.json'): Required<UNet2DConfig> {
-  const o = options;
-  const problems: string[] = [];
-  const no = (key: string, value: unknown, why: string) => { problems.push(`${key} ${show(value)} (${why})`); };
-  const levels = o.blockOutChannels.length, last = levels - 1;
-  const down = o.downBlockTypes.map(blockType), up = o.upBlockTypes.map(blockType);
-
-  let size = 0;
-  if (o.sampleSize === null) no('sample_size', null, 'this library needs the image size');
-  else if (Array.isArray(o.sampleSize) && o.sampleSize[0] !== o.sampleSize[1]) no('sample_size', o.sampleSize, 'samples are square');
-  else size = Array.isArray(o.sampleSize) ? o.sampleSize[0] : o.sampleSize;
-  if (o.centerInputSample) no('center_input_sample', true, 'inputs are used as they are, not as 2x - 1');
-  if (o.timeEmbeddingType !== 'positional') no('time_embedding_type', o.timeEmbeddingType, 'timesteps have the sinusoidal embedding');
-  else {
-    if (!o.flipSinToCos) no('flip_sin_to_cos', false, 'the embedding is [cos, sin]');
-    if (o.freqShift !== 0) no('freq_shift', o.freqShift, 'frequencies are 10000^(-i / half)');
-  }
-  if (o.timeEmbeddingDim !== null && o.timeEmbeddingDim !== 4 * o.blockOutChannels[0]) no('time_embedding_dim', o.timeEmbeddingDim, 'it is 4 x block_out_channels[0]');
-  if (o.midBlockType === null) no('mid_block_type', null, 'the middle block is always there');
-
-  // Attention per level: AttnDownBlock2D at level k, mirrored by AttnUpBlock2D at up index levels - 1 - k.
-  const attention = o.blockOutChannels.map((_, k) => {
-    const d = down[k], u = up[last - k];
-    const downOk = d === 'DownBlock2D' || d === 'AttnDownBlock2D', upOk = u === 'UpBlock2D' || u === 'AttnUpBlock2D';
-    if (!downOk) no(`down_block_types[${k}]`, o.downBlockTypes[k], 'blocks are DownBlock2D or AttnDownBlock2D');
-    if (!upOk) no(`up_block_types[${last - k}]`, o.upBlockTypes[last - k], 'blocks are UpBlock2D or AttnUpBlock2D');
-    if (downOk && upOk && (d === 'AttnDownBlock2D') !== (u === 'AttnUpBlock2D')) {
-      no(`up_block_types[${last - k}]`, o.upBlockTypes[last - k], `attention mirrors down_block_types[${k}] ${show(o.downBlockTypes[k])}`);
-    }
-    return d === 'AttnDownBlock2D';
-  });
-  // downsample_type / upsample_type only change AttnDownBlock2D / AttnUpBlock2D that resample (not the last).
-  if (o.downsampleType === 'resnet' && down.some((d, k) => k < last && d === 'AttnDownBlock2D')) no('downsample_type', 'resnet', 'AttnDownBlock2D downsamples with a convolution');
-  if (o.upsampleType === 'resnet' && up.some((u, i) => i < last && u === 'AttnUpBlock2D')) no('upsample_type', 'resnet', 'AttnUpBlock2D upsamples with a convolution');
-  const convDown = down.some((d, k) => k < last && (d === 'DownBlock2D' || (d === 'AttnDownBlock2D' && o.downsampleType === 'conv')));
-  if (o.downsamplePadding !== 1 && convDown) no('downsample_padding', o.downsamplePadding, 'stride-2 convolutions pad 1 on every side');
-  if (o.midBlockScaleFactor !== 1) no('mid_block_scale_factor', o.midBlockScaleFactor, 'the middle block does not rescale');
-  if (o.actFn !== 'silu' && o.actFn !== 'swish') no('act_fn', o.actFn, 'resnets use SiLU');
-  if (o.normEps !== 1e-5) no('norm_eps', o.normEps, 'GroupNorm epsilon is 1e-05');
-
-  const attentionChannels = [...o.blockOutChannels.filter((_, k) => attention[k]), ...(o.addAttention ? [o.blockOutChannels[last]] : [])];
-  let numHeads: number | undefined;
-  if (attentionChannels.length > 0 && o.attentionHeadDim === null) numHeads = 1;
-  else if (attentionChannels.length > 0) {
-    const d = o.attentionHeadDim!;
-    const uneven = attentionChannels.find((c) => c % d !== 0);
-    const heads = [...new Set(attentionChannels.map((c) => c / d))];
-    if (uneven !== undefined) no('attention_head_dim', d, `it does not divide the ${uneven} channels of an attention, which diffusers then reduces to ${Math.floor(uneven / d) * d}`);
-    else if (heads.length > 1) no('attention_head_dim', d, `${heads.join(', ')} heads at ${[...new Set(attentionChannels)].join(', ')} channels; this library has one head count, numHeads`);
-    else numHeads = heads[0];
-  }
-  if (o.addAttention) {
-    const groups = o.attnNormNumGroups ?? (o.resnetTimeScaleShift === 'default' ? o.normNumGroups : null);
-    if (groups === null) no('attn_norm_num_groups', null, "with resnet_time_scale_shift 'scale_shift' the middle attention has no GroupNorm; here it always has one");
-    else if (groups !== o.normNumGroups) no('attn_norm_num_groups', groups, `the middle attention normalises with norm_num_groups, ${o.normNumGroups}`);
-  }
-  if (o.classEmbedType !== null) no('class_embed_type', o.classEmbedType, 'class labels index a table (class_embed_type None)');
-  else if (o.numClassEmbeds === 1) no('num_class_embeds', 1, 'a table of one row holds only the null label');
-  if (problems.length > 0) throw new Error(`${source}: this library cannot build this UNet2DModel yet: ${problems.join('; ')}`);
-
-  const config: UNet2DConfig = {
-    sampleSize: size, inChannels: o.inChannels, outChannels: o.outChannels, blockOutChannels: [...o.blockOutChannels],
-    layersPerBlock: o.layersPerBlock, attentionResolutions: attention.flatMap((a, k) => (a ? [size / 2 ** k] : [])),
-    midBlockAttention: o.addAttention, normNumGroups: o.normNumGroups, resnetTimeScaleShift: o.resnetTimeScaleShift,
-    dropout: o.dropout, numClassEmbeds: o.numClassEmbeds === null || o.classEmbedType !== null ? 0 : o.numClassEmbeds - 1,
-    ...(numHeads === undefined ? {} : { numHeads }),
-  };
-  try {
-    return resolveUNetConfig(config);
-  } catch (error) {
-    throw new Error(`${source}: ${(error as Error).message}`);
-  }
-}
-
-/**
- * The diffusers options of this library's UNet2DConfig: every key written explicitly, so that diffusers'
- * `UNet2DModel.from_config` builds the same network. Throws when the config has no diffusers equivalent (an
- * attentionResolutions entry that matches no level; several head sizes under one numHeads).
- */
-export function unetConfigToDiffusers(config: UNet2DConfig): DiffusersUNet2DOptions {
-  const c = resolveUNetConfig(config);
-  const channels = c.blockOutChannels, last = channels.length - 1;
-  const resolutions = channels.map((_, k) => c.sampleSize / 2 ** k);
-  for (const r of c.attentionResolutions) {
-    if (!resolutions.includes(r)) {
-      throw new Error(`UNet2DModel: attentionResolutions entry ${show(r)} matches no level (the levels are ${resolutions.join(', ')} pixels wide)`);
-    }
-  }
-  const attention = resolutions.map((r) => c.attentionResolutions.includes(r));
-  const attentionChannels = [...new Set([...channels.filter((_, k) => attention[k]), ...(c.midBlockAttention ? [channels[last]] : [])])];
-  let attentionHeadDim: number | null = 8; // diffusers' default: no attention layer reads it
-  if (attentionChannels.length > 0 && c.numHeads === 1) attentionHeadDim = null;
-  else if (attentionChannels.length > 1) {
-    throw new Error(`UNet2DModel: numHeads ${c.numHeads} over attention layers of ${attentionChannels.join(' and ')} channels has no diffusers equivalent (attention_head_dim sets the channels per head); use numHeads 1 or attention at one width`);
-  } else if (attentionChannels.length === 1) attentionHeadDim = attentionChannels[0] / c.numHeads;
-  return {
-    ...defaultDiffusersUNetOptions(),
-    sampleSize: c.sampleSize, inChannels: c.inChannels, outChannels: c.outChannels,
-    downBlockTypes: attention.map((a) => (a ? 'AttnDownBlock2D' : 'DownBlock2D')),
-    upBlockTypes: [...attention].reverse().map((a) => (a ? 'AttnUpBlock2D' : 'UpBlock2D')),
-    blockOutChannels: [...channels], layersPerBlock: c.layersPerBlock, dropout: c.dropout, attentionHeadDim,
-    normNumGroups: c.normNumGroups, normEps: 1e-5, resnetTimeScaleShift: c.resnetTimeScaleShift,
-    // diffusers drops the middle attention's GroupNorm under scale_shift unless attn_norm_num_groups is set.
-    attnNormNumGroups: c.resnetTimeScaleShift === 'scale_shift' ? c.normNumGroups : null,
-    addAttention: c.midBlockAttention, numClassEmbeds: c.numClassEmbeds > 0 ? c.numClassEmbeds + 1 : null,
-  };
 }

@@ -16,9 +16,8 @@
  */
 import { UNet2DModel } from '../models/unet2d.ts';
 import type { Tensor } from '../tensor.ts';
-import {
-  formatDiffusersUNetConfig, parseDiffusersUNetConfig, unetConfigFromDiffusers, unetConfigToDiffusers, type DiffusersUNet2DOptions,
-} from './diffusers-config.ts';
+import { formatDiffusersUNetConfig, parseDiffusersUNetConfig, type DiffusersUNet2DOptions } from './diffusers-config.ts';
+import { fromDiffusersStateDict, toDiffusersStateDict, unetConfigFromDiffusers, unetConfigToDiffusers } from './diffusers-unet.ts';
 import {
   formatDiffusersSchedulerConfig, formatModelIndex, parseDiffusersSchedulerConfig, parseModelIndex, schedulerFromDiffusers,
   schedulerToDiffusers, type DiffusersScheduler, type LibraryScheduler, type PipelineClass, type PipelineIndex,
@@ -144,8 +143,9 @@ export function diffusersFolderToModel(files: FolderFiles, options: ReadFolderOp
   const scheduler = folder.scheduler && schedulerFromDiffusers(folder.scheduler, `${source}/scheduler/scheduler_config.json`);
   const model = new UNet2DModel(config);
   try {
-    checkWeights(model, folder.weights, `${source}/${folder.weightsPath}`);
-    model.params.load(folder.weights, `${source}/${folder.weightsPath}`);
+    const weights = fromDiffusersStateDict(model.config, folder.weights, `${source}/${folder.weightsPath}`);
+    checkWeights(model, weights, `${source}/${folder.weightsPath}`);
+    model.params.load(weights, `${source}/${folder.weightsPath}`);
   } catch (error) {
     model.params.values.dispose();
     model.params.grads.dispose();
@@ -171,16 +171,24 @@ export function modelToDiffusersFolder(model: UNet2DModel, options: ExportOption
   return writeDiffusersFolder({
     pipeline: options.pipeline, unet: unetConfigToDiffusers(model.config),
     scheduler: schedulerToDiffusers(options.scheduler ?? { className: 'DDPMScheduler', options: {} }),
-    weights: model.params.toNamedTensors(options.weights), metadata: options.metadata,
+    weights: toDiffusersStateDict(model.config, model.params.toNamedTensors(options.weights)), metadata: options.metadata,
   }, options);
+}
+
+/**
+ * Checks a storage type before anything is computed or written; one line naming the allowed ones otherwise.
+ * float16 and bfloat16 are refused until io/safetensors.ts writes them (being added there): then the refusal
+ * below goes, and encodeWeights passes `{ dtype }` (F16 / BF16) to encodeSafetensors.
+ */
+export function checkWeightDtype(dtype: unknown): WeightDtype {
+  if (!WEIGHT_DTYPES.includes(dtype as WeightDtype)) throw new Error(`diffusers folder: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
+  if (dtype !== 'float32') throw new Error(`diffusers folder: writing ${String(dtype)} weights is not available yet (io/safetensors.ts writes float32 only so far)`);
+  return dtype;
 }
 
 /** safetensors bytes of the weights in `dtype`, sorted by name as diffusers' writer sorts them. */
 function encodeWeights(weights: readonly NamedTensor[], dtype: WeightDtype, metadata: Record<string, string>): Uint8Array {
-  if (!WEIGHT_DTYPES.includes(dtype)) throw new Error(`diffusers folder: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
-  if (dtype !== 'float32') {
-    throw new Error(`diffusers folder: writing ${dtype} weights is not available yet (io/safetensors.ts writes float32 only); use dtype 'float32'`);
-  }
+  checkWeightDtype(dtype);
   const sorted = [...weights].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return encodeSafetensors(sorted, { format: 'pt', ...metadata });
 }

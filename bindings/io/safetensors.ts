@@ -127,7 +127,14 @@ function littleEndianBytes(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** Whether this platform stores numbers little-endian (every engine this library runs on does). */
+const LITTLE_ENDIAN = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
+
 function toFloat32(raw: Uint8Array, dtype: string, count: number): Float32Array {
+  // F32 on a little-endian platform: the file's bytes are the array's bytes; a byte copy keeps every bit (NaN
+  // payloads too) and loads a model several times faster than a loop of reads. (new Uint8Array(raw) copies; a
+  // Node Buffer's slice() would not.)
+  if (dtype === 'F32' && LITTLE_ENDIAN) return new Float32Array(new Uint8Array(raw).buffer);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {

@@ -13,16 +13,19 @@ import { Linear } from '../nn/linear.ts';
 import type { InputGrad } from '../nn/module.ts';
 import { GlobalAvgPool } from '../nn/pooling.ts';
 import { Tensor } from '../tensor.ts';
-import { Model } from './model.ts';
+import { Model, type ClassInput, type Timesteps } from './model.ts';
 import { buildEncoder } from './unet-parts.ts';
-import { resolveUNetConfig, type UNet2DConfig } from './unet2d-config.ts';
+import { BASE_OPTIONS, resolveUNetConfig, type ResolvedUNet2DConfig, type UNet2DConfig } from './unet2d-config.ts';
+import { unetPlan } from './unet2d-plan.ts';
 
-export interface ClassifierConfig extends Omit<UNet2DConfig, 'outChannels' | 'numClassEmbeds'> {
+/** The U-Net's base options (sampleSize, channels, levels, attention, norm, dropout) and the classes. */
+export interface ClassifierConfig extends Pick<UNet2DConfig, 'sampleSize' | 'inChannels' | 'blockOutChannels' | 'layersPerBlock'
+  | 'attentionResolutions' | 'midBlockAttention' | 'numHeads' | 'normNumGroups' | 'resnetTimeScaleShift' | 'dropout'> {
   /** Number of classes the classifier tells apart. */
   numClasses: number;
 }
 
-export class NoiseAwareClassifier extends Model<Required<UNet2DConfig> & { numClasses: number }> {
+export class NoiseAwareClassifier extends Model<ResolvedUNet2DConfig & { numClasses: number }> {
   readonly kind = 'classifier';
   private readonly conditioning: TimeConditioning;
   /** The U-Net's encoder, then the head. */
@@ -31,13 +34,16 @@ export class NoiseAwareClassifier extends Model<Required<UNet2DConfig> & { numCl
   constructor(config: ClassifierConfig, seed = 0) {
     const { numClasses, ...unet } = config;
     if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`NoiseAwareClassifier: numClasses must be an integer >= 2, got ${numClasses}`);
+    const other = Object.keys(unet).find((key) => !BASE_OPTIONS.includes(key));
+    if (other !== undefined) throw new Error(`NoiseAwareClassifier: option '${other}' is not supported; the classifier takes the U-Net options ${BASE_OPTIONS.join(', ')}`);
     const c = resolveUNetConfig(unet);
-    super({ ...c, numClasses }, [c.inChannels, c.sampleSize, c.sampleSize], numClasses);
+    const plan = unetPlan(c);
+    super({ ...c, numClasses }, [c.inChannels, plan.height, plan.width], numClasses);
     const p = this.params;
     const channels = c.blockOutChannels, last = channels[channels.length - 1];
     this.conditioning = new TimeConditioning(p, channels[0], channels[0] * 4, 0);
     this.body = new Sequential('classifier', [
-      ...buildEncoder(p, c, false).modules,
+      ...buildEncoder(p, plan, false).modules,
       new GroupNorm(p, 'classifier_head.norm', c.normNumGroups, last),
       new SiLU('classifier_head.act'),
       new GlobalAvgPool('classifier_head.pool'),
@@ -47,7 +53,7 @@ export class NoiseAwareClassifier extends Model<Required<UNet2DConfig> & { numCl
   }
 
   /** Logits [N, numClasses] of x_t [N, C, H, W] at the given timesteps (the classifier takes no labels). */
-  protected forwardPass(x: Tensor, timesteps: Int32Array, classLabels: Int32Array | null, ctx: Context): Tensor {
+  protected forwardPass(x: Tensor, timesteps: Timesteps, classLabels: ClassInput | null, ctx: Context): Tensor {
     if (classLabels !== null) throw new Error('NoiseAwareClassifier: the classifier takes no class labels (it predicts them)');
     ctx.temb = this.conditioning.forward(timesteps, ctx);
     return this.body.forward(x, ctx);

@@ -16,6 +16,10 @@ import { Tensor } from '../tensor.ts';
 
 /** The kinds of model a file can hold (the key of its config in a model file). */
 export type ModelKind = 'mlp' | 'unet2d' | 'classifier';
+/** One timestep per item: integers, or (for models that take them, e.g. a 'fourier' U-Net's noise levels) floats. */
+export type Timesteps = Int32Array | Float32Array;
+/** One class label per item (Int32Array), or class vectors (Float32Array) for a U-Net with class_embed_type 'identity'. */
+export type ClassInput = Int32Array | Float32Array;
 
 export abstract class Model<Config extends object = object> {
   abstract readonly kind: ModelKind;
@@ -31,7 +35,7 @@ export abstract class Model<Config extends object = object> {
   protected constructor(readonly config: Config, readonly sampleShape: readonly number[], readonly numClasses: number) {}
 
   /** The model's output for x [N, ...sampleShape] at the given timesteps (and class labels). */
-  forward(x: Tensor, timesteps: Int32Array, classLabels?: Int32Array | null, options: PassOptions = {}): Tensor {
+  forward(x: Tensor, timesteps: Timesteps, classLabels?: ClassInput | null, options: PassOptions = {}): Tensor {
     this.checkInput(x, timesteps);
     const ctx = new PassContext(options);
     this.lastPass = null;
@@ -49,29 +53,30 @@ export abstract class Model<Config extends object = object> {
     return this.backwardPass(dOut, this.lastPass, dx);
   }
 
-  protected abstract forwardPass(x: Tensor, timesteps: Int32Array, classLabels: Int32Array | null, ctx: Context): Tensor;
+  protected abstract forwardPass(x: Tensor, timesteps: Timesteps, classLabels: ClassInput | null, ctx: Context): Tensor;
   protected abstract backwardPass(dOut: Tensor, ctx: Context, dx: InputGrad): Tensor | null;
 
   /** The labels a class-conditional denoiser needs: present exactly when it is conditional, one per item, in range. */
-  protected conditioningLabels(batch: number, labels: Int32Array | null): Int32Array | null {
+  protected conditioningLabels(batch: number, labels: ClassInput | null): Int32Array | null {
     const model = this.constructor.name, classes = this.numClasses;
     if (classes === 0) {
       if (labels) throw new Error(`${model}: this model is unconditional (numClassEmbeds is 0), but class labels were given`);
       return null;
     }
     if (!labels) throw new Error(`${model}: this model is class-conditional (${classes} classes): give one class label per sample`);
+    if (!(labels instanceof Int32Array)) throw new Error(`${model}: class labels must be an Int32Array, got a ${labels.constructor.name}`);
     if (labels.length !== batch) throw new Error(`${model}: got ${labels.length} class labels for a batch of ${batch}`);
     return labels;
   }
 
-  private checkInput(x: Tensor, timesteps: Int32Array): void {
+  private checkInput(x: Tensor, timesteps: Timesteps): void {
     const model = this.constructor.name;
     const expected = [this.sampleShape.length + 1, ...this.sampleShape];
     if (!(x instanceof Tensor) || x.shape.length !== expected[0] || this.sampleShape.some((d, i) => x.shape[i + 1] !== d)) {
       throw new Error(`${model}: x must be [N, ${this.sampleShape.join(', ')}], got ${x instanceof Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
     }
-    if (!(timesteps instanceof Int32Array) || timesteps.length !== x.shape[0]) {
-      throw new Error(`${model}: timesteps must be an Int32Array with one timestep per sample (${x.shape[0]})`);
+    if (!(timesteps instanceof Int32Array || timesteps instanceof Float32Array) || timesteps.length !== x.shape[0]) {
+      throw new Error(`${model}: timesteps must be an Int32Array (or a Float32Array) with one timestep per sample (${x.shape[0]})`);
     }
   }
 }

@@ -87,7 +87,7 @@ export class TimeConditioning {
       : time;
   }
 
-  forward(timesteps: Int32Array, ctx: Context): Tensor {
+  forward(timesteps: Int32Array | Float32Array, ctx: Context): Tensor {
     return this.embedding.forward(sinusoidalEmbedding(timesteps, this.sinusoidalDim), ctx);
   }
 

@@ -1,10 +1,10 @@
 /**
  * Element-wise ops and small reductions: SiLU, arithmetic, sums and losses (assembly/elementwise.ts), per-sample
- * channel bias, global average pooling, nearest 2x upsampling, channel concatenation (assembly/spatial.ts) and
- * sinusoidal timestep embeddings (assembly/embedding.ts). Ops return new tensors unless documented as in place;
- * backward ops take the optional last argument `into` of ops/gradients.ts. All float math runs in
- * WebAssembly, so results are bit-identical in every runtime. Scalars passed to float32 kernels (alpha, value) are
- * rounded to float32.
+ * channel bias, global average pooling, nearest 2x upsampling, channel concatenation, per-sample division
+ * (assembly/spatial.ts) and sinusoidal and Fourier timestep embeddings (assembly/embedding.ts). Ops return new
+ * tensors unless documented as in place; backward ops take the optional last argument `into` of
+ * ops/gradients.ts. All float math runs in WebAssembly, so results are bit-identical in every runtime. Scalars
+ * passed to float32 kernels (alpha, value) are rounded to float32.
  */
 import { wasm } from '../core/instance.ts';
 import { checkShape, Tensor, type Shape } from '../tensor.ts';
@@ -254,6 +254,51 @@ export function timestepEmbedding(timesteps: Float32Array | Tensor, dim: number,
   return out;
 }
 
+/**
+ * Gaussian Fourier features of positive timesteps (score-SDE's NCSN++, diffusers' GaussianFourierProjection as
+ * UNet2DModel's time_embedding_type 'fourier' builds it: log = true, [sin, cos]): p_ni = log(t_n) · w_i · 2π in
+ * float32 (PyTorch's order of operations), row n = [sin p_n, cos p_n].
+ * @param timesteps N positive, finite timesteps (a Float32Array or a rank-1 Tensor); noise levels sigma in score
+ *   models, so fractional values are normal.
+ * @param weight the C frequencies [C] (diffusers' `time_proj.weight`).
+ * @returns [N, 2C].
+ */
+export function fourierEmbedding(timesteps: Float32Array | Tensor, weight: Tensor): Tensor {
+  const op = 'fourierEmbedding';
+  if (!(timesteps instanceof Float32Array)) tensorArg(op, 'timesteps', timesteps, 1, '[N]');
+  const [C] = tensorArg(op, 'weight', weight, 1, '[C]');
+  const values = timesteps instanceof Float32Array ? timesteps : timesteps.toFloat32Array();
+  const bad = values.findIndex((t) => !(t > 0 && t < Infinity));
+  if (bad >= 0) throw new Error(`${op}: timesteps must be positive and finite (the embedding takes their log), got ${values[bad]} at index ${bad}`);
+  const t = timesteps instanceof Tensor ? timesteps : Tensor.from(timesteps, [timesteps.length]);
+  const out = new Tensor([t.size, 2 * C]);
+  wasm().fourierEmbedding(out.ptr, t.ptr, weight.ptr, t.size, C);
+  if (t !== timesteps) t.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Per-sample division
+
+/**
+ * y[n, ...] = x[n, ...] / divisors[n], a float32 division per element (diffusers divides a 'fourier' U-Net's output
+ * by its timesteps, and a block's output by its output_scale_factor). x [N, ...], N finite non-zero divisors.
+ */
+export function divideRows(x: Tensor, divisors: Float32Array): Tensor {
+  const { N, M } = rows('divideRows', x, 'x', divisors);
+  const y = new Tensor(x.shape);
+  withFloat32(divisors, (d) => wasm().divideRows(y.ptr, x.ptr, d, N, M));
+  return y;
+}
+
+/** The gradient of `divideRows`: dx[n, ...] = dy[n, ...] / divisors[n], into `into.dx` (ops/gradients.ts). */
+export function divideRowsBackward<I extends GradientTargets<'dx'> = {}>(dy: Tensor, divisors: Float32Array, into?: I): GradientResult<I, 'dx'> {
+  const { N, M } = rows('divideRowsBackward', dy, 'dy', divisors);
+  const { dx } = resolveGradients('divideRowsBackward', into, { dx: dy.shape });
+  if (dx !== null) withFloat32(divisors, (d) => wasm().divideRowsBackward(dx.ptr, dy.ptr, d, N, M));
+  return dx as GradientResult<I, 'dx'>;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Checks and helpers
 
@@ -285,6 +330,27 @@ function classShapes(op: string, x: Tensor, name: string, labels: Int32Array): [
   const bad = labels.findIndex((label) => label < 0 || label >= CLASSES);
   if (bad >= 0) throw new Error(`${op}: labels[${bad}] = ${labels[bad]} is outside [0, ${CLASSES}) (${name} ${fmt(x.shape)})`);
   return [N, CLASSES];
+}
+
+/** Checks x [N, ...] against one finite, non-zero divisor per row; M is the size of a row. */
+function rows(op: string, x: Tensor, name: string, divisors: Float32Array): { N: number; M: number } {
+  const shape = tensorArg(op, name, x);
+  if (shape.length < 1) throw new Error(`${op}: ${name} must have rank >= 1 [N, ...], got ${fmt(shape)}`);
+  if (!(divisors instanceof Float32Array)) throw new Error(`${op}: divisors must be a Float32Array, got ${typeof divisors}`);
+  if (divisors.length !== shape[0]) throw new Error(`${op}: divisors has ${divisors.length} entries, ${name} ${fmt(shape)} has ${shape[0]} rows`);
+  const bad = divisors.findIndex((d) => d === 0 || !Number.isFinite(d));
+  if (bad >= 0) throw new Error(`${op}: divisors[${bad}] = ${divisors[bad]}: divisors must be finite and non-zero`);
+  return { N: shape[0], M: x.size / Math.max(1, shape[0]) };
+}
+
+/** Copies float32 values into WebAssembly memory for the duration of `fn`. */
+function withFloat32<T>(values: Float32Array, fn: (ptr: number) => T): T {
+  const buffer = Tensor.from(values, [values.length]);
+  try {
+    return fn(buffer.ptr);
+  } finally {
+    buffer.dispose();
+  }
 }
 
 /** Copies int32 values into WebAssembly memory for the duration of `fn`. */

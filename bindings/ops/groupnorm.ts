@@ -132,8 +132,9 @@ function checkInput(op: string, x: Tensor, groups: number): Dims {
   return { N, C, HW: shape.slice(2).reduce((a, b) => a * b, 1), G, shape };
 }
 
-function checkForward(op: string, x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps: number,
-  modulation: GroupNormModulation): Dims {
+/** The forward's checks (shared with groupNormSilu): x, groups, gamma, beta, eps and the modulation. */
+export function checkForward(op: string, x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps: number,
+  modulation: GroupNormModulation): { N: number; C: number; HW: number; G: number } {
   const d = checkInput(op, x, groups);
   checkChannelVector(op, 'gamma', gamma, d);
   checkChannelVector(op, 'beta', beta, d);

@@ -19,6 +19,7 @@
 import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { guidedForward } from '../models/guidance.ts';
+import { InferenceCache } from '../nn/inference-cache.ts';
 import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
@@ -125,12 +126,14 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     let x = this.initialNoise(o, noise);
     const timesteps = scheduler.timesteps;
     const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
+    // The weights do not change during the run: the inference kernels' packed weights are prepared once.
+    const cache = new InferenceCache();
     try {
       for (let index = 0; index < timesteps.length; index++) {
         const t = timesteps[index];
         let info: StepInfo | null = null;
         const next = tidy(() => {
-          const output = this.predict(scheduler.scaleModelInput(x, t), t, o);
+          const output = this.predict(scheduler.scaleModelInput(x, t), t, o, cache);
           const stepOptions = this.stepOptions(o);
           const stepNoise = noise.step(x.shape, scheduler.drawsNoise(t, stepOptions));
           const { prevSample, predOriginalSample } = step(output, t, x, stepNoise ? { ...stepOptions, noise: stepNoise } : stepOptions);
@@ -148,6 +151,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
       throw error;
     } finally {
       scheduler.reset();
+      cache.dispose();
     }
     return x;
   }
@@ -172,7 +176,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    * The model's prediction at (inference) timestep t for its input x (already scaled by the scheduler), with
    * classifier-free and classifier guidance applied.
    */
-  private predict(x: Tensor, t: number, o: ResolvedGenerateOptions): Tensor {
+  private predict(x: Tensor, t: number, o: ResolvedGenerateOptions, cache: InferenceCache): Tensor {
     const { model } = this;
     const N = o.batchSize;
     const modelTimestep = this.scheduler.modelTimestep(t);
@@ -180,8 +184,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     // The labels may be the classifier's alone (classifier guidance of an unconditional model).
     const labels = model.numClasses > 0 ? o.classLabels : null;
     const output = labels
-      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference' })
-      : model.forward(x, timesteps, null, { mode: 'inference' });
+      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference', cache })
+      : model.forward(x, timesteps, null, { mode: 'inference', cache });
     if (o.classifier) {
       const ab = this.scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);

@@ -8,6 +8,7 @@ import type { Denoiser } from '../models/denoiser.ts';
 import { createModel } from '../models/registry.ts';
 import { DDPMScheduler } from '../schedulers/ddpm.ts';
 import { DistillationTeacher } from './distillation-teacher.ts';
+import { serveParent } from './platform-worker.ts';
 import { computeShardGradients, type TeacherMessage, type WorkerReply, type WorkerRequest } from './workers.ts';
 
 let model: Denoiser | null = null;
@@ -37,18 +38,4 @@ function rebuildTeacher(message: TeacherMessage): DistillationTeacher {
 
 const transferables = (reply: WorkerReply) => (reply.type === 'gradients' ? reply.grads.map((g) => g.buffer as ArrayBuffer) : []);
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
-if (isNode) {
-  const { parentPort } = await import('node:worker_threads');
-  parentPort!.on('message', async (request: WorkerRequest) => {
-    const reply = await handle(request);
-    parentPort!.postMessage(reply, transferables(reply));
-  });
-} else {
-  const scope = globalThis as unknown as { onmessage: (event: MessageEvent<WorkerRequest>) => void; postMessage(m: unknown, t: ArrayBuffer[]): void };
-  scope.onmessage = async (event) => {
-    const reply = await handle(event.data);
-    scope.postMessage(reply, transferables(reply));
-  };
-}
+serveParent(handle, transferables);

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor.ts';
 import type { SchedulerOptions } from '../schedulers/index.ts';
 import type { DistillationRecipe } from './distillation-teacher.ts';
 import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput, type TargetSource } from './gradients.ts';
+import { spawnWorker, type WorkerChannel } from './platform-worker.ts';
 
 /** A shard as plain arrays, to cross into a worker. */
 export interface ShardMessage {
@@ -41,12 +42,8 @@ export type WorkerReply =
   | { type: 'gradients'; grads: Float32Array[]; losses: number[] }
   | { type: 'error'; message: string };
 
-/** The smallest common surface of Node's worker_threads.Worker and the web's Worker. */
-interface Port {
-  post(message: WorkerRequest, transfer?: ArrayBuffer[]): void;
-  next(): Promise<WorkerReply>;
-  terminate(): void;
-}
+/** The parent's end of a worker's channel. */
+type Port = WorkerChannel<WorkerRequest, WorkerReply>;
 
 export class GradientWorkers {
   private constructor(private readonly ports: Port[]) {}
@@ -142,27 +139,8 @@ function expectReply(type: WorkerReply['type']): (port: Port) => Promise<WorkerR
 }
 
 /** Starts one worker running train/worker-entry (the .ts source under tsx, the .js build otherwise). */
-async function spawn(): Promise<Port> {
+function spawn(): Promise<Port> {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
-  const inbox: WorkerReply[] = [];
-  const waiting: ((reply: WorkerReply) => void)[] = [];
-  const deliver = (reply: WorkerReply) => { const w = waiting.shift(); if (w) w(reply); else inbox.push(reply); };
-  const next = () => new Promise<WorkerReply>((resolve) => { const r = inbox.shift(); if (r) resolve(r); else waiting.push(resolve); });
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-    && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
-  if (isNode) {
-    const { Worker } = await import('node:worker_threads');
-    // From the TypeScript source (tests, development), the worker registers tsx's loader before importing it.
-    const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true })
-      : new Worker(entry);
-    worker.on('message', deliver);
-    worker.on('error', (error) => deliver({ type: 'error', message: error.message }));
-    return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => void worker.terminate() };
-  }
-  const worker = new Worker(entry, { type: 'module' });
-  worker.onmessage = (event: MessageEvent<WorkerReply>) => deliver(event.data);
-  worker.onerror = (event: ErrorEvent) => deliver({ type: 'error', message: event.message });
-  return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => worker.terminate() };
+  return spawnWorker<WorkerRequest, WorkerReply>(entry, fromSource, (message) => ({ type: 'error', message }));
 }

@@ -1,20 +1,20 @@
-// diffusers' UNet2DModel config.json both ways (bindings/interop/diffusers-config.ts, python-json.ts), against configs
-// written by the real diffusers v0.27.2 (test/fixtures/unet2d, made by scripts/fixtures/unet_configs.py): every
-// file re-formats to its exact bytes; each config either builds this library's UNet2DModel with diffusers' forward
-// output, or fails naming the options it cannot build yet; the shipped models translate to the configs diffusers
-// loads their real weights with.
+// diffusers' UNet2DModel config.json both ways (bindings/interop/diffusers-config.ts, diffusers-unet.ts,
+// python-json.ts), against configs written by the real diffusers v0.27.2 (test/fixtures/unet2d, made by
+// scripts/fixtures/unet_configs.py): every file re-formats to its exact bytes; every one of the 31 configs builds
+// this library's UNet2DModel with exactly diffusers' state dict and its forward output, and translates back to the
+// same file; the shipped models translate to the configs diffusers loads their real weights with.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  defaultDiffusersUNetOptions, formatDiffusersUNetConfig, parseDiffusersUNetConfig, unetConfigFromDiffusers, unetConfigToDiffusers,
-} from '../../bindings/interop/diffusers-config.ts';
+import { defaultDiffusersUNetOptions, formatDiffusersUNetConfig, parseDiffusersUNetConfig } from '../../bindings/interop/diffusers-config.ts';
+import { unetConfigFromDiffusers, unetConfigToDiffusers } from '../../bindings/interop/diffusers-unet.ts';
 import { readMetadata } from '../../bindings/models/model-file.ts';
 import { formatPythonJson, PythonFloat, pythonFloatRepr } from '../../bindings/io/python-json.ts';
 import { decodeSafetensors } from '../../bindings/io/safetensors.ts';
 import { init, Tensor, tidy, UNet2DModel, type UNet2DConfig } from '../../bindings/index.ts';
 import { resolveUNetConfig } from '../../bindings/models/unet2d-config.ts';
+import { fromDiffusersStateDict } from '../../bindings/interop/diffusers-unet.ts';
 import { EXPECTED, readUNetFixture, ROOT, text, UNET_FIXTURES, unetFixtureNames } from './diffusers-fixtures.ts';
 
 await init();
@@ -46,75 +46,93 @@ test('the fixture table covers every fixture', () => {
   assert.equal(unetFixtureNames(), Object.keys(EXPECTED).sort());
 });
 
+/** The layout of a model's parameters: name, shape and offset of each, in declaration order. */
+const layout = (config: UNet2DConfig): string[] => {
+  const model = new UNet2DModel(config);
+  const rows = model.params.parameters.map((p) => `${p.name} [${p.shape.join(', ')}] @${p.offset}`);
+  model.params.values.dispose();
+  model.params.grads.dispose();
+  return rows;
+};
+
 for (const name of Object.keys(EXPECTED).sort()) {
-  const expected = EXPECTED[name];
-  if (expected === 'builds') {
-    test(`${name}: the translated config builds a UNet2DModel whose forward equals diffusers' within 1e-5 of the output scale`, () => {
-      const fixture = readUNetFixture(name);
-      const options = parseDiffusersUNetConfig(fixture.config, name);
-      const model = new UNet2DModel(unetConfigFromDiffusers(options, name));
-      model.params.load(fixture.weights, name);
-      const reference = fixture.output.data;
-      const worst = tidy(() => {
-        const x = Tensor.from(fixture.sample.data, fixture.sample.shape);
-        const labels = fixture.classLabels ? Int32Array.from(fixture.classLabels.data) : null;
-        const out = model.forward(x, Int32Array.from(fixture.timesteps), labels).toFloat32Array();
-        return out.reduce((m, v, i) => Math.max(m, Math.abs(v - reference[i])), 0);
-      });
-      const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  test(`${name}: the translated config builds diffusers' parameters and forward (within 1e-5 of the output scale), and translates back`, () => {
+    const fixture = readUNetFixture(name);
+    const options = parseDiffusersUNetConfig(fixture.config, name);
+    const config = unetConfigFromDiffusers(options, name);
+    const model = new UNet2DModel(config);
+    try {
+      // Exactly diffusers' state dict: every tensor the model has, and nothing else (time_proj.W aliases time_proj.weight).
+      const weights = fromDiffusersStateDict(model.config, fixture.weights, name);
+      assert.equal([...weights.keys()].sort(), model.params.parameters.map((p) => p.name).sort(), `${name}: parameter names`);
+      for (const p of model.params.parameters) assert.equal(weights.get(p.name)!.shape, [...p.shape], `${name}: ${p.name}`);
+      model.params.load(weights, name);
+      const { worst, scale } = fixtureError(model, fixture);
+      assert.ok(worst <= 1e-5 * scale, `${name}: max |library - diffusers| = ${worst}, output scale ${scale}`);
+    } finally {
       model.params.values.dispose();
       model.params.grads.dispose();
-      assert.ok(worst <= 1e-5 * scale, `${name}: max |library - diffusers| = ${worst}, output scale ${scale}`);
-      // And back: the library config gives the same diffusers options.
-      assert.equal(unetConfigToDiffusers(unetConfigFromDiffusers(options)), options);
-    });
-  } else {
-    test(`${name}: the translation fails in one line naming ${expected.map((e) => e.split(' ')[0]).join(', ')}`, () => {
-      const options = parseDiffusersUNetConfig(readUNetFixture(name).config, `${name}.json`);
-      let message = '';
-      try {
-        unetConfigFromDiffusers(options, `${name}.json`);
-      } catch (error) {
-        message = (error as Error).message;
-      }
-      assert.ok(message.startsWith(`${name}.json: this library cannot build this UNet2DModel yet: `), message || 'no error');
-      assert.not.ok(message.includes('\n'), message);
-      for (const part of expected) assert.ok(message.includes(part), `'${part}' not in: ${message}`);
-    });
-  }
+    }
+    // And back: the library config gives the same diffusers options, and the same file.
+    assert.equal(unetConfigToDiffusers(config), options);
+    assert.is(formatDiffusersUNetConfig(unetConfigToDiffusers(config)), fixture.config);
+  });
+}
+
+/** The largest |library - diffusers| over the fixture's output, and the output's scale (its largest |value|). */
+function fixtureError(model: UNet2DModel, fixture: ReturnType<typeof readUNetFixture>): { worst: number; scale: number } {
+  const reference = fixture.output.data;
+  const worst = tidy(() => {
+    const x = Tensor.from(fixture.sample.data, fixture.sample.shape);
+    const labels = fixture.classLabels === null ? null
+      : model.classInput === 'vectors' ? fixture.classLabels.data : Int32Array.from(fixture.classLabels.data);
+    const out = model.forward(x, fixture.timesteps, labels, { mode: 'inference' }).toFloat32Array();
+    return out.reduce((m, v, i) => Math.max(m, Math.abs(v - reference[i])), 0);
+  });
+  return { worst, scale: reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0) };
 }
 
 test("the shipped models' configs translate to the configs diffusers loads their real weights with (full/*.json)", () => {
   for (const name of ['mnist', 'colored-mnist']) {
     const { metadata } = decodeSafetensors(readFileSync(join(ROOT, 'models', `${name}.safetensors`)), name);
     const config = readMetadata(metadata, name).config as UNet2DConfig;
+    assert.equal(resolveUNetConfig(config), config, `${name}: the stored config is its own resolved form`);
     assert.is(formatDiffusersUNetConfig(unetConfigToDiffusers(config)), text(join(UNET_FIXTURES, 'full', `${name}.json`)), name);
-    assert.equal(unetConfigFromDiffusers(unetConfigToDiffusers(config)), resolveUNetConfig(config), name);
+    assert.equal(layout(unetConfigFromDiffusers(unetConfigToDiffusers(config))), layout(config), `${name}: the same parameters, in the same order`);
   }
 });
 
-test("google/ddpm-cifar10-32's full config: everything but the four options the issue names is expressible", () => {
+test("google/ddpm-cifar10-32's full config builds: its 35,746,307 parameters under diffusers' names", () => {
   const options = parseDiffusersUNetConfig(text(join(UNET_FIXTURES, 'full', 'ddpm-cifar10-32.json')));
-  assert.throws(() => unetConfigFromDiffusers(options), (e: Error) =>
-    e.message.endsWith('downsample_padding 0 (stride-2 convolutions pad 1 on every side); norm_eps 1e-06 (GroupNorm epsilon is 1e-05)')
-    && e.message.includes('flip_sin_to_cos false') && e.message.includes('freq_shift 1'));
-  const config = unetConfigFromDiffusers({ ...options, downsamplePadding: 1, flipSinToCos: true, freqShift: 0, normEps: 1e-5 });
-  assert.equal(config.attentionResolutions, [16]);
-  assert.is(config.numHeads, 1);
-  assert.equal(config.blockOutChannels, [128, 256, 256, 256]);
+  const config = unetConfigFromDiffusers(options);
+  assert.equal({ pad: config.downsamplePadding, flip: config.flipSinToCos, shift: config.freqShift, eps: config.normEps, heads: config.attentionHeadDim },
+    { pad: 0, flip: false, shift: 1, eps: 1e-6, heads: null });
+  assert.equal(config.downBlockTypes, ['DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D']);
+  const model = new UNet2DModel(config);
+  assert.is(model.params.size, 35746307);
+  assert.is(model.params.get('down_blocks.0.downsamplers.0.conv.weight').shape.join('x'), '128x128x3x3');
+  model.params.values.dispose();
+  model.params.grads.dispose();
+  assert.equal(unetConfigToDiffusers(config), options);
 });
 
-test('library configs round-trip through diffusers options', () => {
+test('library configs round-trip through diffusers options: the same network, the same diffusers file', () => {
   const configs: UNet2DConfig[] = [
     {},
     { sampleSize: 8, inChannels: 2, blockOutChannels: [4, 8], layersPerBlock: 1, normNumGroups: 2, attentionResolutions: [4], numHeads: 2 },
     { sampleSize: 16, blockOutChannels: [8, 8, 16], attentionResolutions: [16, 8], numHeads: 4, normNumGroups: 4, midBlockAttention: false, dropout: 0.1 },
     { sampleSize: 16, blockOutChannels: [8, 16], attentionResolutions: [16], numHeads: 1, normNumGroups: 4, resnetTimeScaleShift: 'scale_shift', numClassEmbeds: 3 },
     { sampleSize: 16, blockOutChannels: [8, 16], attentionResolutions: [], midBlockAttention: false, normNumGroups: 8 },
+    { sampleSize: [8, 16], blockOutChannels: [8, 16], downBlockTypes: ['ResnetDownsampleBlock2D', 'AttnDownBlock2D'], attentionHeadDim: 4, normNumGroups: 4,
+      actFn: 'mish', normEps: 1e-6, timeEmbeddingType: 'fourier', centerInputSample: true, midBlockScaleFactor: 2, resnetTimeScaleShift: 'scale_shift', attnNormNumGroups: null },
+    { sampleSize: 8, blockOutChannels: [8, 32], downBlockTypes: ['SkipDownBlock2D', 'AttnSkipDownBlock2D'], upBlockTypes: ['SkipUpBlock2D', 'SkipUpBlock2D'],
+      normNumGroups: 4, attentionHeadDim: null, timeEmbeddingType: 'learned', numTrainTimesteps: 10, classEmbedType: 'timestep', downsamplePadding: 0 },
   ];
   for (const config of configs) {
-    const text = formatDiffusersUNetConfig(unetConfigToDiffusers(config));
-    assert.equal(unetConfigFromDiffusers(parseDiffusersUNetConfig(text)), resolveUNetConfig(config), JSON.stringify(config));
+    const diffusers = formatDiffusersUNetConfig(unetConfigToDiffusers(config));
+    const back = unetConfigFromDiffusers(parseDiffusersUNetConfig(diffusers));
+    assert.equal(layout(back), layout(config), JSON.stringify(config));
+    assert.is(formatDiffusersUNetConfig(unetConfigToDiffusers(back)), diffusers, JSON.stringify(config));
   }
 });
 
@@ -125,24 +143,14 @@ test('library configs without a diffusers equivalent are named', () => {
     /numHeads 2 over attention layers of 8 and 16 channels has no diffusers equivalent/);
 });
 
-test('numClassEmbeds here is num_class_embeds - 1 there (the null label); one row is only a null label', () => {
+test('numClassEmbeds here is num_class_embeds - 1 there (the null label); one row is only a null label; class types take no table', () => {
   const options = parseDiffusersUNetConfig({ ...parseJsonFixture('base'), num_class_embeds: 11 });
   assert.is(unetConfigFromDiffusers(options).numClassEmbeds, 10);
   assert.is(unetConfigFromDiffusers({ ...options, numClassEmbeds: null }).numClassEmbeds, 0);
   assert.throws(() => unetConfigFromDiffusers({ ...options, numClassEmbeds: 1 }), /num_class_embeds 1 \(a table of one row holds only the null label\)/);
-});
-
-test("options that change nothing in a given network are accepted: 'swish', padding and resample types without a resampler", () => {
-  const base = parseJsonFixture('base');
-  assert.is(unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...base, act_fn: 'swish' })).sampleSize, 8);
-  // One level: no downsampler, so neither the padding nor the resample types matter.
-  const oneLevel = { ...base, block_out_channels: [8], down_block_types: ['AttnDownBlock2D'], up_block_types: ['AttnUpBlock2D'] };
-  const config = unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...oneLevel, downsample_padding: 0, downsample_type: 'resnet', upsample_type: 'resnet' }));
-  assert.equal(config.attentionResolutions, [8]);
-  // downsample_type 'resnet' leaves DownBlock2D's convolution as it is.
-  assert.is(unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...base, downsample_type: 'resnet' })).sampleSize, 8);
-  // A square [h, w] is a size.
-  assert.is(unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...base, sample_size: [8, 8] })).sampleSize, 8);
+  // diffusers ignores num_class_embeds under class_embed_type 'timestep' (and num_train_timesteps unless 'learned').
+  const timestep = unetConfigFromDiffusers({ ...options, classEmbedType: 'timestep', numTrainTimesteps: 1000 });
+  assert.equal([timestep.numClassEmbeds, timestep.classEmbedType, timestep.numTrainTimesteps], [0, 'timestep', undefined]);
 });
 
 test("'UNetRes' block prefixes, newer diffusers keys at their neutral values, and _-metadata keys read", () => {
@@ -182,9 +190,19 @@ test('invalid configs fail in one line naming the key and the value', () => {
   for (const [config, pattern] of cases) {
     assert.throws(() => parseDiffusersUNetConfig(config, 'unet/config.json'), (e: Error) => pattern.test(e.message) && !e.message.includes('\n'), String(pattern));
   }
-  assert.throws(() => unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...base, sample_size: null })), /sample_size null \(this library needs the image size\)/);
-  assert.throws(() => unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...base, up_block_types: ['UpBlock2D', 'UpBlock2D'] })),
-    /up_block_types\[0\] 'UpBlock2D' \(attention mirrors down_block_types\[1\] 'AttnDownBlock2D'\)/);
+  const fromFile = (overrides: object) => () => unetConfigFromDiffusers(parseDiffusersUNetConfig({ ...base, ...overrides }), 'unet/config.json');
+  const oneLine = (pattern: RegExp) => (e: Error) => pattern.test(e.message) && !e.message.includes('\n');
+  assert.throws(fromFile({ sample_size: null }), oneLine(/^unet\/config.json: this library cannot build this UNet2DModel: sample_size null \(this library needs the image size\)/));
+  assert.throws(fromFile({ downsample_padding: 2 }), oneLine(/downsample_padding 2 \(a stride-2 convolution padded so would not halve the size/));
+  assert.throws(fromFile({ in_channels: 1, down_block_types: ['SkipDownBlock2D', 'DownBlock2D'] }),
+    oneLine(/^unet\/config.json: UNet2DModel: downBlockTypes\[0\] 'SkipDownBlock2D' convolves the 3-channel input image \(its skip_conv\): inChannels must be 3, got 1/));
+  assert.throws(fromFile({ down_block_types: ['DownBlock2D', 'SkipDownBlock2D', 'DownBlock2D'], block_out_channels: [4, 8, 8], up_block_types: ['UpBlock2D', 'UpBlock2D', 'UpBlock2D'] }),
+    oneLine(/downBlockTypes\[1\] 'SkipDownBlock2D' downsamples the input image through the levels above it, so downBlockTypes\[0\] 'DownBlock2D' must be a skip block too/));
+  assert.throws(fromFile({ down_block_types: ['AttnSkipDownBlock2D', 'DownBlock2D'] }),
+    oneLine(/downBlockTypes\[0\] 'AttnSkipDownBlock2D' normalises its attention over 32 groups: its 4 channels must be a multiple of 32/));
+  assert.throws(fromFile({ up_block_types: ['SkipUpBlock2D', 'UpBlock2D'] }),
+    oneLine(/upBlockTypes\[1\] 'UpBlock2D' must be a skip block: upBlockTypes\[0\] 'SkipUpBlock2D' starts the output image/));
+  assert.throws(fromFile({ attention_head_dim: 16 }), oneLine(/attentionHeadDim \(16\) is wider than the 8 channels of down_blocks.1.attentions: it would have no head/));
 });
 
 function parseJsonFixture(name: string): Record<string, unknown> {

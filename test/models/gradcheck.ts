@@ -2,13 +2,17 @@
  * Model-level gradient check: L = <model(x), r> in float64 over float32 outputs; the analytic gradient from
  * backward(r) against central differences, for one element of every parameter tensor and a few input elements.
  * In float32 with h = 1e-2 the difference quotient carries ~1e-4 of rounding noise, hence the tolerances.
+ * Parameters the model keeps fixed (`frozen`, e.g. a 'fourier' U-Net's frequencies) must get no gradient at all.
  */
 import * as assert from 'uvu/assert';
 import type { Model } from '../../bindings/index.ts';
 import { Tensor, tidy } from '../../bindings/index.ts';
 import { dot } from '../helpers.ts';
 
-export function gradcheckModel(model: Model, x: Tensor, timesteps: Int32Array, labels: Int32Array | null, r: Float32Array): void {
+export function gradcheckModel(
+  model: Model, x: Tensor, timesteps: Int32Array | Float32Array, labels: Int32Array | Float32Array | null, r: Float32Array,
+  frozen: readonly string[] = [],
+): void {
   const loss = () => tidy(() => dot(model.forward(x, timesteps, labels).toFloat32Array(), r));
   const { analyticParams, analyticInput } = tidy(() => {
     model.params.zeroGrads();
@@ -27,6 +31,11 @@ export function gradcheckModel(model: Model, x: Tensor, timesteps: Int32Array, l
     if (!(Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(numeric))) failures.push(`${label}: analytic ${analytic}, numeric ${numeric}`);
   };
   for (const p of model.params.parameters) {
+    if (frozen.includes(p.name)) {
+      const grads = analyticParams.subarray(p.offset, p.offset + p.size);
+      if (grads.some((g) => g !== 0)) failures.push(`${p.name}: fixed, but it got a gradient`);
+      continue;
+    }
     const i = p.offset + ((p.size * 7) >> 4); // an element in the middle of each tensor
     check(p.name, analyticParams[i], () => model.params.values.view(), i);
   }

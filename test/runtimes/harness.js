@@ -1,6 +1,6 @@
 /**
- * The cross-runtime determinism harness: runs the scenarios (scenarios.js) in Node, Deno, Bun, Chromium, Firefox
- * and WebKit against the built package (dist/, rebuilt first when older than its sources), and compares every
+ * The cross-runtime determinism harness: runs the scenarios (scenarios.js) in Node, Deno, Bun, Chromium, Firefox,
+ * WebKit and workerd against the built package (dist/, rebuilt first when older than its sources), and compares every
  * output's SHA-256 with test/runtimes/golden.json. Used by test/runtimes/main.js (`npm run test:runtimes`) and
  * by test/run.mjs (`npm test`). Node only.
  */
@@ -15,7 +15,7 @@ import { startServer } from './server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 // Started first because they take longest: the two cores stay busy while Node, Deno and Bun fill the gaps.
-const START_ORDER = ['firefox', 'chromium', 'webkit', 'deno', 'bun', 'node'];
+const START_ORDER = ['firefox', 'chromium', 'webkit', 'workerd', 'deno', 'bun', 'node'];
 
 /**
  * Options (all optional): update (rewrite the golden file from Node's results), runtimes (names), filter
@@ -53,7 +53,7 @@ export async function runHarness(options = {}) {
     }
     if (o.update && !selected.some((r) => r.name === 'node')) return fail('✗ --update needs the node runtime'), summary;
 
-    if (selected.some((r) => !['node', 'deno', 'bun'].includes(r.name))) server = await startServer(ROOT);
+    if (selected.some((r) => ['chromium', 'firefox', 'webkit'].includes(r.name))) server = await startServer(ROOT);
     const runs = await runAll(selected, { root: ROOT, server, filter: o.filter, scenarios: o.scenarios, timeoutMs: o.timeoutMs }, o.jobs);
     for (const run of runs) o.log(`  ${run.runtime.padEnd(9)} ${timing(run)}  ${run.report ? engineLabel(run.report.engine) : ''}`);
     const reports = [];

@@ -2,7 +2,7 @@
  * `npm run test:runtimes [-- options] [filter]`: the cross-runtime determinism harness from the command line.
  *
  *   --update              rewrite golden.json from Node's results (prints what changed), then compare
- *   --runtimes=a,b        only these (node, deno, bun, chromium, firefox, webkit; default all six)
+ *   --runtimes=a,b        only these (node, deno, bun, chromium, firefox, webkit, workerd; default all seven)
  *   --scenarios=path      another scenario module, relative to the repo root (default test/runtimes/scenarios.js)
  *   --golden=path         another golden file (default test/runtimes/golden.json)
  *   --jobs=N              runtimes run at a time (default 2)

@@ -1,8 +1,9 @@
 /**
- * The six runtimes and how to run the scenarios in each. Node, Deno and Bun run test/runtimes/entry-cli.js
+ * The seven runtimes and how to run the scenarios in each. Node, Deno and Bun run test/runtimes/entry-cli.js
  * and print their results; Chromium and Firefox (puppeteer-core, Firefox over WebDriver BiDi) and WebKit
  * (WebKitGTK's MiniBrowser under a private Xvfb) load page.html from the harness's server, which POSTs its
- * results back. Nothing is downloaded. Every process started here is ended in `finally`, and once more by
+ * results back; workerd (Cloudflare Workers' runtime) serves a bundled Worker that answers them (workerd.js).
+ * Nothing is downloaded. Every process started here is ended in `finally`, and once more by
  * `killAll` on exit; every wait has a timeout. Node only.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESULT_MARKER } from './collect.js';
+import { stopAllWorkerd, workerdRuntime } from './workerd.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIREFOX = '/usr/bin/firefox-esr';
@@ -34,6 +36,7 @@ const tempDirs = new Set();
 export function killAll() {
   for (const child of live) stop(child);
   live.clear();
+  stopAllWorkerd();
   // A browser that puppeteer is still launching has no handle yet, and puppeteer's own exit hook kills only
   // one of several: then end the process groups led by children of this process, by their ids.
   for (const group of launchesInFlight > 0 ? childGroups() : []) {
@@ -71,7 +74,9 @@ function removeDir(dir) {
 export const RUNTIMES = [
   cliRuntime('node', () => process.execPath, () => []),
   cliRuntime('deno', (root) => join(root, 'node_modules/.bin/deno'),
-    (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`]),
+    // The import map resolves the library's one npm import (@assemblyscript/loader) to node_modules, with npm off.
+    (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
+      `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`]),
   cliRuntime('bun', (root) => join(root, 'node_modules/.bin/bun'), () => ['--no-install']),
   { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium', launchChromium) },
   { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox', launchFirefox) },
@@ -80,6 +85,7 @@ export const RUNTIMES = [
     check: () => missing(MINIBROWSER, 'apt-get install webkit2gtk-driver') ?? missing(XVFB, 'apt-get install xvfb'),
     run: (ctx) => runPage(ctx, 'webkit', launchWebKit),
   },
+  workerdRuntime,
 ];
 
 function missing(path, hint) {

@@ -1,6 +1,6 @@
 /**
- * The scenarios of the cross-runtime determinism harness: each runs in Node, Deno, Bun, Chromium, Firefox and
- * WebKit, and every output's SHA-256 must equal its golden hash (test/runtimes/golden.json).
+ * The scenarios of the cross-runtime determinism harness: each runs in Node, Deno, Bun, Chromium, Firefox, WebKit
+ * and workerd, and every output's SHA-256 must equal its golden hash (test/runtimes/golden.json).
  *
  * Plain JavaScript, no TypeScript: browsers load these files as they are. A scenario is
  *
@@ -25,19 +25,23 @@
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
+import { inferenceScenarios } from './scenarios/inference.js';
 import { layerScenarios } from './scenarios/layers.js';
 import { likelihoodScenarios } from './scenarios/likelihood.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
 import { solverScenarios } from './scenarios/solvers.js';
+import { unetOptionScenarios } from './scenarios/unet-options.js';
 
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
   ...layerScenarios,
+  ...inferenceScenarios,
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
   ...torchNoiseScenarios,
   ...solverScenarios,
+  ...unetOptionScenarios,
   ...likelihoodScenarios,
 ];

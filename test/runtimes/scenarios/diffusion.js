@@ -6,7 +6,7 @@
 import { floats } from './inputs.js';
 
 /** Every `stride`-th element of a flat tensor's values, plus the SHA-256 of all of them. */
-async function weights(tensor, count = 512) {
+export async function weights(tensor, count = 512) {
   const values = tensor.toFloat32Array();
   const stride = Math.max(1, Math.floor(values.length / count));
   const probe = new Float32Array(Math.ceil(values.length / stride));
@@ -15,12 +15,12 @@ async function weights(tensor, count = 512) {
   return { probe, sha256: digest };
 }
 
-function disposeModel(model) {
+export function disposeModel(model) {
   model.params.values?.dispose();
   model.params.grads?.dispose();
 }
 
-async function train(trainer, steps) {
+export async function train(trainer, steps) {
   const losses = new Float64Array(steps);
   for (let i = 0; i < steps; i++) losses[i] = (await trainer.trainStep()).loss;
   return losses;

@@ -1,0 +1,73 @@
+/**
+ * The two halves of a training worker's channel on whatever the runtime has: Node's worker_threads, or the web's
+ * Worker (browsers, Deno, Bun). Node's module comes from process.getBuiltinModule at run time, not from an
+ * import, so the main entry bundles for the browser with no flag and no stub (esbuild, Rollup, Vite, webpack),
+ * and nothing Node-only loads unless training actually starts workers in Node.
+ */
+
+/** One end of a message channel: post, receive in order, close. */
+export interface WorkerChannel<Out, In> {
+  post(message: Out, transfer?: ArrayBuffer[]): void;
+  next(): Promise<In>;
+  terminate(): void;
+}
+
+type WorkerThreads = typeof import('node:worker_threads');
+type NodeProcess = { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
+
+const nodeProcess = (): NodeProcess | undefined => (globalThis as { process?: NodeProcess }).process;
+
+/** Node (not Deno, which has web workers and also sets process.versions.node). */
+export function isNode(): boolean {
+  return typeof nodeProcess()?.versions?.node === 'string' && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
+}
+
+function workerThreads(): WorkerThreads {
+  const node = nodeProcess()!;
+  if (typeof node.getBuiltinModule !== 'function') {
+    throw new Error(`training workers need Node 20.16 or later (process.getBuiltinModule); this is Node ${node.versions?.node}`);
+  }
+  return node.getBuiltinModule('node:worker_threads') as WorkerThreads;
+}
+
+/**
+ * Starts a worker running the module at `entry` (`fromSource`: a .ts file, which a Node worker imports through
+ * tsx's loader, as tests and development run) and returns the parent's end of its channel. A worker that fails
+ * delivers `onError(message)` as its next message.
+ */
+export async function spawnWorker<Out, In>(entry: URL, fromSource: boolean, onError: (message: string) => In): Promise<WorkerChannel<Out, In>> {
+  const inbox: In[] = [];
+  const waiting: ((message: In) => void)[] = [];
+  const deliver = (message: In) => { const w = waiting.shift(); if (w) w(message); else inbox.push(message); };
+  const next = () => new Promise<In>((resolve) => { const m = inbox.shift(); if (m !== undefined) resolve(m); else waiting.push(resolve); });
+  if (isNode()) {
+    const { Worker } = workerThreads();
+    const worker = fromSource
+      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true })
+      : new Worker(entry);
+    worker.on('message', deliver);
+    worker.on('error', (error) => deliver(onError(error.message)));
+    return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => void worker.terminate() };
+  }
+  const worker = new Worker(entry, { type: 'module' });
+  worker.onmessage = (event: MessageEvent<In>) => deliver(event.data);
+  worker.onerror = (event: ErrorEvent) => deliver(onError(event.message));
+  return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => worker.terminate() };
+}
+
+/** The worker's side: answers every message from the parent with `handle`'s reply and its transferables. */
+export function serveParent<In, Out>(handle: (message: In) => Promise<Out>, transferables: (reply: Out) => ArrayBuffer[]): void {
+  if (isNode()) {
+    const { parentPort } = workerThreads();
+    parentPort!.on('message', async (message: In) => {
+      const reply = await handle(message);
+      parentPort!.postMessage(reply, transferables(reply));
+    });
+    return;
+  }
+  const scope = globalThis as unknown as { onmessage: (event: MessageEvent<In>) => void; postMessage(m: unknown, t: ArrayBuffer[]): void };
+  scope.onmessage = async (event) => {
+    const reply = await handle(event.data);
+    scope.postMessage(reply, transferables(reply));
+  };
+}
