@@ -25,3 +25,5 @@ export * from './layout';
 export * from './dropout';
 export * from './torch-random';
 export * from './half';
+export * from './likelihood';
+export * from './per-item';

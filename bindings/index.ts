@@ -15,6 +15,8 @@ export * as ops from './ops/index.ts';
 
 export * from './schedulers/index.ts';
 export { Model, type ModelKind } from './models/model.ts';
+export { ScoreSdePCScheduler, CORRECTOR_TYPES, type CorrectorType, type ScoreSdePCSchedulerOptions, type ScoreSdePCStepOptions } from './schedulers/score-sde-pc.ts';
+export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions } from './schedulers/score-sde-ode.ts';
 export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
 export { UNet2DModel } from './models/unet2d.ts';
 export {
@@ -49,6 +51,7 @@ export { guidedForward } from './models/guidance.ts';
 export {
   DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';
+export * from './likelihood/index.ts';
 
 export { encodeSafetensors, decodeSafetensors, readSafetensorsHeader, type NamedTensor, type SafetensorsContents, type StoredDtype } from './io/safetensors.ts';
 

@@ -25,3 +25,5 @@ export * from './dropout.ts';
 export * as math from './math.ts';
 export type { GradientTargets, GradientResult, Gradients } from './gradients.ts';
 export * from './torch-random.ts';
+export * from './likelihood.ts';
+export * from './per-item.ts';

@@ -28,6 +28,7 @@ import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
 import { inferenceScenarios } from './scenarios/inference.js';
 import { layerScenarios } from './scenarios/layers.js';
+import { likelihoodScenarios } from './scenarios/likelihood.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
 import { solverScenarios } from './scenarios/solvers.js';
@@ -44,4 +45,5 @@ export const scenarios = [
   ...solverScenarios,
   ...unetOptionScenarios,
   ...fileScenarios,
+  ...likelihoodScenarios,
 ];
