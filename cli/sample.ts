@@ -22,7 +22,7 @@ import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
-import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type SampleSink } from './sample-batches.ts';
+import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type BatchStep, type SampleSink } from './sample-batches.ts';
 
 export interface SampleFlags {
   model: string;
@@ -42,6 +42,8 @@ export interface SampleFlags {
   seed: number;
   animate?: string;
   batch?: number;
+  /** Threads sampling each batch (the samples are the same with any number). Default 1. */
+  workers?: number;
   maxParams?: number;
   verbose?: boolean;
 }
@@ -69,6 +71,7 @@ export function sampleCommand(): Command {
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
     .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate; default: 1)').argParser(integerAtLeast(1, 64)))
     .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
     .addHelpText('after', `
 Samplers (--sampler, default ddim; default steps in brackets):
@@ -113,6 +116,8 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   };
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
   const batches = Math.ceil(num / batch);
+  if (flags.workers !== undefined && flags.workers > 1 && flags.animate !== undefined) fail(`--workers ${flags.workers}: --animate records every step, which one thread does; leave out --workers`);
+  const perSample = model.sampleShape.reduce((a, b) => a * b, 1);
   const frames = flags.animate !== undefined ? new AnimationFrames(model.sampleShape, num, batch, ANIMATION_FRAMES) : null;
   // Listening before the output's temporary file exists: a signal at any moment removes it (by name, even
   // before the writer is returned) and leaves --out as it was.
@@ -125,10 +130,16 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   try {
     sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
     const output = sink;
-    await sampleInBatches(request, batch, (samples, first) => output.write(samples, first), (b, index, total, timestep, frame) => {
+    const threads = flags.workers ?? 1;
+    // Split between threads, a batch reports when it is done; in one thread, every step (and its animation frame).
+    const onStep: BatchStep | undefined = threads > 1 ? undefined : (b, index, total, timestep, frame) => {
       progress.update(b * total + index + 1);
       frames?.record(b, index, total, timestep, frame);
-    });
+    };
+    await sampleInBatches(request, batch, async (samples, first) => {
+      await output.write(samples, first);
+      if (threads > 1) progress.update(Math.ceil((first + samples.length / perSample) / batch) * evaluations);
+    }, onStep, threads);
     progress.stop();
     if (output instanceof NpySink) await output.finish();
     else if (output instanceof GatheredSamples) await (await pictures()).savePicture(flags.out, await samplesPicture(output.values, metadata.data, { captions, columns, title }));
