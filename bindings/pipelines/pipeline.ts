@@ -134,7 +134,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const o = this.checkOptions(options);
     const { scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
-    const noise = o.generator === 'torch' ? torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number, o.firstSample);
+    const noise = o.generator === 'torch' ? await torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number, o.firstSample);
     scheduler.firstSample = o.firstSample;
     const timesteps = scheduler.timesteps;
     const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
