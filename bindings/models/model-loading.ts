@@ -18,6 +18,7 @@
  */
 import { readSafetensorsHeader, readTensorData, type HeaderEntry } from '../io/safetensors.ts';
 import { withParameterLimit } from '../nn/parameter-limit.ts';
+import { withoutInitialisation } from '../nn/parameters.ts';
 import { countNonFinite } from '../ops/elementwise.ts';
 import type { Model, ModelKind } from './model.ts';
 import { readMetadata, type ModelMetadata } from './model-metadata.ts';
@@ -97,7 +98,8 @@ function buildModel<M extends Model>({ metadata, source, fileParameters }: Check
   const tooLarge = (declared: number, name: string) => `it describes a model far larger than the file: more than ` +
     `${limit.toLocaleString('en-US')} parameters ('${name}' takes it to ${declared.toLocaleString('en-US')}), where the file holds ${fileParameters.toLocaleString('en-US')}`;
   try {
-    return withParameterLimit(limit, tooLarge, () => create(metadata.kind, metadata.config));
+    // Not initialised: checkAgainstModel requires the file to hold every parameter, and each is read from it.
+    return withParameterLimit(limit, tooLarge, () => withoutInitialisation(() => create(metadata.kind, metadata.config)));
   } catch (error) {
     throw new Error(`${source}: its model config is invalid: ${(error as Error).message}`);
   }
