@@ -13,10 +13,10 @@
  */
 export { init, type WasmSource } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, resetPeakBytes, setMemoryLimit, OutOfMemoryError, type Shape } from './tensor.ts';
-export { loadModel, type LoadedModel } from './models/load.ts';
-export { readMetadata, type ModelMetadata, type SamplingRecord } from './models/model-metadata.ts';
-export type { Denoiser } from './models/denoiser.ts';
 export * from './schedulers/index.ts';
+export type { Denoiser } from './models/denoiser.ts';
+export { readMetadata, type ModelMetadata, type SamplingRecord } from './models/model-metadata.ts';
+export { loadModel, type LoadedModel } from './models/load.ts';
 export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
 export { DDPMPipeline, DDIMPipeline } from './pipelines/classic.ts';
 export { DiffusionPipeline, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo } from './pipelines/pipeline.ts';
