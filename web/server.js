@@ -1,7 +1,7 @@
 /**
  * A tiny static server for the sampler page: serves the repository's files read-only on 127.0.0.1 (the page in
  * web/, the built library in dist/, the models in models/ and any model file you trained inside the repository),
- * never dotfiles or node_modules/ (the library imports no npm package, so the browser needs nothing from there).
+ * never dotfiles or node_modules/ (but the one package file the library imports, see bare-imports.js).
  * `npm run web` runs it and prints the page's address. 127.0.0.1 is a secure context, so module workers and
  * crypto.subtle work. Node only.
  *
@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isServedPackageFile, rewriteBareImports } from './bare-imports.js';
 
 /** The repository root: the folder above web/. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
@@ -67,13 +68,14 @@ async function handle(root, files, req, res) {
   }
   const path = resolve(root, `.${pathname.endsWith('/') ? `${pathname}index.html` : pathname}`);
   const parts = path.slice(root.length + 1).split(sep);
-  const hidden = parts.some((part) => part.startsWith('.')) || (parts[0] === 'node_modules');
+  const hidden = parts.some((part) => part.startsWith('.')) || (parts[0] === 'node_modules' && !isServedPackageFile(pathname));
   if (!path.startsWith(root + sep) || hidden) {
     return void res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(`forbidden: ${url.pathname}`);
   }
   const info = await stat(path).catch(() => null);
   if (!info?.isFile()) return void res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${url.pathname}`);
-  const data = await readFile(path);
+  // JavaScript is served with the library's bare import resolved (see bare-imports.js).
+  const data = extname(path) === '.js' ? Buffer.from(rewriteBareImports(await readFile(path, 'utf8'))) : await readFile(path);
   res.writeHead(200, {
     'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
     'content-length': data.length,

@@ -1,12 +1,11 @@
 /**
- * Loading the WebAssembly core, instantiated with the WebAssembly API alone (the core asks for one import,
- * AssemblyScript's abort, and exports plain numeric functions, so @assemblyscript/loader's wrappers would only
- * add 5 KB to every bundle). With no argument, `init()` compiles the
+ * Loading the WebAssembly core, instantiated by @assemblyscript/loader. With no argument, `init()` compiles the
  * copy of build/ddpm.wasm embedded in the library (bindings/core/wasm-bytes.ts, generated at build time), which
  * needs no file system, network or bundler: it works unchanged in Node, Deno, Bun and browsers. That copy is
  * imported only by such a call, so a bundle whose code passes its own module (see core/wasm-source.ts: Cloudflare
  * Workers must) leaves the base64 copy (a third larger than the .wasm) in a chunk that is never loaded.
  */
+import { instantiateSync } from '@assemblyscript/loader';
 import type { CoreExports } from './abi.ts';
 import { checkModule, checkSource, compileBytes, compileSource, describeSource, sameSource, type WasmSource } from './wasm-source.ts';
 
@@ -62,30 +61,22 @@ async function load(source: WasmSource | undefined): Promise<CoreExports> {
     ? await compileBytes(decodeBase64((await import('./wasm-bytes.ts')).WASM_BASE64), 'the module embedded in the library')
     : await compileSource(source, what);
   checkModule(module, what);
-  let memory: WebAssembly.Memory | null = null;
+  let getString: ((ptr: number) => string | null) | null = null;
   const imports = {
     env: {
       // AssemblyScript calls abort(message, file, line, column) on a failed assertion or an unreachable.
       abort(message: number, file: number, line: number, column: number): never {
-        const text = (ptr: number) => (memory && ptr ? readString(memory, ptr) : '');
+        const text = (ptr: number) => (getString && ptr ? getString(ptr) ?? '' : '');
         throw new Error(`ddpm-wasm: the WebAssembly core aborted: ${text(message)} at ${text(file)}:${line}:${column}`);
       },
     },
   };
-  // The module is compiled already, so instantiating it synchronously is quick (WebAssembly.instantiate would
-  // take as long, a microtask later).
-  const instance = new WebAssembly.Instance(module, imports);
-  memory = instance.exports.memory as WebAssembly.Memory;
+  // The module is compiled already, so instantiating it is quick (the loader's async form would also read the
+  // global Response, which Node loads lazily at a cost of about 20 ms).
+  const { instance, exports } = instantiateSync(module, imports);
+  getString = exports.__getString;
+  // The raw exports, not the loader's wrappers (which set an argument count on every call): the kernels are hot.
   return instance.exports as unknown as CoreExports;
-}
-
-/**
- * An AssemblyScript string in the core's memory: UTF-16 code units from `ptr`, their length in bytes in the
- * object header's rtSize field, the 32-bit word before `ptr` (AssemblyScript's managed object layout).
- */
-function readString(memory: WebAssembly.Memory, ptr: number): string {
-  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
-  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
 }
 
 /** Decodes base64 with a plain loop: Node 20 has no Uint8Array.fromBase64, and Buffer is Node-only. */

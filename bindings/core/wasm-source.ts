@@ -15,7 +15,7 @@ export type WasmSource = WebAssembly.Module | Response | PromiseLike<Response> |
 export const ACCEPTED = 'a WebAssembly.Module, a Response (or a promise of one), a URL, or the bytes of ddpm-wasm/ddpm.wasm ' +
   '(ArrayBuffer or Uint8Array)';
 
-/** The imports the core may ask for: AssemblyScript's abort, which core/instance.ts gives it. */
+/** The imports the core may ask for: AssemblyScript's abort, which the loader gives it. */
 const ALLOWED_IMPORTS = new Set(['env.abort']);
 
 // Node defines Response lazily: the first read of the global loads its fetch implementation (about 20 ms), so

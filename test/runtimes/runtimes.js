@@ -74,8 +74,9 @@ function removeDir(dir) {
 export const RUNTIMES = [
   cliRuntime('node', () => process.execPath, () => []),
   cliRuntime('deno', (root) => join(root, 'node_modules/.bin/deno'),
-    // npm off: the library imports no npm package.
-    (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`]),
+    // The import map resolves the library's one npm import (@assemblyscript/loader) to node_modules, with npm off.
+    (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
+      `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`]),
   cliRuntime('bun', (root) => join(root, 'node_modules/.bin/bun'), () => ['--no-install']),
   { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium', launchChromium) },
   { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox', launchFirefox) },

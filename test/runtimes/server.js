@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
+import { rewriteBareImports } from '../../web/bare-imports.js';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -70,7 +71,8 @@ async function handle(root, waiting, req, res) {
     return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${url.pathname}`);
   }
   res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-  res.end(data);
+  // JavaScript is served with the library's bare import resolved (web/bare-imports.js).
+  res.end(['.js', '.mjs'].includes(extname(path)) ? rewriteBareImports(data.toString('utf8')) : data);
 }
 
 async function readBody(req) {
