@@ -49,7 +49,8 @@ export { ProgressiveDistillation, type ProgressiveDistillationOptions, type Dist
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
 export { guidedForward } from './models/guidance.ts';
 export {
-  DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+  DDPMPipeline, DDIMPipeline, DiffusionPipeline, RePaintPipeline, classifierGradient, slerp, interpolate, img2imgStart,
+  type GenerateOptions, type InvertOptions, type InterpolateOptions, type InterpolationEnd, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';
 export * from './likelihood/index.ts';
 

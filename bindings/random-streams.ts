@@ -27,6 +27,8 @@ export const STREAMS = {
   /** Sampling: the initial noise x_T (pipelines/) and each step's noise (schedulers/). */
   initialNoise: 0x696e6974, // 'init'
   samplerNoise: 0x73636864, // 'schd'
+  /** RePaint's undo steps: the forward noise of each training timestep a jump re-noises (schedulers/repaint.ts). */
+  repaintUndoNoise: 0x756e646f, // 'undo'
   /** The Langevin corrector's noise of the score-SDE predictor-corrector sampler (schedulers/score-sde-pc.ts). */
   langevinNoise: 0x6c616e67, // 'lang'
   /** The variational bound: the x_t of each term, by (timestep, example) (likelihood/bound.ts). */
