@@ -24,6 +24,7 @@
  * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
+import { editingScenarios } from './scenarios/editing.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
 import { inferenceScenarios } from './scenarios/inference.js';
@@ -46,4 +47,5 @@ export const scenarios = [
   ...unetOptionScenarios,
   ...fileScenarios,
   ...likelihoodScenarios,
+  ...editingScenarios,
 ];
