@@ -42,3 +42,4 @@ export {
 } from './pipeline.ts';
 export { slerp, interpolate, type InterpolateOptions, type InterpolationEnd } from './interpolation.ts';
 export { img2imgStart } from './editing.ts';
+export { SamplingWorkers } from './sampling-workers.ts';

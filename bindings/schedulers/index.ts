@@ -20,6 +20,7 @@ export {
 export { HeunDiscreteScheduler, type HeunDiscreteSchedulerOptions } from './heun.ts';
 export { RePaintScheduler, type RePaintSchedulerOptions, type RePaintStepOptions, type RePaintUndoOptions } from './repaint.ts';
 export { DDIMInverseScheduler, type DDIMInverseSchedulerOptions } from './ddim-inverse.ts';
+export { SCHEDULER_CLASSES, schedulerClassName, type SchedulerClassName } from './classes.ts';
 export { NoiseScheduler, SAMPLER_NOISE_STRIDE, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 export {
   KNOWN_OPTIONS, PREDICTION_TYPES, SCHEDULER_DEFAULTS,
