@@ -68,7 +68,10 @@ export interface InterpolateOptions {
   numInferenceSteps?: number;
   /** One label per frame for class-conditional models; an image end is inverted with its frame's label. */
   classLabels?: Int32Array | number[];
-  /** Classifier-free guidance of the sampling run (inversion runs unguided). Default 1. */
+  /**
+   * Classifier-free guidance of the sampling run, and of the inversion of an image end (so that the same model
+   * function runs both ways; 0 is the unconditional model). Default 1.
+   */
   guidanceScale?: number;
   /** Called after every sampling step. */
   onStep?: (info: StepInfo) => void | Promise<void>;
@@ -88,7 +91,7 @@ export async function interpolate(pipeline: DiffusionPipeline, options: Interpol
   const ends: Tensor[] = [];
   try {
     for (const [key, end, label] of [['from', from, labels?.[0]], ['to', to, labels?.[frames - 1]]] as const) {
-      ends.push(await latentOf(pipeline, `${op}: ${key}`, end, numInferenceSteps, label));
+      ends.push(await latentOf(pipeline, `${op}: ${key}`, end, numInferenceSteps, label, guidanceScale));
     }
     const weights = Array.from({ length: frames }, (_, i) => (i === frames - 1 ? 1 : i / (frames - 1)));
     const latents = slerp(ends[0], ends[1], weights);
@@ -106,12 +109,14 @@ export async function interpolate(pipeline: DiffusionPipeline, options: Interpol
 }
 
 /** The latent of one end: the seed's noise, or the image's DDIM inversion (a new tensor [1, ...]). */
-async function latentOf(pipeline: DiffusionPipeline, name: string, end: InterpolationEnd, steps: number, label: number | undefined): Promise<Tensor> {
+async function latentOf(pipeline: DiffusionPipeline, name: string, end: InterpolationEnd, steps: number, label: number | undefined, guidanceScale: number | undefined): Promise<Tensor> {
   if (end === null || typeof end !== 'object' || ('seed' in end) === ('image' in end)) {
     throw new Error(`${name} must be { seed } or { image }, got ${end === null ? 'null' : typeof end === 'object' ? `{ ${Object.keys(end).join(', ')} }` : String(end)}`);
   }
   if ('seed' in end) return pipeline.prepareLatents({ seed: end.seed });
   const shape = tensorArg(name, 'image', end.image);
   if (shape[0] !== 1) throw new Error(`${name}: image must be one image [1, ${pipeline.model.sampleShape.join(', ')}], got [${shape.join(', ')}]`);
-  return pipeline.invert({ image: end.image, numInferenceSteps: steps, ...(label !== undefined && { classLabels: [label] }) });
+  return pipeline.invert({
+    image: end.image, numInferenceSteps: steps, ...(label !== undefined && { classLabels: [label] }), ...(guidanceScale !== undefined && { guidanceScale }),
+  });
 }

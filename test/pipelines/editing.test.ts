@@ -185,6 +185,20 @@ test('interpolate between two images through their inversions: the end frames co
   drawn.dispose();
 });
 
+test('interpolate with guidance inverts an image end with the same guided model: its frame is the guided sample of that inversion', async () => {
+  const conditional = new UNet2DModel({ sampleSize: 8, inChannels: 2, blockOutChannels: [4, 8], layersPerBlock: 1, normNumGroups: 2, attentionResolutions: [], numClassEmbeds: 3 }, 5);
+  const pipe = new DDIMPipeline({ model: conditional, scheduler: new DDIMScheduler({ ...schedule, clipSample: false }) });
+  const image = pattern(1, 5);
+  const options = { numInferenceSteps: 6, classLabels: [2], guidanceScale: 3 };
+  const frames = await take(interpolate(pipe, { from: { image }, to: { seed: 4 }, frames: 2, ...options, classLabels: [2, 2] }));
+  const guided = await pipe.invert({ image, ...options });
+  const unguided = await pipe.invert({ image, numInferenceSteps: 6, classLabels: [2] });
+  assert.not.equal(bits(guided), bits(unguided), 'guidance changes the inversion');
+  const alone = await take(pipe.generate({ latents: guided, ...options }));
+  assert.equal(Array.from(frames.subarray(0, 128)), Array.from(alone), 'frame 0 samples the guided inversion');
+  for (const t of [image, guided, unguided]) t.dispose();
+});
+
 test('bad editing options: one line naming the option, the value and what is allowed; nothing is left allocated', async () => {
   const image = pattern(1, 1), mask = Tensor.from(new Float32Array(64).fill(1), [1, 1, 8, 8]);
   const ddim = new DDIMPipeline({ model, scheduler: new DDIMScheduler(schedule) });
