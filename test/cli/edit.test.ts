@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeModel, encodeModel, init } from '../../bindings/index.ts';
 import { decodeNpy } from '../../bindings/io/npy.ts';
 import { ddpm, ensureBuilt, expectErrors, tempFolder } from './helpers.ts';
 
@@ -42,6 +43,11 @@ test('setup: pictures, a tiny padded 32x32 digit model and a 2-D toy model', asy
     ddpm(['train', '--data', 'moons', '--batch', '16', '--steps', '3', '--sample-every', '0', '--out', 'toy'], cwd),
   ]);
   for (const run of runs) assert.is(run.code, 0, run.stderr);
+  // The padded model as `ddpm distill` records a student (its sampling: DDIM, 4 steps), for the editing flags' checks.
+  await init();
+  const { model, metadata } = decodeModel(readFileSync(join(cwd, 'padded', 'model.safetensors')));
+  const sampling = { sampler: 'ddim', steps: 4, timestepSpacing: 'trailing', guidanceScale: 1, distilledFrom: { steps: 8, guidanceScale: 1 } } as const;
+  writeFileSync(join(cwd, 'distilled.safetensors'), encodeModel(model, { scheduler: metadata.scheduler, data: metadata.data, training: metadata.training, sampling }));
 });
 
 const shipped = ['--model', 'mnist', '--class', '0'];
@@ -88,6 +94,16 @@ test('inpainting: --init --mask keeps the white-masked pixels exactly and paints
     assert.ok(painted > 0, `${name}: the bottom half was painted`);
   }
   assert.is(padded.code, 0, padded.stderr);
+});
+
+test('a distilled model edits with img2img in its recorded steps; inpainting (RePaint) is refused for it', async () => {
+  const run = await ddpm(['sample', '--model', 'distilled.safetensors', '--class', '1', '--init', 'ring.png', '--strength', '0.5', '--num', '1', '--out', 'distilled.npy'], cwd);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /DDIM img2img, strength 0\.5 4 steps/);
+  await expectErrors(cwd, [
+    [['sample', '--model', 'distilled.safetensors', '--class', '1', '--init', 'ring.png', '--mask', 'top-half.png', '--out', 'x.png'],
+      '--mask top-half.png', 'was distilled for ddim in 4 steps', 'inpaint with the model it was distilled from'],
+  ]);
 });
 
 test('ddpm interpolate: seeds to a strip, pictures (inverted) to an animation there and back', async () => {
