@@ -28,7 +28,8 @@ export interface InterpolateFlags {
   fromImage?: string;
   toImage?: string;
   frames: number;
-  steps: number;
+  /** Default 50 (a distilled model: the steps its file records). */
+  steps?: number;
   class?: string;
   color?: string;
   guidance?: number;
@@ -45,7 +46,7 @@ export function interpolateCommand(): Command {
     .option('--from-image <picture>', 'the first frame: this picture, inverted with DDIM')
     .option('--to-image <picture>', 'the last frame: this picture, inverted with DDIM')
     .addOption(new Option('--frames <n>', 'frames, the two ends included').argParser(integerAtLeast(2, 256)).default(8))
-    .addOption(new Option('--steps <k>', 'DDIM steps (and inversion steps)').argParser(integerAtLeast(1)).default(50))
+    .addOption(new Option('--steps <k>', 'DDIM steps (and inversion steps) (default: 50; a distilled model: its own)').argParser(integerAtLeast(1)))
     .option('--class <c>', 'draw every frame as this class (class-conditional models; without it they draw unconditionally)')
     .option('--color <name>', 'colored-mnist only, with --class: red, green, blue, yellow, magenta or cyan')
     .addOption(new Option('--guidance <w>', 'classifier-free guidance scale with --class (default: 1)').argParser(numberIn({ min: 0 })))
@@ -66,23 +67,33 @@ export async function interpolateFrames(flags: InterpolateFlags, say: (line: str
   const extension = checkOutputFile('--out', flags.out, ['.png', '.gif', '.webp']);
   const { model, metadata, path } = await loadDiffusionModel(flags.model, flags.maxParams);
   const T = metadata.scheduler.numTrainTimesteps ?? 1000;
-  if (flags.steps > T) fail(`--steps ${flags.steps}: the model was trained with ${T} timesteps, so at most ${T} steps`);
+  const record = metadata.sampling;
+  if (record && flags.steps !== undefined && flags.steps !== record.steps) {
+    fail(`--steps ${flags.steps}: ${shown(path)} was distilled for ${record.sampler} in ${record.steps} steps; leave --steps out (or pass --steps ${record.steps})`);
+  }
+  if (record && flags.guidance !== undefined && flags.guidance !== record.guidanceScale) {
+    fail(`--guidance ${flags.guidance}: ${shown(path)} was distilled to sample at guidance ${record.guidanceScale} (its guidance is in its weights); leave --guidance out`);
+  }
+  const steps = flags.steps ?? record?.steps ?? 50;
+  if (steps > T) fail(`--steps ${steps}: the model was trained with ${T} timesteps, so at most ${T} steps`);
   const ends = await Promise.all([end('from', flags.fromSeed, flags.fromImage, metadata), end('to', flags.toSeed, flags.toImage, metadata)]);
   const { labels, guidance } = chooseLabels(flags, model, metadata);
   const pictureEnd = ends.some((e) => 'image' in e);
-  const scheduler = DDIMScheduler.fromConfig(metadata.scheduler, pictureEnd ? { clipSample: false } : {});
+  // A distilled model samples with the spacing it was distilled for (its guidance is in its weights: scale 1).
+  const spacing = record ? { timestepSpacing: record.timestepSpacing } : {};
+  const scheduler = DDIMScheduler.fromConfig(metadata.scheduler, { ...spacing, ...(pictureEnd && { clipSample: false }) });
   const pipeline = new DDIMPipeline({ model, scheduler });
 
   const started = performance.now();
   const stopListening = exitOnSignal(() => rmSync(temporaryPath(flags.out), { force: true }),
     (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
-  const progress = new SamplingProgress(flags.steps, `${pictureEnd ? 'inverting, then ' : ''}sampling ${flags.frames} frames with DDIM`);
+  const progress = new SamplingProgress(steps, `${pictureEnd ? 'inverting, then ' : ''}sampling ${flags.frames} frames with DDIM`);
   const tensors: Tensor[] = [];
   let frames: Float32Array;
   try {
     const latentEnds = ends.map((e) => ('image' in e ? { image: tensors[tensors.push(Tensor.from(e.image, [1, ...model.sampleShape])) - 1] } : e)) as InterpolationEnd[];
     const out = await interpolate(pipeline, {
-      from: latentEnds[0], to: latentEnds[1], frames: flags.frames, numInferenceSteps: flags.steps,
+      from: latentEnds[0], to: latentEnds[1], frames: flags.frames, numInferenceSteps: steps,
       ...(labels !== null && { classLabels: new Int32Array(flags.frames).fill(labels) }), guidanceScale: guidance,
       onStep: ({ index }) => progress.update(index + 1),
     });
@@ -99,7 +110,7 @@ export async function interpolateFrames(flags: InterpolateFlags, say: (line: str
   const captions = frameCaptions(flags, ends);
   await (await pictures()).savePicture(flags.out, await picture(frames, captions, metadata, extension));
   say(`wrote ${shown(flags.out)}: ${flags.frames} frames from ${captions[0]} to ${captions[captions.length - 1]}, ${shown(path)}, ` +
-    `DDIM ${flags.steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
+    `DDIM ${steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
   return flags.out;
 }
 
@@ -124,7 +135,7 @@ function chooseLabels(flags: InterpolateFlags, model: Denoiser, metadata: ModelM
   }
   const plan = planLabels(metadata.data, true, flags);
   if (plan.candidates.length !== 1) fail(`--class ${flags.class}: give one class (colored-mnist: --class and --color)`);
-  return { labels: plan.candidates[0], guidance: flags.guidance ?? 1 };
+  return { labels: plan.candidates[0], guidance: flags.guidance ?? metadata.sampling?.guidanceScale ?? 1 };
 }
 
 function frameCaptions(flags: InterpolateFlags, ends: End[]): string[] {

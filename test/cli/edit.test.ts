@@ -96,13 +96,20 @@ test('inpainting: --init --mask keeps the white-masked pixels exactly and paints
   assert.is(padded.code, 0, padded.stderr);
 });
 
-test('a distilled model edits with img2img in its recorded steps; inpainting (RePaint) is refused for it', async () => {
+test('a distilled model edits with img2img and interpolates in its recorded steps; inpainting (RePaint) and other steps are refused for it', async () => {
   const run = await ddpm(['sample', '--model', 'distilled.safetensors', '--class', '1', '--init', 'ring.png', '--strength', '0.5', '--num', '1', '--out', 'distilled.npy'], cwd);
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stdout, /DDIM img2img, strength 0\.5 4 steps/);
+  const strip = await ddpm(['interpolate', '--model', 'distilled.safetensors', '--class', '1', '--from-seed', '1', '--to-seed', '2', '--frames', '3', '--out', 'distilled-strip.png'], cwd);
+  assert.is(strip.code, 0, strip.stderr);
+  assert.match(strip.stdout, /DDIM 4 steps/, 'interpolate samples a distilled model in its recorded steps');
   await expectErrors(cwd, [
     [['sample', '--model', 'distilled.safetensors', '--class', '1', '--init', 'ring.png', '--mask', 'top-half.png', '--out', 'x.png'],
       '--mask top-half.png', 'was distilled for ddim in 4 steps', 'inpaint with the model it was distilled from'],
+    [['interpolate', '--model', 'distilled.safetensors', '--from-seed', '1', '--to-seed', '2', '--steps', '50', '--out', 'x.png'],
+      '--steps 50', 'was distilled for ddim in 4 steps', 'leave --steps out'],
+    [['interpolate', '--model', 'distilled.safetensors', '--class', '1', '--guidance', '3', '--from-seed', '1', '--to-seed', '2', '--out', 'x.png'],
+      '--guidance 3', 'distilled to sample at guidance 1', 'leave --guidance out'],
   ]);
 });
 
