@@ -33,6 +33,9 @@ export const STREAMS = {
   langevinNoise: 0x6c616e67, // 'lang'
   /** The variational bound: the x_t of each term, by (timestep, example) (likelihood/bound.ts). */
   likelihoodNoise: 0x6e6c6c, // 'nll'
+  /** The editing evaluation's spoiled digits: which stroke pixels are removed, and the noise added (scripts/evaluate-editing.ts). */
+  editingEvalErase: 0x5901,
+  editingEvalNoise: 0x5902,
 } as const;
 
 export type StreamName = keyof typeof STREAMS;

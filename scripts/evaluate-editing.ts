@@ -20,6 +20,7 @@ import {
   type Denoiser, type GenerateOptions,
 } from '../bindings/index.ts';
 import { mnistDataset } from '../bindings/node.ts';
+import { STREAMS } from '../bindings/random-streams.ts';
 import { judgeDigits, loadOrTrainDigitClassifier } from '../evaluation/index.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, num: { type: 'string' }, quick: { type: 'boolean' }, batch: { type: 'string' }, only: { type: 'string' } } });
@@ -69,66 +70,65 @@ if (ONLY !== 'inpaint') await img2img();
 
 // Inpainting: keep the top 14 rows, paint the bottom 14.
 async function inpainting(): Promise<void> {
-const mask = new Float32Array(NUM * plane).map((_, i) => (Math.floor((i % plane) / 28) < 14 ? 1 : 0));
-const cut = digits.map((v, i) => (mask[i] ? v : -1));
-console.log('## Inpainting the bottom half (RePaint)\n');
-console.log(`Baseline: the judge reads ${pct(accuracy(cut))} of the cut digits (bottom half black) right.\n`);
-console.log('| steps | jump length x count | eta | model evaluations | unconditional | conditional (true label) | seconds (both) |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
-const repaintSettings: [number, number, number, number][] = values.quick
-  ? [[20, 5, 3, 0], [20, 5, 3, 1]]
-  : [[20, 1, 1, 0], [20, 1, 1, 1], [20, 5, 3, 0], [20, 5, 3, 1], [50, 5, 3, 1], [50, 10, 5, 1], [10, 2, 3, 0], [10, 2, 3, 1]];
-for (const [steps, jumpLength, jumpNSample, eta] of repaintSettings) {
-  const scheduler = () => new RePaintScheduler({ ...metadata.scheduler as object, eta });
-  const probe = scheduler();
-  probe.setTimesteps(steps, jumpLength, jumpNSample);
-  const evaluations = Array.from(probe.timesteps).filter((t, k, all) => k === 0 || t < all[k - 1]).length;
-  const row: string[] = [];
-  let seconds = 0;
-  for (const conditional of [false, true]) {
-    const { images, seconds: s } = await inBatches(() => new RePaintPipeline({ model: model as Denoiser, scheduler: scheduler() }), (first, size) => ({
-      image: slice(digits, first, size, [size, 1, 28, 28]), maskImage: slice(mask, first, size, [size, 1, 28, 28]),
-      numInferenceSteps: steps, jumpLength, jumpNSample, classLabels: batchLabels(first, size, conditional), guidanceScale: conditional ? 1 : 0,
-    }));
-    row.push(pct(accuracy(images)));
-    seconds += s;
-  }
-  const jumps = jumpNSample === 1 ? 'none' : `${jumpLength} x ${jumpNSample}`;
-  console.log(`| ${steps} | ${jumps} | ${eta} | ${evaluations} | ${row[0]} | ${row[1]} | ${seconds.toFixed(0)} |`);
+  const mask = new Float32Array(NUM * plane).map((_, i) => (Math.floor((i % plane) / 28) < 14 ? 1 : 0));
+  const cut = digits.map((v, i) => (mask[i] ? v : -1));
+  console.log('## Inpainting the bottom half (RePaint)\n');
+  console.log(`Baseline: the judge reads ${pct(accuracy(cut))} of the cut digits (bottom half black) right.\n`);
+  console.log('| steps | jump length x count | eta | model evaluations | unconditional | conditional (true label) | seconds (both) |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const repaintSettings: [number, number, number, number][] = values.quick
+    ? [[20, 5, 3, 0], [20, 5, 3, 1]]
+    : [[20, 1, 1, 0], [20, 1, 1, 1], [20, 5, 3, 0], [20, 5, 3, 1], [50, 5, 3, 1], [50, 10, 5, 1], [10, 2, 3, 0], [10, 2, 3, 1]];
+  for (const [steps, jumpLength, jumpNSample, eta] of repaintSettings) {
+    const scheduler = () => new RePaintScheduler({ ...metadata.scheduler as object, eta });
+    const probe = scheduler();
+    probe.setTimesteps(steps, jumpLength, jumpNSample);
+    const evaluations = Array.from(probe.timesteps).filter((t, k, all) => k === 0 || t < all[k - 1]).length;
+    const row: string[] = [];
+    let seconds = 0;
+    for (const conditional of [false, true]) {
+      const { images, seconds: s } = await inBatches(() => new RePaintPipeline({ model: model as Denoiser, scheduler: scheduler() }), (first, size) => ({
+        image: slice(digits, first, size, [size, 1, 28, 28]), maskImage: slice(mask, first, size, [size, 1, 28, 28]),
+        numInferenceSteps: steps, jumpLength, jumpNSample, classLabels: batchLabels(first, size, conditional), guidanceScale: conditional ? 1 : 0,
+      }));
+      row.push(pct(accuracy(images)));
+      seconds += s;
+    }
+    const jumps = jumpNSample === 1 ? 'none' : `${jumpLength} x ${jumpNSample}`;
+    console.log(`| ${steps} | ${jumps} | ${eta} | ${evaluations} | ${row[0]} | ${row[1]} | ${seconds.toFixed(0)} |`);
 }
-
 }
 
 // img2img: spoil each digit (remove a random 40% of its stroke pixels, add noise of std 0.3), then clean it up.
 async function img2img(): Promise<void> {
-const spoiled = tidy(() => {
-  const keep = ops.randUniform([NUM * plane], { seed: 1, stream: 0x5901 }).toFloat32Array();
-  const noise = ops.randn([NUM * plane], { seed: 1, stream: 0x5902 }).toFloat32Array();
-  return digits.map((v, i) => Math.max(-1, Math.min(1, (v > -1 && keep[i] > 0.6 ? -1 : v) + 0.3 * noise[i])));
-});
-console.log('\n## Cleaning up spoiled digits (img2img, unconditional)\n');
-console.log(`Baseline: the judge reads ${pct(accuracy(spoiled))} of the spoiled digits (40% of the stroke removed, noise of std 0.3) right.\n`);
-console.log('| sampler | steps | strength | steps run | unconditional | RMS distance | conditional (true label) | RMS distance | seconds (both) |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - digits[i]) ** 2, 0) / a.length);
-console.log(`| (the spoiled input) | | | | ${pct(accuracy(spoiled))} | ${rms(spoiled).toFixed(3)} | | | |`);
-const samplers: [string, () => DiffusionPipeline, number][] = [
-  ['DPM-Solver++ 2M Karras', () => new DiffusionPipeline({ model: model as Denoiser, scheduler: DPMSolverMultistepScheduler.fromConfig(metadata.scheduler, { useKarrasSigmas: true, thresholding: true, sampleMaxValue: 1 }) }), 10],
-  ['DDIM', () => new DiffusionPipeline({ model: model as Denoiser, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) }), 10],
-];
-for (const [name, make, steps] of samplers) {
-  for (const strength of values.quick ? [0.3, 0.6] : [0.2, 0.3, 0.4, 0.5, 0.6, 0.8]) {
-    const row: string[] = [];
-    let seconds = 0;
-    for (const conditional of [false, true]) {
-      const { images, seconds: s } = await inBatches(make, (first, size) => ({
-        image: slice(spoiled, first, size, [size, 1, 28, 28]), strength, numInferenceSteps: steps,
-        classLabels: batchLabels(first, size, conditional), guidanceScale: conditional ? 1 : 0,
-      }));
-      row.push(pct(accuracy(images)), rms(images).toFixed(3));
-      seconds += s;
+  const spoiled = tidy(() => {
+    const keep = ops.randUniform([NUM * plane], { seed: 1, stream: STREAMS.editingEvalErase }).toFloat32Array();
+    const noise = ops.randn([NUM * plane], { seed: 1, stream: STREAMS.editingEvalNoise }).toFloat32Array();
+    return digits.map((v, i) => Math.max(-1, Math.min(1, (v > -1 && keep[i] > 0.6 ? -1 : v) + 0.3 * noise[i])));
+  });
+  console.log('\n## Cleaning up spoiled digits (img2img, unconditional)\n');
+  console.log(`Baseline: the judge reads ${pct(accuracy(spoiled))} of the spoiled digits (40% of the stroke removed, noise of std 0.3) right.\n`);
+  console.log('| sampler | steps | strength | steps run | unconditional | RMS distance | conditional (true label) | RMS distance | seconds (both) |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - digits[i]) ** 2, 0) / a.length);
+  console.log(`| (the spoiled input) | | | | ${pct(accuracy(spoiled))} | ${rms(spoiled).toFixed(3)} | | | |`);
+  const samplers: [string, () => DiffusionPipeline, number][] = [
+    ['DPM-Solver++ 2M Karras', () => new DiffusionPipeline({ model: model as Denoiser, scheduler: DPMSolverMultistepScheduler.fromConfig(metadata.scheduler, { useKarrasSigmas: true, thresholding: true, sampleMaxValue: 1 }) }), 10],
+    ['DDIM', () => new DiffusionPipeline({ model: model as Denoiser, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) }), 10],
+  ];
+  for (const [name, make, steps] of samplers) {
+    for (const strength of values.quick ? [0.3, 0.6] : [0.2, 0.3, 0.4, 0.5, 0.6, 0.8]) {
+      const row: string[] = [];
+      let seconds = 0;
+      for (const conditional of [false, true]) {
+        const { images, seconds: s } = await inBatches(make, (first, size) => ({
+          image: slice(spoiled, first, size, [size, 1, 28, 28]), strength, numInferenceSteps: steps,
+          classLabels: batchLabels(first, size, conditional), guidanceScale: conditional ? 1 : 0,
+        }));
+        row.push(pct(accuracy(images)), rms(images).toFixed(3));
+        seconds += s;
+      }
+      console.log(`| ${name} | ${steps} | ${strength} | ${Math.floor(steps * strength)} | ${row.join(' | ')} | ${seconds.toFixed(0)} |`);
     }
-    console.log(`| ${name} | ${steps} | ${strength} | ${Math.floor(steps * strength)} | ${row.join(' | ')} | ${seconds.toFixed(0)} |`);
-  }
 }
 }
