@@ -51,7 +51,8 @@ export { guidedForward } from './models/guidance.ts';
 export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
 export { SamplingWorkers } from './pipelines/sampling-workers.ts';
 export {
-  DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+  DDPMPipeline, DDIMPipeline, DiffusionPipeline, RePaintPipeline, classifierGradient, slerp, interpolate, img2imgStart,
+  type GenerateOptions, type InvertOptions, type InterpolateOptions, type InterpolationEnd, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';
 export * from './likelihood/index.ts';
 

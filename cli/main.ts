@@ -4,6 +4,7 @@
  *
  *   ddpm train   --data gaussian8 --out runs/ring          train (2-D toys, digits, or a folder of images)
  *   ddpm sample  --model runs/ring/model.safetensors --out ring.png
+ *   ddpm interpolate --model mnist --from-seed 1 --to-seed 2 --class 3 --out strip.png   frames between two seeds or pictures
  *   ddpm eval    --model mnist --nll                        the likelihood bound on held-out data, in bits/dim
  *   ddpm distill --model mnist --to-steps 4 --out runs/d    a few-step student (progressive distillation)
  *   ddpm train-classifier --data mnist --out runs/clf      a noise-aware classifier for classifier guidance
@@ -26,6 +27,7 @@ import { EXIT, commanderMessage, isCleanExit, reportError } from './errors.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
 import { infoCommand } from './info.ts';
+import { interpolateCommand } from './interpolate.ts';
 import { packageRoot } from './options.ts';
 import { sampleCommand } from './sample.ts';
 import { trainClassifierCommand } from './train-classifier.ts';
@@ -41,11 +43,13 @@ Examples:
   ddpm train --data gaussian8 --out runs/ring
   ddpm sample --model runs/ring/model.safetensors --out ring.png
   ddpm sample --model mnist --class 7 --num 8 --out sevens.png
+  ddpm sample --model mnist --init digit.png --mask mask.png --out completed.png
+  ddpm interpolate --model mnist --from-seed 1 --to-seed 2 --class 3 --out threes.png
   ddpm info runs/ring/model.safetensors
   ddpm export --model mnist --format diffusers --out mnist-diffusers
 
 Run 'ddpm <command> --help' for a command's options.`);
-  for (const command of [trainCommand(), distillCommand(), sampleCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
+  for (const command of [trainCommand(), distillCommand(), sampleCommand(), interpolateCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
     root.addCommand(command);
   }
   configureErrors(root);

@@ -3,7 +3,8 @@
  * cli/generate.ts (DDIM, DDPM, DPM-Solver++, UniPC, Euler, Euler ancestral, Heun), optionally
  * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
  * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
- * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. Samples are
+ * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. With --init,
+ * it edits a picture instead (sample-edit.ts): img2img with --strength, RePaint inpainting with --mask. Samples are
  * drawn --batch at a time, a .npy streamed to its file as they come (sample-batches.ts), so memory does not grow
  * with --num.
  */
@@ -13,8 +14,8 @@ import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type 
 import { readFileBytes, temporaryPath } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
-  cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS, type SampleRequest,
-  type SamplerName,
+  cropImages, defaultSteps, layoutOf, pictures, plannedEvaluations, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS,
+  type EditRequest, type SampleRequest, type SamplerName,
 } from './generate.ts';
 import { isFolder, loadDiffusersDenoiser } from './diffusers.ts';
 import { exitOnSignal } from './interrupts.ts';
@@ -22,9 +23,10 @@ import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
+import { editName, INPAINT_DEFAULTS, readEdit, strengthArgument, type EditFlags } from './sample-edit.ts';
 import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type BatchStep, type SampleSink } from './sample-batches.ts';
 
-export interface SampleFlags {
+export interface SampleFlags extends EditFlags {
   model: string;
   out: string;
   num?: number;
@@ -71,8 +73,13 @@ export function sampleCommand(): Command {
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
     .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
-    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate; default: 1)').argParser(integerAtLeast(1, 64)))
+    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate or --init; default: 1)').argParser(integerAtLeast(1, 64)))
     .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
+    .option('--init <picture>', 'edit a picture of the model\'s size: img2img (with --strength) or inpainting (with --mask)')
+    .addOption(new Option('--strength <s>', 'img2img: how far --init is noised before denoising, in (0, 1], 1 = from noise; the last floor(steps x s) steps run (default: 0.8)').argParser(strengthArgument))
+    .option('--mask <picture>', 'inpaint --init with RePaint: white keeps a pixel, black is painted')
+    .addOption(new Option('--jump-length <j>', `inpainting: RePaint's jumps back, in steps (default: ${INPAINT_DEFAULTS.jumpLength})`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--jump-n-sample <r>', `inpainting: how many times RePaint passes each jump, 1 = no resampling (default: ${INPAINT_DEFAULTS.jumpNSample})`).argParser(integerAtLeast(1)))
     .addHelpText('after', `
 Samplers (--sampler, default ddim; default steps in brackets):
 ${SAMPLERS.map((name) => `  ${name.padEnd(16)}${SAMPLER_INFO[name].what} [${SAMPLER_INFO[name].steps ?? 'training timesteps'}]`).join('\n')}
@@ -87,7 +94,13 @@ Examples:
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
   ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
-  ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
+  ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png
+  ddpm sample --model mnist --init digit.png --strength 0.6 --class 3 --out cleaned.png     img2img
+  ddpm sample --model mnist --init digit.png --mask mask.png --out completed.png            inpainting
+
+Inpainting (--mask) samples with RePaint: DDPM steps (--eta 1; 0 is DDIM-like) that keep the picture's white-masked
+pixels, noised to each step's level, jumping back --jump-length steps --jump-n-sample times to blend them
+(default ${INPAINT_DEFAULTS.steps} steps, ${INPAINT_DEFAULTS.jumpLength} x ${INPAINT_DEFAULTS.jumpNSample}). Pictures for --init and --mask have the model's size (digits: 28x28).`);
   return addCommonOptions(command).action(async (flags: SampleFlags) => {
     await sample(flags);
   });
@@ -97,13 +110,20 @@ Examples:
 export async function sample(given: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
   const extension = checkOutputFile('--out', given.out, ['.png', '.npy']);
   if (given.animate !== undefined) checkOutputFile('--animate', given.animate, ['.gif', '.webp']);
+  if (given.init !== undefined && given.workers !== undefined && given.workers > 1) {
+    fail(`--workers ${given.workers}: editing a picture (--init) samples on one thread; leave out --workers`);
+  }
   const loaded = await loadDenoiser(given.model, given.maxParams);
   const { model, path } = loaded;
+  if (given.mask !== undefined && loaded.metadata.sampling) {
+    fail(`--mask ${given.mask}: ${shown(path)} was distilled for ${loaded.metadata.sampling.sampler} in ${loaded.metadata.sampling.steps} steps, and inpainting runs RePaint's DDPM steps; inpaint with the model it was distilled from`);
+  }
   const { flags, metadata } = applySamplingRecord(given, loaded.metadata, path);
+  const edit = await readEdit(flags, metadata.data, given.sampler !== undefined);
   const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
   const num = labels?.length ?? flags.num ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
-  const steps = checkSampling(flags, model, metadata);
+  const steps = checkSampling(flags, model, metadata, edit);
   const images = layoutOf(metadata.data, num).kind === 'images';
   if (extension === '.png' && images && num > MAX_GRID_IMAGES) {
     fail(`--num ${num}: a .png grid holds at most ${MAX_GRID_IMAGES.toLocaleString('en-US')} images; write a .npy for more`);
@@ -112,7 +132,8 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   const started = performance.now();
   const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
-    guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
+    guidance: flags.guidance, eta: flags.eta ?? (edit?.mask ? INPAINT_DEFAULTS.eta : undefined), classifier: classifier?.model,
+    classifierScale: flags.classifierScale, edit,
   };
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
   const batches = Math.ceil(num / batch);
@@ -124,8 +145,8 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   let sink: SampleSink | null = null;
   const stopListening = exitOnSignal(() => { sink?.abortSync(); rmSync(temporaryPath(flags.out), { force: true }); },
     (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
-  const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
-  const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
+  const samplerName = editName(edit, `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`);
+  const evaluations = plannedEvaluations(request, steps);
   const progress = new SamplingProgress(evaluations * batches, `sampling ${num} with ${samplerName}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
   try {
     sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
@@ -227,9 +248,9 @@ function applySamplingRecord(flags: SampleFlags, meta: ModelMetadata, path: stri
 type Resolved = SampleFlags & Required<Pick<SampleFlags, 'sampler' | 'guidance'>>;
 
 /** Checks the sampler's flags against the model; returns the number of steps. */
-function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata): number {
+function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata, edit: EditRequest | undefined): number {
   const T = meta.scheduler.numTrainTimesteps ?? 1000;
-  if (flags.eta !== undefined && flags.sampler !== 'ddim') fail(`--eta applies to --sampler ddim, not ${flags.sampler}`);
+  if (flags.eta !== undefined && flags.sampler !== 'ddim' && !edit?.mask) fail(`--eta applies to --sampler ddim and to inpainting (--mask), not ${flags.sampler}`);
   if (flags.guidance !== 1 && model.numClasses === 0) {
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }
@@ -237,10 +258,13 @@ function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata): n
   if (flags.karras && !SAMPLER_INFO[flags.sampler].karras) {
     fail(`--karras applies to ${SAMPLERS.filter((name) => SAMPLER_INFO[name].karras).join(', ')}, not --sampler ${flags.sampler}`);
   }
-  const steps = flags.steps ?? defaultSteps(flags.sampler, meta.scheduler);
+  const steps = flags.steps ?? (edit?.mask ? Math.min(INPAINT_DEFAULTS.steps, T) : defaultSteps(flags.sampler, meta.scheduler));
   if (steps > T) fail(`--steps ${steps}: the model was trained with ${T} timesteps, so at most ${T} sampling steps`);
   const { order } = SAMPLER_INFO[flags.sampler];
-  if (steps < order) fail(`--steps ${steps}: ${flags.sampler} is a solver of order ${order}, so at least ${order} steps (allowed: ${order}..${T})`);
+  if (!edit?.mask && steps < order) fail(`--steps ${steps}: ${flags.sampler} is a solver of order ${order}, so at least ${order} steps (allowed: ${order}..${T})`);
+  if (edit?.strength !== undefined && Math.floor(steps * edit.strength) < 1) {
+    fail(`--strength ${edit.strength} with --steps ${steps} runs no step (floor(${steps} x ${edit.strength}) = 0): raise --strength to at least ${1 / steps} or --steps to at least ${Math.ceil(1 / edit.strength)}`);
+  }
   return steps;
 }
 

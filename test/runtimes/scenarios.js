@@ -24,6 +24,7 @@
  * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
+import { editingScenarios } from './scenarios/editing.js';
 import { distillationScenarios } from './scenarios/distillation.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
@@ -48,4 +49,5 @@ export const scenarios = [
   ...unetOptionScenarios,
   ...fileScenarios,
   ...likelihoodScenarios,
+  ...editingScenarios,
 ];
