@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RESULT_MARKER } from './collect.js';
+import { RESULT_MARKER } from './report.js';
 import { stopAllWorkerd, workerdRuntime } from './workerd.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -78,12 +78,12 @@ export const RUNTIMES = [
     (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
       `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`]),
   cliRuntime('bun', (root) => join(root, 'node_modules/.bin/bun'), () => ['--no-install']),
-  { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium', launchChromium) },
-  { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox', launchFirefox) },
+  { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium') },
+  { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox') },
   {
     name: 'webkit',
     check: () => missing(MINIBROWSER, 'apt-get install webkit2gtk-driver') ?? missing(XVFB, 'apt-get install xvfb'),
-    run: (ctx) => runPage(ctx, 'webkit', launchWebKit),
+    run: (ctx) => runPage(ctx, 'webkit'),
   },
   workerdRuntime,
 ];
@@ -103,14 +103,25 @@ function cliRuntime(name, binary, flags) {
       const probe = spawnSync(bin, ['--version'], { timeout: 10_000, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
       return probe.status === 0 ? null : `${bin} --version failed (${probe.error?.message ?? probe.stderr.trim()}): npm install`;
     },
-    async run({ root, filter, scenarios, timeoutMs }) {
-      const args = [...flags(root), join(root, 'test/runtimes/entry-cli.js'), filter, scenarios];
-      const { stdout, stderr, code } = await runProcess(binary(root), args, { cwd: root, timeoutMs });
-      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
-      if (!line) throw new Error(`exited with ${code} and no result${tail('stderr', stderr)}${tail('stdout', stdout)}`);
-      return JSON.parse(line.slice(RESULT_MARKER.length));
-    },
+    /** The command line that runs `entry` (a path) with `args`. */
+    command: (root, entry, args) => [binary(root), [...flags(root), entry, ...args]],
+    run: ({ root, filter, scenarios, timeoutMs }) =>
+      runEntry(name, { root, entry: join(root, 'test/runtimes/entry-cli.js'), args: [filter, scenarios], timeoutMs }),
   };
+}
+
+/**
+ * Runs the script `entry` in the command-line runtime `name` (node, deno, bun) and returns the JSON it prints
+ * after RESULT_MARKER. Used by the harness and `npm run bench:engines`.
+ */
+export async function runEntry(name, { root, entry, args = [], timeoutMs }) {
+  const runtime = RUNTIMES.find((r) => r.name === name && r.command);
+  if (!runtime) throw new Error(`${name} is not a command-line runtime`);
+  const [command, commandArgs] = runtime.command(root, entry, args);
+  const { stdout, stderr, code } = await runProcess(command, commandArgs, { cwd: root, timeoutMs });
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
+  if (!line) throw new Error(`exited with ${code} and no result${tail('stderr', stderr)}${tail('stdout', stdout)}`);
+  return JSON.parse(line.slice(RESULT_MARKER.length));
 }
 
 function runProcess(command, args, { cwd, timeoutMs }) {
@@ -132,12 +143,22 @@ function runProcess(command, args, { cwd, timeoutMs }) {
 // ---------------------------------------------------------------------------------------------------------
 // Browsers: open page.html, wait for its POST, close everything whatever happened.
 
-async function runPage({ server, filter, scenarios, timeoutMs }, name, launch) {
+function runPage({ server, filter, scenarios, timeoutMs }, name) {
+  return postedByPage(name, { server, path: 'test/runtimes/page.html', query: (id) => ({ id, filter, scenarios }), timeoutMs });
+}
+
+const LAUNCHERS = { chromium: launchChromium, firefox: launchFirefox, webkit: launchWebKit };
+
+/**
+ * Opens `path` (from the server's root) in the browser `name` (chromium, firefox or webkit) with the query
+ * `query(id)`, and resolves with the JSON the page POSTs to /result/<id> (the server is server.js's); closes the
+ * browser whatever happens. Used by the harness, the page tests and `npm run bench:engines`.
+ */
+export async function postedByPage(name, { server, path, query, timeoutMs }) {
   const id = `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-  const query = new URLSearchParams({ id, filter, scenarios });
   const result = server.waitFor(id, timeoutMs);
   result.catch(() => {});  // awaited below; this only keeps an early timeout from being "unhandled"
-  const launching = launch(`${server.origin}/test/runtimes/page.html?${query}`);
+  const launching = LAUNCHERS[name](`${server.origin}/${path}?${new URLSearchParams(query(id))}`);
   launching.catch(() => {});
   let browser = null;
   try {
