@@ -56,7 +56,8 @@ export async function benchSampling(ctx: Context): Promise<string> {
 }
 
 function digitModel(): { model: Denoiser; scheduler: SchedulerOptions; source: string } {
-  const file = fileURLToPath(new URL('../models/mnist.safetensors', import.meta.url));
+  // The package's own file, by its exported name: the same from bench/ in the repository and from dist/bench/.
+  const file = fileURLToPath(import.meta.resolve('ddpm-wasm/models/mnist.safetensors'));
   if (existsSync(file)) {
     const { model, metadata } = decodeModel(readFileSync(file), 'models/mnist.safetensors');
     return { model: model as Denoiser, scheduler: metadata.scheduler, source: 'models/mnist.safetensors' };
