@@ -11,7 +11,9 @@
  */
 import { engineName } from '../bindings/verify/engine.ts';
 import { KERNELS, kernel, type KernelCase } from './kernels.ts';
-import { PROBE_FLOPS_PER_ITERATION, median, probeIterations, roughPeak, runProbe, timeCases, wallClock, type Clock } from './timing.ts';
+import {
+  PROBE_FLOPS_PER_ITERATION, median, probeForms, probeIterations, roughPeak, runProbe, timeCases, wallClock, type Clock, type ProbeForm,
+} from './timing.ts';
 
 /** One kernel in one engine. */
 export interface EngineRow {
@@ -33,6 +35,8 @@ export interface EngineReport {
   quick: boolean;
   /** The engine's SIMD128 peak: the median of the probes measured beside the kernels. */
   peakGflops: number;
+  /** The probe's form this engine ran faster, and both forms' GFLOP/s in the first rough measurement. */
+  probe: { chosen: ProbeForm; gflops: Record<ProbeForm, number> };
   rows: EngineRow[];
   /** Milliseconds the whole run took. */
   ms: number;
@@ -67,7 +71,8 @@ export async function benchEngine(options: EngineOptions = {}): Promise<EngineRe
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   return {
-    engine: engineName(), quick, peakGflops: median(rows.map((r) => r.peakGflops)), rows, ms: performance.now() - started,
+    engine: engineName(), quick, peakGflops: median(rows.map((r) => r.peakGflops)), probe: probeForms(), rows,
+    ms: performance.now() - started,
   };
 }
 
@@ -109,7 +114,9 @@ function warmUp(fn: () => void, clock: Clock, ms: number): number {
 export function formatEngineReport(report: EngineReport): string {
   const lines = [
     `Engine: ${report.engine}. SIMD128 peak measured here: ${report.peakGflops.toFixed(1)} GFLOP/s ` +
-      `(12 chains of f32x4.mul + f32x4.add). Wall clock, medians${report.quick ? ', --quick' : ''}; ${(report.ms / 1000).toFixed(1)} s.`,
+      `(12 chains of f32x4.mul + f32x4.add, ${report.probe.chosen} form; first estimates: constant ` +
+      `${report.probe.gflops.constant.toFixed(1)}, variable ${report.probe.gflops.variable.toFixed(1)}). ` +
+      `Wall clock, medians${report.quick ? ', --quick' : ''}; ${(report.ms / 1000).toFixed(1)} s.`,
     '',
     '| kernel | shape | ms | GFLOP/s | peak beside it | % of peak |',
     '| --- | --- | --- | --- | --- | --- |',

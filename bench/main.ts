@@ -19,6 +19,7 @@ import { benchConv2d } from './conv2d.ts';
 import { benchGroupNorm } from './groupnorm.ts';
 import { benchMatmul } from './matmul.ts';
 import { machineInfo, roughPeak } from './measure.ts';
+import { probeForms } from './timing.ts';
 import { benchMemory } from './memory.ts';
 import { markdownTable, type Context, type Row } from './report.ts';
 import { benchSampling } from './sampling.ts';
@@ -96,7 +97,11 @@ async function makeContext(quick: boolean, log: (message: string) => void): Prom
   notes.push(tf ? `TF.js ${tf.version.tfjs}, backend ${tf.getBackend()} (XNNPACK, one thread under Node), NHWC layout (its own).`
     : `No TF.js column: ${tfMissing}.`);
   const peakPerMs = roughPeak();
-  log(`rough SIMD128 peak ${(peakPerMs / 1e6).toFixed(1)} GFLOP/s`);
+  const forms = probeForms();
+  log(`rough SIMD128 peak ${(peakPerMs / 1e6).toFixed(1)} GFLOP/s (the probe's ${forms.chosen} form)`);
+  notes.push(`The SIMD128 peak: 12 independent chains of f32x4.mul + f32x4.add (assembly/peak.ts), in the form this ` +
+    `engine ran faster: ${forms.chosen} (first estimates: constant multiplier ${forms.gflops.constant.toFixed(1)} GFLOP/s, ` +
+    `computed multiplier ${forms.gflops.variable.toFixed(1)}).`);
   return { quick, rounds: quick ? 2 : 5, peakPerMs, tf, torch, notes, log };
 }
 

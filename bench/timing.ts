@@ -8,9 +8,10 @@
  * rounds, on that clock and on the wall clock.
  *
  * The peak: `simdPeakProbe` runs 12 independent f32x4 mul+add chains (96 flops per iteration), the issue's
- * measure of what a core does in WebAssembly SIMD128 without fused multiply-add. Each kernel gets its own probe,
- * sized to last about as long as the kernel and measured in the same rounds, so that the kernel and its
- * yardstick run under the same conditions (clock frequency, other processes' pressure on the shared caches).
+ * measure of what a core does in WebAssembly SIMD128 without fused multiply-add, in whichever of its two forms
+ * this engine runs faster (roughPeak). Each kernel gets its own probe, sized to last about as long as the kernel
+ * and measured in the same rounds, so that the kernel and its yardstick run under the same conditions (clock
+ * frequency, other processes' pressure on the shared caches).
  */
 import { Bench } from 'tinybench';
 import { wasm } from '../bindings/core/instance.ts';
@@ -92,29 +93,48 @@ export function median(values: number[]): number {
 /** Flops of one probe iteration: 12 chains × 4 lanes × (mul + add). */
 export const PROBE_FLOPS_PER_ITERATION = 96;
 
-/** Runs the probe: `iterations` iterations of its 12 chains. */
-export function runProbe(iterations: number): void {
-  wasm().simdPeakProbe(iterations, 1);
+/**
+ * The probe's two forms (assembly/peak.ts): the multiplier and addend as v128 constants, or computed from the
+ * seed. Engines compile them differently (V8 15 rematerialises the constants in the loop, V8 11 the computed
+ * values), so roughPeak measures both and the faster one stands for the engine's peak from then on.
+ */
+export type ProbeForm = 'constant' | 'variable';
+let probeForm: ProbeForm = 'constant';
+let formRates: Record<ProbeForm, number> = { constant: 0, variable: 0 };
+
+/** The form roughPeak found faster in this engine (the one runProbe runs), and both forms' rough GFLOP/s. */
+export function probeForms(): { chosen: ProbeForm; gflops: Record<ProbeForm, number> } {
+  return { chosen: probeForm, gflops: { constant: formRates.constant / 1e6, variable: formRates.variable / 1e6 } };
+}
+
+/** Runs the probe: `iterations` iterations of its 12 chains, in the chosen form (or `form`). */
+export function runProbe(iterations: number, form: ProbeForm = probeForm): void {
+  if (form === 'constant') wasm().simdPeakProbe(iterations, 1);
+  else wasm().simdPeakProbeVariable(iterations, 1);
 }
 
 /**
- * A rough peak in flops per ms, used only to size the per-kernel probes: the best of several stretches of
- * probes, each long enough (`minMs`) for a coarse clock (browsers round `performance.now()` to 0.1-1 ms).
+ * A rough peak in flops per ms, used to size the per-kernel probes: the best of several stretches of each probe
+ * form, alternated, each stretch long enough (`minMs`) for a coarse clock (browsers round `performance.now()` to
+ * 0.005-1 ms). Chooses the faster form for every later probe.
  */
 export function roughPeak(now: Clock, minMs = 2): number {
   const iterations = 200_000;
-  let best = 0;
-  for (let stretch = 0; stretch < 10; stretch++) {
+  const best: Record<ProbeForm, number> = { constant: 0, variable: 0 };
+  for (let stretch = 0; stretch < 20; stretch++) {
+    const form: ProbeForm = stretch % 2 === 0 ? 'constant' : 'variable';
     const t0 = now();
     let calls = 0, elapsed = 0;
     do {
-      runProbe(iterations);
+      runProbe(iterations, form);
       calls++;
       elapsed = now() - t0;
     } while (elapsed < minMs);
-    best = Math.max(best, (calls * iterations * PROBE_FLOPS_PER_ITERATION) / elapsed);
+    best[form] = Math.max(best[form], (calls * iterations * PROBE_FLOPS_PER_ITERATION) / elapsed);
   }
-  return best;
+  probeForm = best.variable > best.constant ? 'variable' : 'constant';
+  formRates = best;
+  return best[probeForm];
 }
 
 /** Probe iterations that last about `ms` at `peakPerMs`. */
