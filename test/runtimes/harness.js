@@ -1,9 +1,9 @@
 /**
  * The cross-runtime determinism harness: runs the library's self-test (`selfTest`: the scenarios of
- * bindings/verify/scenarios.js) in Node, Deno, Bun, Chromium, Firefox, WebKit and workerd against the built package
- * (dist/, rebuilt first when older than its sources), compares every output's SHA-256 with the shipped golden table
- * (bindings/verify/golden.json), and checks that each runtime's own verdicts agree. Used by test/runtimes/main.js
- * (`npm run test:runtimes`) and by test/run.mjs (`npm test`). Node only.
+ * bindings/verify/scenarios.js) in Node, Deno, Bun, Chromium, Firefox, WebKit, workerd and Deno on arm64 (under
+ * qemu) against the built package (dist/, rebuilt first when older than its sources), compares every output's
+ * SHA-256 with the shipped golden table (bindings/verify/golden.json), and checks that each runtime's own verdicts
+ * agree. Used by test/runtimes/main.js (`npm run test:runtimes`) and by test/run.mjs (`npm test`). Node only.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { startServer } from './server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 // Started first because they take longest: the two cores stay busy while Node, Deno and Bun fill the gaps.
-const START_ORDER = ['firefox', 'chromium', 'webkit', 'workerd', 'deno', 'bun', 'node'];
+const START_ORDER = ['arm64', 'firefox', 'chromium', 'webkit', 'workerd', 'deno', 'bun', 'node'];
 /** The shipped golden table: the one the runtimes' own self-tests compare with. */
 export const SHIPPED_GOLDEN = join(ROOT, 'bindings/verify/golden.json');
 

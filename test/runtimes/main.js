@@ -2,7 +2,7 @@
  * `npm run test:runtimes [-- options] [filter]`: the cross-runtime determinism harness from the command line.
  *
  *   --update              rewrite bindings/verify/golden.json from Node's results (prints what changed), then compare
- *   --runtimes=a,b        only these (node, deno, bun, chromium, firefox, webkit, workerd; default all seven)
+ *   --runtimes=a,b        only these (node, deno, bun, chromium, firefox, webkit, workerd, arm64; default all eight)
  *   --scenarios=path      another scenario module, relative to the repo root (default: the shipped ones,
  *                        bindings/verify/scenarios.js)
  *   --golden=path         another golden file (default bindings/verify/golden.json, shipped in dist/)

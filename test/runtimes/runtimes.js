@@ -1,6 +1,6 @@
 /**
- * The seven runtimes and how to run the scenarios in each. Node, Deno and Bun run test/runtimes/entry-cli.js
- * and print their results; Chromium and Firefox (puppeteer-core, Firefox over WebDriver BiDi) and WebKit
+ * The eight runtimes and how to run the scenarios in each. Node, Deno and Bun (and Deno on arm64 under qemu:
+ * arm64.js) run test/runtimes/entry-cli.js and print their results; Chromium and Firefox (puppeteer-core, Firefox over WebDriver BiDi) and WebKit
  * (WebKitGTK's MiniBrowser under a private Xvfb) load page.html from the harness's server, which POSTs its
  * results back; workerd (Cloudflare Workers' runtime) serves a bundled Worker that answers them (workerd.js).
  * Nothing is downloaded. Every process started here is ended in `finally`, and once more by
@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESULT_MARKER } from './report.js';
+import { arm64Runtime } from './arm64.js';
 import { stopAllWorkerd, workerdRuntime } from './workerd.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -71,12 +72,13 @@ function removeDir(dir) {
  * The runtimes, in the order they are reported. `check(root)` returns null when the runtime is installed, or
  * why not; `run(ctx)` returns the report ({ engine, results, ms } or { engine, error }).
  */
+/** Deno's flags: the import map resolves the built code's npm imports to node_modules, with npm off. */
+const denoFlags = (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
+  `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`];
+
 export const RUNTIMES = [
   cliRuntime('node', () => process.execPath, () => []),
-  cliRuntime('deno', (root) => join(root, 'node_modules/.bin/deno'),
-    // The import map resolves the library's one npm import (@assemblyscript/loader) to node_modules, with npm off.
-    (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
-      `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`]),
+  cliRuntime('deno', (root) => join(root, 'node_modules/.bin/deno'), denoFlags),
   cliRuntime('bun', (root) => join(root, 'node_modules/.bin/bun'), () => ['--no-install']),
   { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium') },
   { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox') },
@@ -86,7 +88,24 @@ export const RUNTIMES = [
     run: (ctx) => runPage(ctx, 'webkit'),
   },
   workerdRuntime,
+  withRun(arm64Runtime(denoFlags)),
 ];
+
+/**
+ * A command-line runtime described by `command` (arm64.js) run like the others, its reports labelled; emulated,
+ * it gets five times the others' time (it takes about 30 s, against about 1 s natively).
+ */
+function withRun(runtime) {
+  return {
+    ...runtime,
+    async run({ root, filter, scenarios, timeoutMs }) {
+      const report = await runEntry(runtime.name, {
+        root, entry: join(root, 'test/runtimes/entry-cli.js'), args: [filter, scenarios], timeoutMs: 5 * timeoutMs,
+      });
+      return { ...report, engine: `${report.engine} ${runtime.label()}` };
+    },
+  };
+}
 
 function missing(path, hint) {
   return existsSync(path) ? null : `${path} not found (${hint})`;
