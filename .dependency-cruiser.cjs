@@ -17,6 +17,7 @@ const allowed = {
   train: [part('models'), part('nn'), part('ops'), part('core'), part('io'), part('data'), part('schedulers'), file('tensor'), file('random-streams')],
   interop: [part('models'), part('nn'), part('schedulers'), part('io'), part('ops'), part('core'), file('tensor')],
   pipelines: [part('models'), part('nn'), part('ops'), part('core'), part('schedulers'), file('tensor'), file('random-streams')],
+  likelihood: [part('models'), part('ops'), part('core'), part('schedulers'), part('data'), file('tensor'), file('random-streams')],
   // The self-test runs its scenarios through the public API alone: the main entry (library.ts).
   verify: [file('index')],
 };

@@ -14,7 +14,7 @@
 // element's bits never depend on n or its position) and their plain scalar twins Mathf.exp, so the two agree to
 // a few ulp, not bit for bit. Reductions accumulate in f64 in an order that depends only on the element count
 // (see `reduceF64` in reduce.ts); their scalar twins sum in plain index order, so the two agree to f64 rounding.
-import { expf32Lane, expf32x4, onef32x4, sigmoidf32x4 } from './simd-math';
+import { expf32Lane, expf32x4, onef32x4, sigmoidf32x4, siluf32x4 } from './simd-math';
 import { at, reduceF64, reduceF64Scalar, SQUARED_DIFFERENCES, SQUARES, VALUES } from './reduce';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -23,17 +23,12 @@ import { at, reduceF64, reduceF64Scalar, SQUARED_DIFFERENCES, SQUARES, VALUES } 
 /** y = silu(x) = x / (1 + exp(-x)): exp(100) overflows to +Inf and gives -0 at x = -100, never NaN. */
 export function siluForward(y: usize, x: usize, n: i32): void {
   let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(at(y, i), siluLanes(v128.load(at(x, i))));
-  for (; i < n; i++) store<f32>(at(y, i), f32x4.extract_lane(siluLanes(f32x4.splat(load<f32>(at(x, i)))), 0));
+  for (; i + 4 <= n; i += 4) v128.store(at(y, i), siluf32x4(v128.load(at(x, i))));
+  for (; i < n; i++) store<f32>(at(y, i), f32x4.extract_lane(siluf32x4(f32x4.splat(load<f32>(at(x, i)))), 0));
 }
 
 export function siluForwardScalar(y: usize, x: usize, n: i32): void {
   for (let i = 0; i < n; i++) { const v = load<f32>(at(x, i)); store<f32>(at(y, i), v / (1 + Mathf.exp(-v))); }
-}
-
-// @ts-ignore: decorator
-@inline function siluLanes(v: v128): v128 {
-  return f32x4.div(v, f32x4.add(onef32x4(), expf32x4(f32x4.neg(v))));
 }
 
 /** dx += dy * silu'(x), silu'(x) = s * (1 + x * (1 - s)) with s = 1 / (1 + exp(-x)). */

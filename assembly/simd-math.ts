@@ -101,6 +101,12 @@ const EXP_BIAS_OFFSET = memory.data<i32>([0x4b400000 - 254], 16);
   return f32x4.div(one, f32x4.add(one, expf32x4(f32x4.neg(x))));
 }
 
+/** x / (1 + e^-x) in each lane (SiLU): e^-x = +Inf gives -0 for x < −88.72, never NaN. */
+// @ts-ignore: decorator
+@inline export function siluf32x4(x: v128): v128 {
+  return f32x4.div(x, f32x4.add(onef32x4(), expf32x4(f32x4.neg(x))));
+}
+
 /** `expf32x4` on one float (lane 0 of a splat): the same bits the lane would get inside a vector. */
 // @ts-ignore: decorator
 @inline export function expf32Lane(x: f32): f32 {

@@ -1,9 +1,10 @@
 /**
  * The benchmark behind `npm run bench` and `ddpm bench [--quick]`: every kernel family against the SIMD128 peak
  * measured in the same run; TensorFlow.js-wasm (interleaved) and PyTorch where they are installed, each column
- * headed with what was measured; the whole training step on one and two cores; sampling; memory. Prints one
- * Markdown report to stdout (progress goes to stderr). Compiled into dist/bench/ and shipped, so `ddpm bench`
- * runs from the installed package.
+ * headed with what was measured; the whole training step on one and two cores; the inference kernels at the
+ * shipped U-Nets' shapes; the sampler's forward pass against onnxruntime-web (where installed), with its per-op
+ * profile; sampling; memory. Prints one Markdown report to stdout (progress goes to stderr). Compiled into
+ * dist/bench/ and shipped, so `ddpm bench` runs from the installed package.
  *
  *   node --import tsx bench/main.ts [--quick] [--out FILE] [--save]
  *   node dist/bench/main.js [--quick] [--out FILE]      (what `ddpm bench` runs, in a process of its own)
@@ -22,7 +23,10 @@ import { machineInfo, roughPeak } from './measure.ts';
 import { probeForms } from './timing.ts';
 import { benchMemory } from './memory.ts';
 import { markdownTable, type Context, type Row } from './report.ts';
+import { benchInferenceKernels } from './inference-kernels.ts';
+import { benchSamplerForward } from './sampler-forward.ts';
 import { benchSampling } from './sampling.ts';
+import { benchSamplingThreads } from './sampling-threads.ts';
 import { loadTfWasm } from './tfjs.ts';
 import { runTorchReference } from './torch.ts';
 import { benchTraining } from './training.ts';
@@ -44,7 +48,7 @@ export async function runBenchmark({ quick, out }: { quick: boolean; out?: strin
     ...(await benchAttention(ctx)),
     ...(await benchTraining(ctx)),
   ];
-  const sections = [await benchSampling(ctx), await benchMemory(ctx)].filter((section) => section !== '');
+  const sections = [await benchInferenceKernels(ctx), await benchSamplerForward(ctx), await benchSampling(ctx), await benchSamplingThreads(ctx), await benchMemory(ctx)].filter((section) => section !== '');
   const seconds = (performance.now() - started) / 1000;
   const report = [
     `## Benchmark${quick ? ' (--quick)' : ''}`,

@@ -9,12 +9,14 @@
  * digits, image folders, atomic file writes) are in 'ddpm-wasm/node'.
  */
 export { init, type WasmSource } from './core/instance.ts';
-export { Tensor, tidy, keep, memoryStats, type Shape } from './tensor.ts';
+export { Tensor, tidy, keep, memoryStats, resetPeakBytes, setMemoryLimit, OutOfMemoryError, type Shape } from './tensor.ts';
 export { STREAMS, dropoutStream, type StreamName } from './random-streams.ts';
 export * as ops from './ops/index.ts';
 
 export * from './schedulers/index.ts';
 export { Model, type ModelKind } from './models/model.ts';
+export { ScoreSdePCScheduler, CORRECTOR_TYPES, type CorrectorType, type ScoreSdePCSchedulerOptions, type ScoreSdePCStepOptions } from './schedulers/score-sde-pc.ts';
+export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions } from './schedulers/score-sde-ode.ts';
 export { MLPDenoiser, type MLPDenoiserConfig } from './models/mlp.ts';
 export { UNet2DModel } from './models/unet2d.ts';
 export {
@@ -25,7 +27,9 @@ export type { Timesteps, ClassInput } from './models/model.ts';
 export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier.ts';
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
-export { encodeModel, decodeModel, readMetadata, describeData, type ModelMetadata } from './models/model-file.ts';
+export {
+  encodeModel, decodeModel, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions, type SamplingRecord,
+} from './models/model-file.ts';
 export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 export type { Module, InputGrad } from './nn/module.ts';
@@ -44,11 +48,14 @@ export { DistillationTrainer, type DistillationOptions } from './train/distillat
 export { ProgressiveDistillation, type ProgressiveDistillationOptions, type DistillationStepReport } from './train/progressive-distillation.ts';
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
 export { guidedForward } from './models/guidance.ts';
+export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
+export { SamplingWorkers } from './pipelines/sampling-workers.ts';
 export {
   DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';
+export * from './likelihood/index.ts';
 
-export { encodeSafetensors, decodeSafetensors, type NamedTensor, type SafetensorsContents } from './io/safetensors.ts';
+export { encodeSafetensors, decodeSafetensors, readSafetensorsHeader, type NamedTensor, type SafetensorsContents, type StoredDtype } from './io/safetensors.ts';
 
 // diffusers interoperability: configs, pipeline folders (as path -> bytes maps) and model files, both ways.
 export {

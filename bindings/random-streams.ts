@@ -27,6 +27,10 @@ export const STREAMS = {
   /** Sampling: the initial noise x_T (pipelines/) and each step's noise (schedulers/). */
   initialNoise: 0x696e6974, // 'init'
   samplerNoise: 0x73636864, // 'schd'
+  /** The Langevin corrector's noise of the score-SDE predictor-corrector sampler (schedulers/score-sde-pc.ts). */
+  langevinNoise: 0x6c616e67, // 'lang'
+  /** The variational bound: the x_t of each term, by (timestep, example) (likelihood/bound.ts). */
+  likelihoodNoise: 0x6e6c6c, // 'nll'
 } as const;
 
 export type StreamName = keyof typeof STREAMS;

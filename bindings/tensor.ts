@@ -4,8 +4,9 @@
  * The memory rule, in one sentence: a tensor lives until `dispose()` is called on it, or until the `tidy(fn)`
  * it was created in returns, unless `fn` returned it (then it moves to the enclosing scope). A training step or
  * a sampling step runs inside `tidy`, so it allocates and frees the same blocks every time and memory stays flat.
+ * When `fn` throws, `tidy` disposes everything it created and rethrows, so a failed step leaks nothing.
  */
-import { allocator } from './core/allocator.ts';
+import { allocator, OutOfMemoryError } from './core/allocator.ts';
 import { wasm } from './core/instance.ts';
 
 export type Shape = readonly number[];
@@ -32,7 +33,7 @@ export class Tensor {
       this.ptr = viewOf.ptr;
     } else {
       this.base = null;
-      this.ptr = allocator.alloc(this.size * 4);
+      this.ptr = allocateFor(this.shape, this.size);
       scopes[scopes.length - 1]?.add(this);
     }
   }
@@ -114,7 +115,8 @@ export class Tensor {
 
 /**
  * Runs `fn` and disposes every tensor created during it, except the ones it returns (a tensor, or an array or
- * plain object holding tensors), which move to the enclosing scope. Scopes nest.
+ * plain object holding tensors), which move to the enclosing scope. Scopes nest. When `fn` throws, every tensor
+ * it created is disposed (none is returned) and the error is rethrown.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
@@ -122,6 +124,9 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (error) {
+    for (const t of scope) t.dispose();
+    throw error;
   } finally {
     scopes.pop();
   }
@@ -139,9 +144,37 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-/** Bytes of WebAssembly memory held by live tensors and other allocations, and the heap's size. */
-export function memoryStats(): { liveBytes: number; peakBytes: number; heapBytes: number } {
-  return { liveBytes: allocator.liveBytes, peakBytes: allocator.peakBytes, heapBytes: allocator.heapBytes };
+/**
+ * Bytes of WebAssembly memory held by live tensors and other allocations, the most held at once since the start
+ * (or since `resetPeakBytes`), the heap's size (it grows, never shrinks) and the most it may grow to.
+ */
+export function memoryStats(): { liveBytes: number; peakBytes: number; heapBytes: number; limitBytes: number } {
+  return { liveBytes: allocator.liveBytes, peakBytes: allocator.peakBytes, heapBytes: allocator.heapBytes, limitBytes: allocator.limitBytes };
+}
+
+/** Starts a new peak measurement: `memoryStats().peakBytes` becomes the bytes live now. */
+export function resetPeakBytes(): void {
+  allocator.resetPeak();
+}
+
+/**
+ * Caps how far the WebAssembly memory may grow, in bytes (null: wasm32's 4 GiB, the default). An allocation
+ * beyond it throws an `OutOfMemoryError` instead of growing, so a page or a server can bound one instance.
+ */
+export function setMemoryLimit(bytes: number | null): void {
+  allocator.setLimit(bytes);
+}
+
+export { OutOfMemoryError };
+
+/** Storage for a tensor; an out-of-memory error names the tensor's shape. */
+function allocateFor(shape: Shape, size: number): number {
+  try {
+    return allocator.alloc(size * 4);
+  } catch (error) {
+    if (!(error instanceof OutOfMemoryError)) throw error;
+    throw new OutOfMemoryError(`a tensor of shape [${shape.join(', ')}]: ${error.message}`, error.requestedBytes, error.liveBytes, error.limitBytes);
+  }
 }
 
 function collectTensors(value: unknown, out: Set<Tensor>): void {

@@ -31,13 +31,15 @@ export interface DataRequest {
   imageSize: number;
   /** Channels of a folder's images: 1 (grey) or 3 (RGB). */
   channels: number;
+  /** The digits' split: 'train' (default) or the held-out 'test' digits. */
+  split?: 'train' | 'test';
 }
 
 /** Loads the data a run asked for. */
-export async function loadData({ data, imageSize, channels }: DataRequest): Promise<Dataset> {
+export async function loadData({ data, imageSize, channels, split = 'train' }: DataRequest): Promise<Dataset> {
   if (isToy(data)) return toyDataset(data, TOY_SIZE, 0);
-  if (data === 'mnist') return mnistDataset({ split: 'train', imageSize });
-  if (data === 'colored-mnist') return coloredMnistDataset({ split: 'train', imageSize });
+  if (data === 'mnist') return mnistDataset({ split, imageSize });
+  if (data === 'colored-mnist') return coloredMnistDataset({ split, imageSize });
   checkFolder(data);
   // Loaded on demand: the folder reader brings in the image decoder, which the other data do not need.
   const { imageFolderDataset } = await import('../bindings/data/folder.ts');

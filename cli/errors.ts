@@ -6,8 +6,8 @@
  */
 import { CommanderError } from 'commander';
 
-/** Exit codes: 1 for errors, 130 for an interrupted run (128 + SIGINT, as shells report it). */
-export const EXIT = { error: 1, interrupted: 130 } as const;
+/** Exit codes: 1 for errors (a run stopped by a signal exits with 128 + its number: see interrupts.ts). */
+export const EXIT = { error: 1 } as const;
 
 /** An error in what the user asked for (flags, files, data), reported without a stack trace. */
 export class UsageError extends Error {}

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import type { ModelMetadata } from '../bindings/index.ts';
 import { readMetadata } from '../bindings/models/model-file.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
-import { decodeSafetensors } from '../bindings/io/safetensors.ts';
+import { readSafetensorsHeader } from '../bindings/io/safetensors.ts';
 import { describeDiffusersFolder, isFolder } from './diffusers.ts';
 import { resolveModelFile, SHIPPED_MODELS } from './models.ts';
 import { addCommonOptions, shown } from './options.ts';
@@ -32,15 +32,24 @@ Examples:
 export async function describeFile(value: string): Promise<string> {
   if (isFolder(value)) return describeDiffusersFolder(value);
   const path = resolveModelFile(value, '');
-  const source = shown(path);
-  const { tensors, metadata } = decodeSafetensors(await readFileBytes(path), source);
+  return describeBytes(await readFileBytes(path), shown(path), statSync(path).size);
+}
+
+/**
+ * The description of model-file bytes (`source` names them; `fileSize` in bytes). Reads the checked header and
+ * metadata only, never the weights, so a damaged file gets the same one-line errors as sampling would give.
+ */
+export function describeBytes(bytes: Uint8Array, source: string, fileSize: number): string {
+  const { entries, metadata } = readSafetensorsHeader(bytes, source);
   const meta = readMetadata(metadata, source);
-  const isState = tensors.has('adam.m');
+  const isState = entries.some((entry) => entry.name === 'adam.m');
   // A training state holds flat buffers (parameters, EMA, AdamW moments); a model file one tensor per parameter.
-  const parameters = isState ? tensors.get('params')!.data.length : [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
+  const params = entries.find((entry) => entry.name === 'params');
+  if (isState && !params) throw new Error(`${source} is not a complete training state: it has no 'params'`);
+  const parameters = isState ? params!.count : entries.reduce((n, entry) => n + entry.count, 0);
   const rows: [string, string][] = [
-    ['file', `${isState ? 'training state (for ddpm train --resume)' : 'model'}, ${formatBytes(statSync(path).size)}, format version ${meta.version}`],
-    ['model', `${meta.kind}, ${parameters.toLocaleString('en-US')} parameters${isState ? '' : ` in ${tensors.size} tensors`}`],
+    ['file', `${isState ? 'training state (for ddpm train --resume)' : 'model'}, ${formatBytes(fileSize)}, format version ${meta.version}`],
+    ['model', `${meta.kind}, ${parameters.toLocaleString('en-US')} parameters${isState ? '' : ` in ${entries.length} tensors`}`],
     ['config', formatObject(meta.config)],
     ['scheduler', formatObject(meta.scheduler)],
     ['data', describeData(meta.data)],

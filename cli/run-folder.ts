@@ -8,15 +8,17 @@
  *   samples.png                  samples from the current EMA weights (a grid, or a scatter plot for 2-D data)
  *
  * Every file is written atomically (a temporary file, then a rename), so a kill at any moment leaves either the
- * previous version or the new one, never half a file.
+ * previous version or the new one, never half a file; the temporary files a killed run left are removed when the
+ * next run opens the folder. While a run trains, it holds train.lock (run-lock.ts): one run per folder.
  */
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { StepReport } from '../bindings/index.ts';
-import { writeFileAtomic } from '../bindings/io/files.ts';
+import { fileErrorReason, removeStaleTemporaries, writeFileAtomic } from '../bindings/io/files.ts';
 import { pictures } from './generate.ts';
 import { fail } from './errors.ts';
 import { shown } from './options.ts';
+import { RunLock } from './run-lock.ts';
 
 export const RUN_FILES = {
   model: 'model.safetensors',
@@ -38,32 +40,52 @@ export class RunFolder {
   /** The loss log, step by step (read back from loss.csv on resume). */
   readonly losses: LossRecord[] = [];
 
-  private constructor(readonly path: string) {}
+  private constructor(readonly path: string, private readonly lock: RunLock) {}
 
   /**
-   * Opens --out for a run: creates it when missing (its parent must exist); refuses a folder that already holds
-   * a model unless resuming, and a resume without a training state.
+   * Opens --out for a run: creates it when missing (its parent must exist), takes its lock (refusing a folder
+   * another run is using, or one that cannot be written), removes the temporary files of dead runs, and refuses
+   * a folder that already holds a model unless resuming, and a resume without a training state. `say` prints
+   * notices (a stale lock taken over, leftovers removed). Call `close()` when the run ends.
    */
-  static open(out: string, resume: boolean): RunFolder {
+  static async open(out: string, resume: boolean, say: (line: string) => void): Promise<RunFolder> {
     const path = resolve(out);
     const parent = dirname(path);
     if (!isFolder(parent)) fail(`--out ${out}: the folder ${shown(parent)} does not exist (create it first)`);
     if (exists(path) && !isFolder(path)) fail(`--out ${out}: ${shown(path)} is a file, not a folder`);
-    const run = new RunFolder(path);
-    if (resume) {
-      if (!exists(run.file('state'))) {
-        fail(`--resume: there is no ${RUN_FILES.state} in ${shown(path)} to continue from; leave out --resume to start a new run there`);
+    if (!exists(path)) {
+      try {
+        mkdirSync(path);
+      } catch (error) {
+        fail(`--out ${out}: cannot create the folder ${shown(path)}: ${fileErrorReason(error)}`);
       }
-    } else if (exists(run.file('model')) || exists(run.file('state'))) {
-      fail(`--out ${out}: ${shown(path)} already holds a trained model; pass --resume to continue it, or choose another folder`);
     }
-    mkdirSync(path, { recursive: true });
+    const run = new RunFolder(path, RunLock.acquire(path, shown(path), say));
+    try {
+      const removed = await removeStaleTemporaries(path);
+      if (removed.length > 0) say(`--out ${shown(path)}: removed ${removed.length} temporary file${removed.length > 1 ? 's' : ''} left by a run that stopped mid-write (${removed.join(', ')})`);
+      if (resume) {
+        if (!exists(run.file('state'))) {
+          fail(`--resume: there is no ${RUN_FILES.state} in ${shown(path)} to continue from; leave out --resume to start a new run there`);
+        }
+      } else if (exists(run.file('model')) || exists(run.file('state'))) {
+        fail(`--out ${out}: ${shown(path)} already holds a trained model; pass --resume to continue it, or choose another folder`);
+      }
+    } catch (error) {
+      run.close();
+      throw error;
+    }
     return run;
   }
 
-  /** The path of one of the run's files. */
+  /** Releases the folder's lock (the run is over). */
+  close(): void {
+    this.lock.release();
+  }
+
+  /** The path of one of the run's files (relative to the working folder when inside it, as messages show it). */
   file(name: keyof typeof RUN_FILES): string {
-    return join(this.path, RUN_FILES[name]);
+    return join(shown(this.path), RUN_FILES[name]);
   }
 
   /** Reads the loss log back (rows up to `step`, the resumed step), so that loss.csv continues where it was. */

@@ -3,42 +3,55 @@
  * cli/generate.ts (DDIM, DDPM, DPM-Solver++, UniPC, Euler, Euler ancestral, Heun), optionally
  * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
  * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
- * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation.
+ * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. Samples are
+ * drawn --batch at a time, a .npy streamed to its file as they come (sample-batches.ts), so memory does not grow
+ * with --num.
  */
+import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { decodeModel, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
-import { readFileBytes, writeFileAtomic } from '../bindings/io/files.ts';
+import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { readFileBytes, temporaryPath } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
-  cropImages, defaultSteps, generateSamples, layoutOf, pictures, samplesNpy, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS,
+  cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS, type SampleRequest,
   type SamplerName,
 } from './generate.ts';
 import { isFolder, loadDiffusersDenoiser } from './diffusers.ts';
+import { exitOnSignal } from './interrupts.ts';
 import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
+import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type BatchStep, type SampleSink } from './sample-batches.ts';
 
 export interface SampleFlags {
   model: string;
   out: string;
   num?: number;
-  sampler: SamplerName;
+  /** Default 'ddim' (or what a distilled model's file records). */
+  sampler?: SamplerName;
   steps?: number;
   karras?: boolean;
   eta?: number;
   class?: string;
   color?: string;
-  guidance: number;
+  /** Default 1 (a distilled model's guidance is in its weights). */
+  guidance?: number;
   classifier?: string;
   classifierScale: number;
   seed: number;
   animate?: string;
+  batch?: number;
+  /** Threads sampling each batch (the samples are the same with any number). Default 1. */
+  workers?: number;
+  maxParams?: number;
   verbose?: boolean;
 }
 
 /** Frames of an animation, about. */
 const ANIMATION_FRAMES = 40;
+/** The most images a .png grid holds (beyond it, the picture outgrows what the image encoder takes). */
+const MAX_GRID_IMAGES = 10000;
 
 export function sampleCommand(): Command {
   const command = new Command('sample')
@@ -46,20 +59,25 @@ export function sampleCommand(): Command {
     .requiredOption('--model <file|name|dir>', `a model file, a shipped model (${Object.keys(SHIPPED_MODELS).join(', ')}) or a diffusers pipeline folder`)
     .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
     .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
-    .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
+    .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS))
     .addOption(new Option('--steps <k>', 'sampling steps (default: see Samplers below)').argParser(integerAtLeast(1)))
     .option('--karras', "use Karras et al.'s noise levels (dpmsolver++, unipc, euler, heun)")
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
-    .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none').argParser(numberIn({ min: 0 })).default(1))
+    .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none (default: 1)').argParser(numberIn({ min: 0 })))
     .option('--classifier <file>', 'a noise-aware classifier (ddpm train-classifier) for classifier guidance')
     .addOption(new Option('--classifier-scale <s>', 'weight of the classifier guidance').argParser(numberIn({ min: 0 })).default(1))
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
+    .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate; default: 1)').argParser(integerAtLeast(1, 64)))
+    .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
     .addHelpText('after', `
-Samplers (--sampler; default steps in brackets):
+Samplers (--sampler, default ddim; default steps in brackets):
 ${SAMPLERS.map((name) => `  ${name.padEnd(16)}${SAMPLER_INFO[name].what} [${SAMPLER_INFO[name].steps ?? 'training timesteps'}]`).join('\n')}
+A distilled model (ddpm distill) samples as its file records (DDIM, its step count, guidance 1): leave the
+sampler flags out.
 
 Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
@@ -68,6 +86,7 @@ Examples:
   ddpm sample --model mnist --sampler dpmsolver++ --karras --steps 10 --out digits.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
+  ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
   ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
   return addCommonOptions(command).action(async (flags: SampleFlags) => {
     await sample(flags);
@@ -75,50 +94,80 @@ Examples:
 }
 
 /** Runs `ddpm sample`; returns the path written. */
-export async function sample(flags: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
-  const extension = checkOutputFile('--out', flags.out, ['.png', '.npy']);
-  if (flags.animate !== undefined) checkOutputFile('--animate', flags.animate, ['.gif', '.webp']);
-  const { model, metadata, path } = await loadDenoiser(flags.model);
-  const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata) : null;
+export async function sample(given: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
+  const extension = checkOutputFile('--out', given.out, ['.png', '.npy']);
+  if (given.animate !== undefined) checkOutputFile('--animate', given.animate, ['.gif', '.webp']);
+  const loaded = await loadDenoiser(given.model, given.maxParams);
+  const { model, path } = loaded;
+  const { flags, metadata } = applySamplingRecord(given, loaded.metadata, path);
+  const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
   const num = labels?.length ?? flags.num ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
   const steps = checkSampling(flags, model, metadata);
+  const images = layoutOf(metadata.data, num).kind === 'images';
+  if (extension === '.png' && images && num > MAX_GRID_IMAGES) {
+    fail(`--num ${num}: a .png grid holds at most ${MAX_GRID_IMAGES.toLocaleString('en-US')} images; write a .npy for more`);
+  }
 
   const started = performance.now();
-  const frames: Float32Array[] = [];
-  const frameCaptions: string[] = [];
-  const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
-  const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
-  const progress = new SamplingProgress(evaluations, `sampling ${num} with ${samplerName}`);
-  const samples = await generateSamples({
+  const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
     guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
-    onFrame: (frame, index, total, timestep) => {
-      progress.update(index + 1);
-      if (flags.animate === undefined) return;
-      if (index % Math.max(1, Math.round(total / ANIMATION_FRAMES)) === 0 || index === total - 1) {
-        frames.push(frame);
-        frameCaptions.push(index === total - 1 ? 'done' : `t = ${timestep}`);
-      }
-    },
-  });
-  progress.stop();
-  if (extension === '.npy') await writeFileAtomic(flags.out, samplesNpy(samples, metadata.data));
-  else await (await pictures()).savePicture(flags.out, await samplesPicture(samples, metadata.data, { captions, columns, title }));
-  const what = `${num} ${metadata.data.sampleShape.length === 1 ? 'points' : 'images'}`;
-  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${samplerName} ${steps} steps, ${formatDuration((performance.now() - started) / 1000)}`);
-  if (flags.animate !== undefined) {
-    await (await pictures()).savePicture(flags.animate, await animation(frames, frameCaptions, metadata, flags.animate));
-    say(`wrote ${shown(flags.animate)}: ${frames.length} frames, from noise to samples`);
+  };
+  const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
+  const batches = Math.ceil(num / batch);
+  if (flags.workers !== undefined && flags.workers > 1 && flags.animate !== undefined) fail(`--workers ${flags.workers}: --animate records every step, which one thread does; leave out --workers`);
+  const perSample = model.sampleShape.reduce((a, b) => a * b, 1);
+  const frames = flags.animate !== undefined ? new AnimationFrames(model.sampleShape, num, batch, ANIMATION_FRAMES) : null;
+  // Listening before the output's temporary file exists: a signal at any moment removes it (by name, even
+  // before the writer is returned) and leaves --out as it was.
+  let sink: SampleSink | null = null;
+  const stopListening = exitOnSignal(() => { sink?.abortSync(); rmSync(temporaryPath(flags.out), { force: true }); },
+    (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
+  const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
+  const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
+  const progress = new SamplingProgress(evaluations * batches, `sampling ${num} with ${samplerName}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
+  try {
+    sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
+    const output = sink;
+    const threads = flags.workers ?? 1;
+    // Split between threads, a batch reports when it is done; in one thread, every step (and its animation frame).
+    const onStep: BatchStep | undefined = threads > 1 ? undefined : (b, index, total, timestep, frame) => {
+      progress.update(b * total + index + 1);
+      frames?.record(b, index, total, timestep, frame);
+    };
+    await sampleInBatches(request, batch, async (samples, first) => {
+      await output.write(samples, first);
+      if (threads > 1) progress.update(Math.ceil((first + samples.length / perSample) / batch) * evaluations);
+    }, onStep, threads);
+    progress.stop();
+    if (output instanceof NpySink) await output.finish();
+    else if (output instanceof GatheredSamples) await (await pictures()).savePicture(flags.out, await samplesPicture(output.values, metadata.data, { captions, columns, title }));
+  } catch (error) {
+    progress.stop();
+    sink?.abortSync();
+    if (!(error instanceof OutOfMemoryError)) throw error;
+    fail(`--batch ${batch}: out of memory sampling ${batch} at once (${mib(error.requestedBytes)} asked for with ${mib(error.liveBytes)} in use; ` +
+      `the memory cannot grow past ${mib(error.limitBytes)}); lower --batch`);
+  } finally {
+    stopListening();
+  }
+  const what = `${num} ${images ? 'images' : 'points'}`;
+  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${samplerName} ${steps} steps${batches > 1 ? `, ${batches} batches of ${batch}` : ''}, ${formatDuration((performance.now() - started) / 1000)}`);
+  if (frames) {
+    await (await pictures()).savePicture(flags.animate!, await animation(frames.frames, frames.captions, metadata, flags.animate!));
+    say(`wrote ${shown(flags.animate!)}: ${frames.frames.length} frames, from noise to samples`);
   }
   return flags.out;
 }
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 /** Reads a diffusion model file, a shipped model or a diffusers folder; a classifier or another file is refused with its name. */
-async function loadDenoiser(value: string): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
+async function loadDenoiser(value: string, maxParameters?: number): Promise<{ model: Denoiser; metadata: ModelMetadata; path: string }> {
   if (isFolder(value)) return loadDiffusersDenoiser(value);
   const path = resolveModelFile(value, '--model');
-  const { model, metadata } = decodeModel(await readFileBytes(path), shown(path));
+  const { model, metadata } = decodeModel(await readFileBytes(path), shown(path), { maxParameters });
   if (metadata.kind === 'classifier') fail(`--model ${value}: this is a noise-aware classifier; pass it as --classifier, with a diffusion model as --model`);
   return { model: model as Denoiser, metadata, path };
 }
@@ -129,8 +178,8 @@ interface LoadedClassifier {
 }
 
 /** Reads a classifier for guidance and checks that it fits the diffusion model (sample shape and schedule). */
-async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata): Promise<LoadedClassifier> {
-  const { model: classifier, metadata } = decodeModel(await readFileBytes(file), shown(file));
+async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata, maxParameters?: number): Promise<LoadedClassifier> {
+  const { model: classifier, metadata } = decodeModel(await readFileBytes(file), shown(file), { maxParameters });
   if (metadata.kind !== 'classifier') fail(`--classifier ${file}: this is a ${metadata.kind} diffusion model, not a classifier (train one with 'ddpm train-classifier')`);
   if (metadata.data.sampleShape.join(',') !== model.sampleShape.join(',')) {
     fail(`--classifier ${file} takes samples [${metadata.data.sampleShape.join(', ')}], the model makes [${model.sampleShape.join(', ')}]`);
@@ -144,7 +193,7 @@ async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata
 }
 
 /** The labels to sample (null: unconditional), with captions and a grid layout when drawing several classes. */
-function chooseLabels(flags: SampleFlags, model: Denoiser, meta: ModelMetadata, classifier: LoadedClassifier | null) {
+function chooseLabels(flags: Resolved, model: Denoiser, meta: ModelMetadata, classifier: LoadedClassifier | null) {
   const data = model.numClasses > 0 || !classifier ? meta.data : classifier.metadata.data;
   const plan = planLabels(data, model.numClasses > 0 || classifier !== null, flags);
   if (plan.candidates.length === 0) return { labels: null, captions: undefined, columns: undefined, title: undefined };
@@ -160,8 +209,25 @@ function chooseLabels(flags: SampleFlags, model: Denoiser, meta: ModelMetadata, 
   };
 }
 
+/** The flags with their defaults, and for a distilled model the sampling its file records (other flags refused). */
+function applySamplingRecord(flags: SampleFlags, meta: ModelMetadata, path: string): { flags: Resolved; metadata: ModelMetadata } {
+  const record = meta.sampling;
+  if (!record) return { flags: { ...flags, sampler: flags.sampler ?? 'ddim', guidance: flags.guidance ?? 1 }, metadata: meta };
+  const distilled = `${shown(path)} was distilled for ${record.sampler} in ${record.steps} steps with the guidance in its weights`;
+  if (flags.sampler !== undefined && flags.sampler !== record.sampler) fail(`--sampler ${flags.sampler}: ${distilled}; leave --sampler out`);
+  if (flags.steps !== undefined && flags.steps !== record.steps) fail(`--steps ${flags.steps}: ${distilled}; leave --steps out (or pass --steps ${record.steps})`);
+  if (flags.guidance !== undefined && flags.guidance !== record.guidanceScale) fail(`--guidance ${flags.guidance}: ${distilled}; leave --guidance out`);
+  if (flags.karras || flags.eta !== undefined) fail(`--${flags.karras ? 'karras' : 'eta'}: ${distilled}; leave it out`);
+  return {
+    flags: { ...flags, sampler: record.sampler, steps: record.steps, guidance: record.guidanceScale },
+    metadata: { ...meta, scheduler: { ...meta.scheduler, timestepSpacing: record.timestepSpacing } },
+  };
+}
+
+type Resolved = SampleFlags & Required<Pick<SampleFlags, 'sampler' | 'guidance'>>;
+
 /** Checks the sampler's flags against the model; returns the number of steps. */
-function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata): number {
+function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata): number {
   const T = meta.scheduler.numTrainTimesteps ?? 1000;
   if (flags.eta !== undefined && flags.sampler !== 'ddim') fail(`--eta applies to --sampler ddim, not ${flags.sampler}`);
   if (flags.guidance !== 1 && model.numClasses === 0) {

@@ -9,8 +9,8 @@ import { DDPMScheduler, NoiseAwareClassifier, describeData, encodeModel, type Sc
 import { writeFileAtomic } from '../bindings/io/files.ts';
 import { CLASSIFIER_TRAINER_DEFAULTS, ClassifierTrainer } from '../bindings/train/classifier-trainer.ts';
 import { BUILTIN_DATA, isDigits, isToy, loadData } from './data.ts';
-import { EXIT, fail } from './errors.ts';
-import { watchInterrupts } from './interrupts.ts';
+import { fail } from './errors.ts';
+import { signalExitCode, watchInterrupts } from './interrupts.ts';
 import { classifierPreset } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, integerList, numberIn, shown } from './options.ts';
 import { TrainingProgress, formatDuration } from './progress.ts';
@@ -90,7 +90,7 @@ export async function trainClassifier(flags: ClassifierFlags): Promise<number> {
     process.stdout.write(`${stop.requested ? `interrupted at step ${trainer.step}: ` : ''}wrote ${shown(flags.out)} after ${trainer.step} steps ` +
       `in ${formatDuration((performance.now() - started) / 1000)} (recent training accuracy on noisy samples ${(100 * smoothed).toFixed(1)}%)\n`);
     await trainer.dispose();
-    return stop.requested ? EXIT.interrupted : 0;
+    return stop.signal ? signalExitCode(stop.signal) : 0;
   } finally {
     stop.dispose();
   }

@@ -11,13 +11,13 @@ import {
   describeData, encodeModel, encodeTrainingState, restoreTrainingState,
   type Dataset, type Denoiser, type ModelMetadata, type SchedulerOptions, type StepReport,
 } from '../bindings/index.ts';
-import { decodeSafetensors } from '../bindings/io/safetensors.ts';
+import { readSafetensorsHeader } from '../bindings/io/safetensors.ts';
 import { readMetadata } from '../bindings/models/model-file.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
 import { createModel } from '../bindings/models/registry.ts';
 import { BUILTIN_DATA, loadData } from './data.ts';
-import { EXIT, fail } from './errors.ts';
-import { watchInterrupts, type Interrupts } from './interrupts.ts';
+import { fail } from './errors.ts';
+import { signalExitCode, watchInterrupts, type Interrupts, type StopSignal } from './interrupts.ts';
 import { generateSamples, pictures, samplesPicture } from './generate.ts';
 import { addCommonOptions, integerAtLeast, integerList, numberIn, shown } from './options.ts';
 import { TrainingProgress, formatDuration } from './progress.ts';
@@ -48,7 +48,7 @@ export interface TrainExtras {
 }
 
 /** One worker per core, up to the number of gradient shards (more would idle). */
-function defaultWorkers(): number {
+export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism(), TRAINER_DEFAULTS.gradientShards));
 }
 
@@ -83,8 +83,8 @@ export function trainCommand(): Command {
     .addOption(new Option('--save-seconds <s>', 'also write one whenever s seconds passed since the last, 0 = off').argParser(numberIn({ min: 0 })).default(30))
     .addOption(new Option('--workers <n>', 'threads computing each step (the result is the same with any number)').argParser(integerAtLeast(1, TRAINER_DEFAULTS.gradientShards)).default(defaultWorkers(), 'the number of cores, at most 4'))
     .addHelpText('after', `
-Writes into --out: ${Object.values(RUN_FILES).join(', ')}.
-Ctrl-C stops after the current step, writes a checkpoint and exits with code 130.
+Writes into --out: ${Object.values(RUN_FILES).join(', ')}; holds --out/train.lock while it runs (one run per folder).
+Ctrl-C, SIGTERM and SIGHUP stop after the current step, write a checkpoint and exit with code 130, 143 or 129.
 
 Examples:
   ddpm train --data gaussian8 --out runs/ring
@@ -96,37 +96,53 @@ Examples:
   });
 }
 
-/** Runs `ddpm train`; returns the exit code (0, or 130 when interrupted). */
+/**
+ * Runs `ddpm train`; returns the exit code (0, or 128 + the signal's number when stopped by SIGINT, SIGTERM or
+ * SIGHUP). The run folder is locked from before anything is read until the run ends.
+ */
 export async function train(flags: TrainFlags, extras: TrainExtras = {}): Promise<number> {
-  const stop = watchInterrupts(extras.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`));
+  const say = extras.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const stop = watchInterrupts(say);
+  let run: RunFolder | null = null;
   try {
-    const session = await prepare(flags, extras);
+    // A new run checks its flags and loads its data before it takes the folder: a mistake never touches --out.
+    const fresh = flags.resume ? null : await settingsAndData(flags);
+    run = await RunFolder.open(flags.out, flags.resume ?? false, say);
+    const session = await prepare(run, flags, extras, fresh);
     if (session === null) return 0;
     if (stop.requested) {
       process.stderr.write('interrupted before training started: nothing was written\n');
-      return EXIT.interrupted;
+      return signalExitCode(stop.signal!);
     }
     return await session.train(stop);
   } finally {
+    run?.close();
     stop.dispose();
   }
 }
 
-/** Reads the settings (and the state to resume), loads the data and builds the trainer. Null: nothing to do. */
-async function prepare(flags: TrainFlags, extras: TrainExtras): Promise<TrainingSession | null> {
-  const run = RunFolder.open(flags.out, flags.resume ?? false);
+/** The settings of a run from its flags alone, and its data. */
+async function settingsAndData(flags: SettingFlags): Promise<{ settings: RunSettings; dataset: Dataset }> {
+  const settings = resolveSettings(flags);
+  return { settings, dataset: await loadData({ data: settings.data, imageSize: settings.imageSize ?? 0, channels: settings.grayscale ? 1 : 3 }) };
+}
+
+/**
+ * Reads the settings (from `fresh` for a new run; merged with the training state's when resuming), loads the
+ * data and builds the trainer. Null: nothing to do.
+ */
+async function prepare(run: RunFolder, flags: TrainFlags, extras: TrainExtras, fresh: { settings: RunSettings; dataset: Dataset } | null): Promise<TrainingSession | null> {
   const where = shown(run.path);
   let settingFlags: SettingFlags = flags;
   let resumed: { bytes: Uint8Array; meta: ModelMetadata } | null = null;
   if (flags.resume) {
     const bytes = await readFileBytes(run.file('state'));
-    const meta = readMetadata(decodeSafetensors(bytes, shown(run.file('state'))).metadata, shown(run.file('state')));
+    const meta = readMetadata(readSafetensorsHeader(bytes, shown(run.file('state'))).metadata, shown(run.file('state')));
     resumed = { bytes, meta };
     settingFlags = mergeResumed(flags, storedSettings(meta), where);
   }
-  const settings = resolveSettings(settingFlags);
+  const { settings, dataset } = fresh ?? await settingsAndData(settingFlags);
   const steps = flags.steps ?? defaultSteps(settings.data);
-  const dataset = await loadData({ data: settings.data, imageSize: settings.imageSize ?? 0, channels: settings.grayscale ? 1 : 3 });
   if (resumed) checkSameData(dataset, resumed.meta, where);
   const { kind, config } = modelConfigOf(settings, dataset);
   const model = createModel(kind, config, settings.seed);
@@ -204,7 +220,7 @@ class TrainingSession {
     } finally {
       await trainer.dispose();
     }
-    return this.finish(reason, first);
+    return this.finish(reason, first, stop.signal);
   }
 
   private record(report: StepReport): void {
@@ -256,14 +272,14 @@ class TrainingSession {
     return `training ${what} on ${data} ${from}to step ${steps}, batch ${settings.batch}, lr ${settings.lr} -> ${shown(this.folder.path)}`;
   }
 
-  private finish(reason: 'done' | 'interrupted' | 'time', first: number): number {
+  private finish(reason: 'done' | 'interrupted' | 'time', first: number, signal: StopSignal | null): number {
     const { trainer, folder: run } = this;
     const took = formatDuration(this.seconds());
     const files = `${shown(run.file('model'))} (and ${RUN_FILES.state}, ${RUN_FILES.lossCsv}, ${RUN_FILES.lossPng}, ${RUN_FILES.samples})`;
     if (reason === 'interrupted') {
       this.say(`interrupted at step ${trainer.step} of ${this.steps}: checkpoint written to ${files}`);
       this.say(`continue with: ddpm train --out ${shown(run.path)} --resume${this.flags.steps !== undefined ? ` --steps ${this.steps}` : ''}`);
-      return EXIT.interrupted;
+      return signalExitCode(signal ?? 'SIGINT');
     }
     const note = reason === 'time' ? ` (stopped at the ${this.extras.maxSeconds} s time limit)` : '';
     this.say(`trained ${trainer.step - first} steps in ${took}${note}; wrote ${files}`);

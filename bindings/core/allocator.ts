@@ -4,18 +4,44 @@
  * (a cache line, and v128-aligned), growing the memory when nothing fits. Allocation is a pure function of the
  * sequence of calls, so a training step that allocates and frees the same sizes every step stops growing after
  * the first one.
+ *
+ * WebAssembly memory grows but never shrinks: after a failed (out-of-memory) call the blocks are free again and
+ * the next call reuses them, but the process keeps the pages. `setMemoryLimit` caps the growth below wasm32's
+ * 4 GiB, for a page or a server that wants to bound what one instance may take.
  */
 import { wasm } from './instance.ts';
 
 const ALIGN = 64;
 const PAGE = 65536;
+/** wasm32 addresses 4 GiB at most. */
+export const WASM32_MAX_BYTES = 4 * 1024 * 1024 * 1024;
+
+const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 interface Block { start: number; size: number }
+
+/**
+ * Thrown when an allocation does not fit: `requestedBytes` were asked for, `liveBytes` were in use and the memory
+ * could not grow past `limitBytes`. Callers that know what the size came from (a batch size, a model) add it to
+ * the message with `withHint`.
+ */
+export class OutOfMemoryError extends Error {
+  constructor(message: string, readonly requestedBytes: number, readonly liveBytes: number, readonly limitBytes: number) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
+
+  /** The same error with `context` before the message and `hint` (what to lower) after it. */
+  withHint(context: string, hint: string): OutOfMemoryError {
+    return new OutOfMemoryError(`${context}: ${this.message}; ${hint}`, this.requestedBytes, this.liveBytes, this.limitBytes);
+  }
+}
 
 class Allocator {
   private free: Block[] = [];
   private live = new Map<number, number>();
   private heapEnd = 0;
+  private limit = WASM32_MAX_BYTES;
   liveBytes = 0;
   peakBytes = 0;
 
@@ -60,6 +86,22 @@ class Allocator {
   /** Bytes of linear memory the allocator manages (the heap, free or not). */
   get heapBytes(): number { return this.heapEnd; }
 
+  /** The most the memory may grow to (bytes). */
+  get limitBytes(): number { return this.limit; }
+
+  /** Caps the memory's growth at `bytes` (rounded down to 64 KiB pages; null: wasm32's 4 GiB). */
+  setLimit(bytes: number | null): void {
+    if (bytes !== null && !(Number.isSafeInteger(bytes) && bytes >= PAGE)) {
+      throw new Error(`setMemoryLimit: the limit must be null or a whole number of bytes >= ${PAGE}, got ${bytes}`);
+    }
+    this.limit = bytes === null ? WASM32_MAX_BYTES : Math.min(WASM32_MAX_BYTES, Math.floor(bytes / PAGE) * PAGE);
+  }
+
+  /** Starts a new peak measurement: peakBytes becomes the bytes live now. */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
   private start(): void {
     const core = wasm();
     const base = Math.ceil(core.heapBase() / ALIGN) * ALIGN;
@@ -73,18 +115,26 @@ class Allocator {
     const tailFree = last && last.start + last.size === this.heapEnd ? last.size : 0;
     const pages = Math.ceil((size - tailFree) / PAGE);
     const memory = wasm().memory;
+    const target = this.heapEnd + pages * PAGE;
+    if (target > this.limit) this.outOfMemory(size, this.limit === WASM32_MAX_BYTES
+      ? `the WebAssembly memory cannot grow past ${MiB(this.limit)}, the most wasm32 addresses`
+      : `the WebAssembly memory may not grow past ${MiB(this.limit)}, the limit set with setMemoryLimit`);
     try {
       memory.grow(pages);
     } catch {
-      const inUse = (this.liveBytes / 2 ** 20).toFixed(1);
-      throw new Error(`ddpm-wasm: out of memory: could not grow WebAssembly memory by ${pages * PAGE / 2 ** 20} MiB ` +
-        `to allocate ${(size / 2 ** 20).toFixed(1)} MiB (${inUse} MiB in use); dispose tensors you no longer need, or use tidy()`);
+      this.outOfMemory(size, `the engine refused to grow the WebAssembly memory from ${MiB(this.heapEnd)} to ${MiB(target)}`);
     }
     const added = memory.buffer.byteLength - this.heapEnd;
     if (tailFree > 0) last.size += added;
     else this.free.push({ start: this.heapEnd, size: added });
     this.heapEnd += added;
     return this.free.length - 1;
+  }
+
+  private outOfMemory(size: number, why: string): never {
+    const largestFree = this.free.reduce((most, block) => Math.max(most, block.size), 0);
+    throw new OutOfMemoryError(`out of memory: ${MiB(size)} were asked for, ${MiB(this.liveBytes)} are in use ` +
+      `(the largest free block holds ${MiB(largestFree)}), and ${why}`, size, this.liveBytes, this.limit);
   }
 }
 

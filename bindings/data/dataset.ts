@@ -5,6 +5,7 @@
  */
 import { randInt } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
+import { toClassLabels } from '../core/class-labels.ts';
 import { Tensor, tidy } from '../tensor.ts';
 
 export interface Dataset {
@@ -36,7 +37,11 @@ export class ArrayDataset implements Dataset {
     this.sampleSize = sampleShape.reduce((a, b) => a * b, 1);
     this.size = data.length / this.sampleSize;
     if (!Number.isInteger(this.size)) throw new Error(`${name}: ${data.length} values do not make whole samples of shape [${sampleShape.join(', ')}]`);
-    if (labels && labels.length !== this.size) throw new Error(`${name}: ${labels.length} labels for ${this.size} samples`);
+    if (labels) {
+      toClassLabels(`${name}: labels`, labels, classNames.length > 0 ? classNames.length : 2 ** 31 - 1);
+      if (!(labels instanceof Int32Array)) throw new Error(`${name}: labels must be an Int32Array, got ${Array.isArray(labels) ? 'an array' : typeof labels}`);
+      if (labels.length !== this.size) throw new Error(`${name}: ${labels.length} labels for ${this.size} samples`);
+    }
   }
 
   get numClasses(): number { return this.classNames.length; }

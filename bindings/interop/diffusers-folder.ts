@@ -10,7 +10,7 @@
  *
  * A bare model folder (config.json and the weights at its top, as `unet.save_pretrained` writes it) reads too,
  * without a scheduler. Weights are read from float32, float16 or bfloat16 files (values become float32) and
- * written in float32 (float16 and bfloat16 wait for half-precision writing in io/safetensors.ts). Written files
+ * written in any of the three (float16 and bfloat16 rounded to nearest even, as torch's .half()). Written files
  * are what diffusers v0.27.2 writes byte for byte (JSON layout, tensors sorted by name, `format: pt` metadata), so
  * exporting twice gives identical files. Pure: no Node modules (diffusers-folder-files.ts reads and writes disks).
  */
@@ -22,12 +22,13 @@ import {
   formatDiffusersSchedulerConfig, formatModelIndex, parseDiffusersSchedulerConfig, parseModelIndex, schedulerFromDiffusers,
   schedulerToDiffusers, type DiffusersScheduler, type LibraryScheduler, type PipelineClass, type PipelineIndex,
 } from './diffusers-pipeline-config.ts';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor, type StoredDtype } from '../io/safetensors.ts';
 
 /** The storage types of weights: diffusers' torch_dtype names. */
 export type WeightDtype = 'float32' | 'float16' | 'bfloat16';
 export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16', 'bfloat16'];
 const STORED_AS: Record<string, WeightDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+const STORED_DTYPE: Record<WeightDtype, StoredDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
 
 /** A folder's files: relative paths ('unet/config.json'; './' and '\' are accepted) -> bytes. */
 export type FolderFiles = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
@@ -175,22 +176,20 @@ export function modelToDiffusersFolder(model: UNet2DModel, options: ExportOption
   }, options);
 }
 
-/**
- * Checks a storage type before anything is computed or written; one line naming the allowed ones otherwise.
- * float16 and bfloat16 are refused until io/safetensors.ts writes them (being added there): then the refusal
- * below goes, and encodeWeights passes `{ dtype }` (F16 / BF16) to encodeSafetensors.
- */
+/** Checks a storage type before anything is computed or written; one line naming the allowed ones otherwise. */
 export function checkWeightDtype(dtype: unknown): WeightDtype {
   if (!WEIGHT_DTYPES.includes(dtype as WeightDtype)) throw new Error(`diffusers folder: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
-  if (dtype !== 'float32') throw new Error(`diffusers folder: writing ${String(dtype)} weights is not available yet (io/safetensors.ts writes float32 only so far)`);
-  return dtype;
+  return dtype as WeightDtype;
 }
 
-/** safetensors bytes of the weights in `dtype`, sorted by name as diffusers' writer sorts them. */
+/**
+ * safetensors bytes of the weights in `dtype` (float16 and bfloat16 rounded to nearest even; a weight beyond
+ * float16's range is refused, naming it), sorted by name as diffusers' writer sorts them.
+ */
 function encodeWeights(weights: readonly NamedTensor[], dtype: WeightDtype, metadata: Record<string, string>): Uint8Array {
   checkWeightDtype(dtype);
   const sorted = [...weights].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return encodeSafetensors(sorted, { format: 'pt', ...metadata });
+  return encodeSafetensors(sorted, { format: 'pt', ...metadata }, { dtype: STORED_DTYPE[dtype] });
 }
 
 /** Names what is wrong when the weights file is absent: another variant, a PyTorch pickle, shards, nothing. */

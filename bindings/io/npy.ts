@@ -29,12 +29,24 @@ const BYTES_PER_ELEMENT: Record<string, number> = { '<f4': 4, '<f8': 8 };
  * array of that shape. An empty shape `[]` is a scalar (one value).
  */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+  const header = npyHeaderBytes(shape);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new Error(`npy: ${data.length} values do not fill shape [${shape.join(', ')}] (${count} values)`);
+  const out = new Uint8Array(header.length + data.length * 4);
+  out.set(header);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(header.length + i * 4, data[i], true);
+  return out;
+}
+
+/**
+ * The bytes of a float32 .npy file of `shape` that come before its data (magic, version, header length and the
+ * padded header), so that a writer can stream the data after them (io/npy-file.ts).
+ */
+export function npyHeaderBytes(shape: readonly number[]): Uint8Array {
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new Error(`npy: shape [${shape.join(', ')}] must hold non-negative integers`);
   }
-  const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new Error(`npy: ${data.length} values do not fill shape [${shape.join(', ')}] (${count} values)`);
-
   const header = npyHeaderText(shape);
   // Version 1.0 stores the header length in a u16; 2.0 (a u32) only when that overflows, as NumPy does.
   let lengthBytes = 2;
@@ -43,7 +55,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   const version = lengthBytes === 2 ? 1 : 2;
   const padding = headerLength - header.length - 1;
 
-  const out = new Uint8Array(6 + 2 + lengthBytes + headerLength + data.length * 4);
+  const out = new Uint8Array(6 + 2 + lengthBytes + headerLength);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
   out[6] = version;
@@ -54,8 +66,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   for (let i = 0; i < header.length; i++) out[at++] = header.charCodeAt(i); // the header is ASCII
   out.fill(0x20, at, at + padding);
   at += padding;
-  out[at++] = 0x0a;
-  for (let i = 0; i < data.length; i++) view.setFloat32(at + i * 4, data[i], true);
+  out[at] = 0x0a;
   return out;
 }
 

@@ -6,6 +6,7 @@
  *   h = h + blocks.i.linear_2(SiLU(blocks.i.linear_1(SiLU(h))))     for each of numBlocks blocks
  *   out = output_proj(SiLU(h))
  */
+import { unknownKeyMessage } from '../core/names.ts';
 import { SiLU } from '../nn/activation.ts';
 import { Residual, Sequential } from '../nn/combinators.ts';
 import type { Context } from '../nn/context.ts';
@@ -67,7 +68,7 @@ export class MLPDenoiser extends Model<Required<MLPDenoiserConfig>> {
 
 function resolveConfig(config: MLPDenoiserConfig): Required<MLPDenoiserConfig> {
   for (const key of Object.keys(config)) {
-    if (!(key in DEFAULTS)) throw new Error(`MLPDenoiser: unknown option '${key}'; options are ${Object.keys(DEFAULTS).join(', ')}`);
+    if (!(key in DEFAULTS)) throw new Error(unknownKeyMessage('MLPDenoiser', 'option', key, Object.keys(DEFAULTS)));
   }
   const c = { ...DEFAULTS, ...config };
   for (const [key, value] of Object.entries(c)) {

@@ -9,6 +9,7 @@
  * before those options existed resolve (and are stored) exactly as they were. models/unet2d-plan.ts turns it into
  * the explicit architecture the model builds.
  */
+import { unknownKeyMessage } from '../core/names.ts';
 import { ACT_FNS, type ActFn } from '../nn/activation.ts';
 import type { TimeEmbeddingType } from '../nn/unet-conditioning.ts';
 
@@ -111,7 +112,7 @@ const oneOf = (name: string, value: unknown, allowed: readonly unknown[]) => {
 /** Fills in defaults and checks every option, with messages naming the option, the value and what is allowed. */
 export function resolveUNetConfig(config: UNet2DConfig): ResolvedUNet2DConfig {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) fail('the config must be an object of options');
-  for (const key of Object.keys(config)) if (!KNOWN.has(key)) fail(`unknown option '${key}'; options are ${[...KNOWN].join(', ')}`);
+  for (const key of Object.keys(config)) if (!KNOWN.has(key)) throw new Error(unknownKeyMessage('UNet2DModel', 'option', key, [...KNOWN]));
   const given = (key: keyof UNet2DConfig) => config[key] !== undefined;
   if (given('attentionResolutions') && (given('downBlockTypes') || given('upBlockTypes'))) {
     fail('give the attention levels either as attentionResolutions (a shorthand) or as downBlockTypes / upBlockTypes, not both');

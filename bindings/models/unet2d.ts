@@ -11,11 +11,11 @@
  * between this library and PyTorch (with numClassEmbeds here = diffusers' num_class_embeds - 1: the extra row is
  * the null label of classifier-free guidance).
  */
-import { SiLU } from '../nn/activation.ts';
 import { Sequential } from '../nn/combinators.ts';
 import type { Context } from '../nn/context.ts';
 import { Conv2d } from '../nn/conv2d.ts';
 import { GroupNorm } from '../nn/groupnorm.ts';
+import { NormSiluConv } from '../nn/norm-silu-conv.ts';
 import type { InputGrad } from '../nn/module.ts';
 import { SkipImageOutput } from '../nn/skip-image.ts';
 import { UNetConditioning } from '../nn/unet-conditioning.ts';
@@ -49,9 +49,8 @@ export class UNet2DModel extends Model<ResolvedUNet2DConfig> {
     this.body = new Sequential('unet', [
       ...encoder.modules,
       ...buildDecoder(p, plan, encoder),
-      new GroupNorm(p, 'conv_norm_out', plan.normNumGroups, channels[0], plan.normEps),
-      new SiLU('conv_act'),
-      new Conv2d(p, 'conv_out', channels[0], plan.outChannels, 3, 1, 1),
+      new NormSiluConv('output', new GroupNorm(p, 'conv_norm_out', plan.normNumGroups, channels[0], plan.normEps), 'conv_act',
+        new Conv2d(p, 'conv_out', channels[0], plan.outChannels, 3, 1, 1)),
       ...(encoder.upImage ? [new SkipImageOutput(encoder.upImage)] : []),
     ]);
     p.allocate(seed);

@@ -13,7 +13,10 @@
 import { attentionBackwardWithProbs, attentionForward } from '../ops/attention.ts';
 import { addInPlace } from '../ops/elementwise.ts';
 import { transpose12 } from '../ops/layout.ts';
-import type { Tensor } from '../tensor.ts';
+import { attentionChannels } from '../ops/attention-channels.ts';
+import { conv2dPacked, packConv2dWeights } from '../ops/conv2d-packed.ts';
+import { groupNorm } from '../ops/groupnorm.ts';
+import { Tensor } from '../tensor.ts';
 import { Residual, Sequential } from './combinators.ts';
 import type { Context } from './context.ts';
 import { GroupNorm } from './groupnorm.ts';
@@ -85,14 +88,47 @@ export interface AttentionOptions {
   rescaleOutputFactor?: number;
 }
 
-/** y = (x + SelfAttention(GroupNorm(x))) / rescaleOutputFactor. */
+/**
+ * y = (x + SelfAttention(GroupNorm(x))) / rescaleOutputFactor. An inference pass (heads as wide as the channels,
+ * no rescaling) runs the inference kernels, with the same bits: q, k and v as one packed 1x1 convolution of the
+ * normalised map, attentionChannels on its channels (no transposes), and to_out with x added in its epilogue.
+ */
 export class AttentionBlock extends Sequential {
-  constructor(params: ParameterSet, name: string, channels: number, options: AttentionOptions) {
+  private readonly norm: GroupNorm | null;
+  private readonly attention: SelfAttention;
+  private readonly fusable: boolean;
+
+  constructor(params: ParameterSet, name: string, readonly channels: number, options: AttentionOptions) {
     const { numHeads, headDim, normGroups, eps = 1e-5, rescaleOutputFactor = 1 } = options;
-    const residual = new Residual(name, new Sequential(name, [
-      ...(normGroups === null ? [] : [new GroupNorm(params, `${name}.group_norm`, normGroups, channels, eps)]),
-      new SelfAttention(params, name, channels, numHeads, headDim),
-    ]));
+    const norm = normGroups === null ? null : new GroupNorm(params, `${name}.group_norm`, normGroups, channels, eps);
+    const attention = new SelfAttention(params, name, channels, numHeads, headDim);
+    const residual = new Residual(name, new Sequential(name, [...(norm ? [norm] : []), attention]));
     super(name, rescaleOutputFactor === 1 ? [residual] : [residual, new Rescale(`${name}.rescale`, rescaleOutputFactor)]);
+    this.norm = norm;
+    this.attention = attention;
+    this.fusable = rescaleOutputFactor === 1 && attention.inner === channels && channels <= 65536;
+  }
+
+  override forward(x: Tensor, ctx: Context): Tensor {
+    if (!ctx.inference || !this.fusable) return super.forward(x, ctx);
+    const { norm, attention } = this;
+    const { qkv, qkvBias, out } = ctx.prepared(this, () => this.prepare());
+    const h = norm ? groupNorm(x, norm.groups, norm.weight.value, norm.bias.value, norm.eps) : x;
+    const o = attentionChannels(conv2dPacked(h, qkv, qkvBias), attention.numHeads);
+    return conv2dPacked(o, out, attention.toOut.bias!.value, { residual: x });
+  }
+
+  /** to_q, to_k and to_v as one 1x1 convolution [3C, C, 1, 1] with its bias [3C], and to_out as [C, C, 1, 1], packed. */
+  private prepare() {
+    const C = this.channels, { toQ, toK, toV, toOut } = this.attention;
+    const stack = (parts: Tensor[], shape: number[]): Tensor => {
+      const out = new Tensor(shape);
+      parts.forEach((t, i) => out.view().set(t.view(), i * t.size));
+      return out;
+    };
+    const qkv = packConv2dWeights(stack([toQ, toK, toV].map((l) => l.weight.value), [3 * C, C, 1, 1]));
+    const qkvBias = stack([toQ, toK, toV].map((l) => l.bias!.value), [3 * C]);
+    const out = packConv2dWeights(stack([toOut.weight.value], [C, C, 1, 1]));
+    return { qkv, qkvBias, out, tensors: [qkv.packed, qkvBias, out.packed] };
   }
 }

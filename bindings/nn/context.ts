@@ -4,6 +4,7 @@
  * skip connections, and what each module saved for its backward.
  */
 import type { Tensor } from '../tensor.ts';
+import type { InferenceCache, Prepared } from './inference-cache.ts';
 
 /** A module, as the context knows it: by its name (in error messages) and its identity (the key of what it saved). */
 interface Owner { readonly name: string }
@@ -24,11 +25,14 @@ export interface PassOptions {
   mode?: 'train' | 'inference';
   /** Dropout's random address; dropout is the identity without it (evaluation). Default null. */
   dropout?: DropoutAddress | null;
+  /** With mode 'inference': weights prepared for the inference kernels, kept across passes (nn/inference-cache.ts). */
+  cache?: InferenceCache | null;
 }
 
 export class Context {
   readonly mode: 'train' | 'inference';
   readonly dropout: DropoutAddress | null;
+  readonly cache: InferenceCache | null;
   /** The embedding [N, E] that conditions every resnet on the timestep (and the class), set by the model. */
   temb: Tensor | null = null;
   /** Its gradient [N, E]: the resnets add into it during backward. */
@@ -41,10 +45,21 @@ export class Context {
   private readonly saved = new Map<Owner, unknown>();
 
   constructor(options: PassOptions = {}) {
-    const { mode = 'train', dropout = null } = options;
+    const { mode = 'train', dropout = null, cache = null } = options;
     if (mode !== 'train' && mode !== 'inference') throw new Error(`forward: mode must be 'train' or 'inference', got ${String(mode)}`);
     this.mode = mode;
     this.dropout = dropout;
+    this.cache = cache;
+  }
+
+  /** Whether modules may take their inference path (nothing saved, fused kernels). */
+  get inference(): boolean {
+    return this.mode === 'inference';
+  }
+
+  /** What `owner` prepares for the inference kernels: from the pass's cache, or made now for this pass alone. */
+  prepared<T extends Prepared>(owner: Owner, make: () => T): T {
+    return this.cache ? this.cache.get(owner, make) : make();
   }
 
   /** Keeps what `module`'s backward needs (in a training pass; an inference pass keeps nothing). */

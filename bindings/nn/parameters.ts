@@ -13,6 +13,7 @@ import type { NamedTensor } from '../io/safetensors.ts';
 import { fill, addInPlace } from '../ops/elementwise.ts';
 import { randUniform } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
+import { checkParameterLimit } from './parameter-limit.ts';
 import { Tensor, keep, tidy } from '../tensor.ts';
 
 /** How a parameter starts: uniform in [-bound, bound), or a constant. */
@@ -42,6 +43,7 @@ export class ParameterSet {
     if (this.values) throw new Error(`ParameterSet: cannot add '${name}' after allocate()`);
     if (this.byName.has(name)) throw new Error(`ParameterSet: duplicate parameter name '${name}'`);
     const p = new Parameter(name, shape, init, this.size);
+    checkParameterLimit(this.size + p.size, name);
     this.list.push(p);
     this.byName.set(name, p);
     this.size += p.size;

@@ -63,9 +63,27 @@ export function downsample2D(params: ParameterSet, name: string, channels: numbe
   ]);
 }
 
-/** diffusers' Upsample2D: nearest 2x, then a 3x3 convolution (`<name>.conv.*`). */
+/**
+ * diffusers' Upsample2D: nearest 2x, then a 3x3 convolution (`<name>.conv.*`); an inference pass upsamples inside
+ * the packed convolution's padding copy (no upsampled tensor; the same bits).
+ */
+export class Upsample2D extends Sequential {
+  private readonly conv: Conv2d;
+
+  constructor(params: ParameterSet, name: string, channels: number) {
+    const conv = new Conv2d(params, `${name}.conv`, channels, channels, 3, 1, 1);
+    super(name, [new UpsampleNearest2x(`${name}.upsample`), conv]);
+    this.conv = conv;
+  }
+
+  override forward(x: Tensor, ctx: Context): Tensor {
+    return ctx.inference ? this.conv.infer(x, ctx, { upsample: true, padding: 1 }) : super.forward(x, ctx);
+  }
+}
+
+/** diffusers' Upsample2D (see the class). */
 export function upsample2D(params: ParameterSet, name: string, channels: number): Module {
-  return new Sequential(name, [new UpsampleNearest2x(`${name}.upsample`), new Conv2d(params, `${name}.conv`, channels, channels, 3, 1, 1)]);
+  return new Upsample2D(params, name, channels);
 }
 
 /** How a resnet resamples (diffusers' ResnetBlock2D up / down, with kernel "fir" or the default). */

@@ -10,8 +10,13 @@
  * identity; `resample` is nothing, or the same parameter-free 2x resampler on both paths (BigGAN's up- and
  * downsampling residual blocks: nearest up, 2x2 average pooling down, or FIR (1, 3, 3, 1) for kernel="fir").
  * `act` is SiLU unless `actFn` says otherwise (diffusers' act_fn), in all three places.
+ *
+ * An inference pass of the usual block (SiLU, no resampling, no output scaling) runs the fused inference kernels,
+ * with the same bits: groupNormSilu (padded for conv1), conv1 with the time bias in its epilogue ('default'), or
+ * groupNormSilu with AdaGN's scale and shift ('scale_shift'), and conv2 with the shortcut added in its epilogue.
  */
-import { addChannelBias, channelBiasBackward, linear, linearBackward } from '../ops/index.ts';
+import { addChannelBias, channelBiasBackward, linear, linearBackward, silu } from '../ops/index.ts';
+import { groupNormSilu } from '../ops/groupnorm-silu.ts';
 import { groupNormBackwardWithStatistics, groupNormForward } from '../ops/groupnorm.ts';
 import type { Tensor } from '../tensor.ts';
 import { Activation, activationOps, type ActFn, type ActivationOps } from './activation.ts';
@@ -49,26 +54,37 @@ export interface ResnetOptions {
 
 /** The block as Residual(branch, shortcut), followed by a Rescale when outputScaleFactor is not 1. */
 export class ResnetBlock2D extends Sequential {
+  private readonly parts: { norm1: GroupNorm; conv1: Conv2d; time: TimeConditionedNorm; conv2: Conv2d; shortcut: Conv2d | null };
+  /** Whether an inference pass may take the fused path (see the top of the file). */
+  private readonly fusable: boolean;
+
   constructor(params: ParameterSet, name: string, readonly inChannels: number, readonly outChannels: number, options: ResnetOptions) {
     const { normGroups, dropout, eps = 1e-5, actFn = 'silu', outputScaleFactor = 1, resample = null } = options;
+    const norm1 = new GroupNorm(params, `${name}.norm1`, normGroups, inChannels, eps);
+    const conv1 = new Conv2d(params, `${name}.conv1`, inChannels, outChannels, 3, 1, 1);
+    const time = new TimeConditionedNorm(params, name, outChannels, options);
+    const conv2 = new Conv2d(params, `${name}.conv2`, outChannels, outChannels, 3, 1, 1);
     const branch = new Sequential(name, [
-      new GroupNorm(params, `${name}.norm1`, normGroups, inChannels, eps),
-      new Activation(`${name}.act1`, actFn),
-      ...(resample ? [resnetResampler(`${name}.resample`, resample)] : []),
-      new Conv2d(params, `${name}.conv1`, inChannels, outChannels, 3, 1, 1),
-      new TimeConditionedNorm(params, name, outChannels, options),
-      new Activation(`${name}.act2`, actFn),
-      new Dropout(`${name}.dropout`, dropout),
-      new Conv2d(params, `${name}.conv2`, outChannels, outChannels, 3, 1, 1),
+      norm1, new Activation(`${name}.act1`, actFn), ...(resample ? [resnetResampler(`${name}.resample`, resample)] : []), conv1,
+      time, new Activation(`${name}.act2`, actFn), new Dropout(`${name}.dropout`, dropout), conv2,
     ]);
     const useConv = options.convShortcut ?? inChannels !== outChannels;
-    const shortcutParts: Module[] = [
-      ...(resample ? [resnetResampler(`${name}.resample_shortcut`, resample)] : []),
-      ...(useConv ? [new Conv2d(params, `${name}.conv_shortcut`, inChannels, outChannels, 1)] : []),
-    ];
+    const shortcutConv = useConv ? new Conv2d(params, `${name}.conv_shortcut`, inChannels, outChannels, 1) : null;
+    const shortcutParts: Module[] = [...(resample ? [resnetResampler(`${name}.resample_shortcut`, resample)] : []), ...(shortcutConv ? [shortcutConv] : [])];
     const shortcut = shortcutParts.length === 0 ? null : shortcutParts.length === 1 ? shortcutParts[0] : new Sequential(`${name}.shortcut`, shortcutParts);
     const residual = new Residual(name, branch, shortcut);
     super(name, outputScaleFactor === 1 ? [residual] : [residual, new Rescale(`${name}.rescale`, outputScaleFactor)]);
+    this.parts = { norm1, conv1, time, conv2, shortcut: shortcutConv };
+    this.fusable = actFn === 'silu' && resample === null && outputScaleFactor === 1 && [conv1, conv2, shortcutConv].every((c) => !c || c.packable);
+  }
+
+  override forward(x: Tensor, ctx: Context): Tensor {
+    if (!ctx.inference || !this.fusable) return super.forward(x, ctx);
+    const { norm1, conv1, time, conv2, shortcut } = this.parts;
+    const a1 = groupNormSilu(x, norm1.groups, norm1.weight.value, norm1.bias.value, norm1.eps, { padding: 1 });
+    const a2 = time.inferAfterConv(conv1, a1, ctx);
+    const skip = shortcut ? shortcut.infer(x, ctx, {}) : x;
+    return conv2.infer(a2, ctx, { residual: skip });
   }
 }
 
@@ -128,6 +144,22 @@ export class TimeConditionedNorm implements Module {
     }
     this.act.backward(dt, ctx.timeEmbedding(this), ctx.dTemb!);
     return dh;
+  }
+
+  /**
+   * The inference path from act(norm1(x)) (padded by 1) through conv1 and this conditioning to act(norm2(.)),
+   * padded by 1 for conv2: the time bias in conv1's epilogue ('default'), or AdaGN inside groupNormSilu.
+   */
+  inferAfterConv(conv1: Conv2d, a1: Tensor, ctx: Context): Tensor {
+    const t = silu(ctx.timeEmbedding(this));
+    const { groups, weight, bias, eps } = this.norm;
+    if (this.timeScaleShift === 'default') {
+      const h = conv1.infer(a1, ctx, { channelBias: linear(t, this.projWeight.value, this.projBias.value) });
+      return groupNormSilu(h, groups, weight.value, bias.value, eps, { padding: 1 });
+    }
+    const scale = linear(t, this.part(this.projWeight, 0), this.part(this.projBias, 0));
+    const shift = linear(t, this.part(this.projWeight, 1), this.part(this.projBias, 1));
+    return groupNormSilu(conv1.infer(a1, ctx, {}), groups, weight.value, bias.value, eps, { scale, shift, padding: 1 });
   }
 
   /** Rows [part·C, (part + 1)·C) of the projection: the bias or scale (part 0), the shift (part 1). */

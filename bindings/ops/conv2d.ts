@@ -9,6 +9,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, intArg, sameShape, tensorArg } from './check.ts';
+import { optionsArg } from './options.ts';
 import { gradientPtr, resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 export interface Conv2dOptions {
@@ -64,7 +65,7 @@ function convGeometry(op: string, x: Tensor, w: Tensor, options: Conv2dOptions):
   if (Cw !== C) {
     throw new Error(`${op}: weight has ${Cw} input channels, x has ${C} (x ${fmt(x.shape)}, weight ${fmt(w.shape)})`);
   }
-  const { stride = 1, padding = 0 } = options;
+  const { stride = 1, padding = 0 } = optionsArg(op, options, ['stride', 'padding']);
   intArg(op, 'stride', stride, 1);
   intArg(op, 'padding', padding, 0);
   const OH = Math.floor((H + 2 * padding - R) / stride) + 1;

@@ -2,6 +2,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { numberArg, sameShape, tensorArg } from './check.ts';
+import { optionsArg } from './options.ts';
 import { resolveGradients, type GradientResult, type GradientTargets } from './gradients.ts';
 import { randUniform } from './random.ts';
 
@@ -17,7 +18,8 @@ export interface DropoutOptions {
 /** y = x * mask with mask = (u >= p) / (1 - p), u uniform from (seed, stream, offset). Returns y and the mask. */
 export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: Tensor } {
   tensorArg('dropout', 'x', x);
-  const p = numberArg('dropout', 'p', options.p);
+  optionsArg('dropout', options, ['p', 'seed', 'offset', 'stream']);
+  const p = numberArg('dropout', 'p', options?.p);
   if (p < 0 || p >= 1) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   const u = randUniform(x.shape, { seed: options.seed, offset: options.offset, stream: options.stream });
   const y = new Tensor(x.shape), mask = new Tensor(x.shape);

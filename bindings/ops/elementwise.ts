@@ -10,6 +10,7 @@ import { wasm } from '../core/instance.ts';
 import { checkShape, Tensor, type Shape } from '../tensor.ts';
 import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
 import { gradientPtr, resolveGradients, type GradientResult, type GradientTargets, type Gradients } from './gradients.ts';
+import { optionsArg } from './options.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // SiLU and arithmetic
@@ -236,7 +237,7 @@ export interface TimestepEmbeddingOptions {
  */
 export function timestepEmbedding(timesteps: Float32Array | Tensor, dim: number, options: TimestepEmbeddingOptions = {}): Tensor {
   const op = 'timestepEmbedding';
-  const { flipSinToCos = true, downscaleFreqShift = 0, maxPeriod = 10000 } = options;
+  const { flipSinToCos = true, downscaleFreqShift = 0, maxPeriod = 10000 } = optionsArg(op, options, ['flipSinToCos', 'downscaleFreqShift', 'maxPeriod']);
   if (!(timesteps instanceof Float32Array)) tensorArg(op, 'timesteps', timesteps, 1, '[N]');
   intArg(op, 'dim', dim, 1);
   if (typeof flipSinToCos !== 'boolean') throw new Error(`${op}: flipSinToCos must be a boolean, got ${String(flipSinToCos)}`);

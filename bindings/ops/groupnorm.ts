@@ -10,6 +10,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor, type Shape } from '../tensor.ts';
 import { fmt, intArg, numberArg, sameShape, tensorArg } from './check.ts';
+import { optionsArg } from './options.ts';
 import { gradientPtr, resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 /** AdaGN modulation: per-sample scale and shift, both [N, C], given together or not at all. */
@@ -132,8 +133,9 @@ function checkInput(op: string, x: Tensor, groups: number): Dims {
   return { N, C, HW: shape.slice(2).reduce((a, b) => a * b, 1), G, shape };
 }
 
-function checkForward(op: string, x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps: number,
-  modulation: GroupNormModulation): Dims {
+/** The forward's checks (shared with groupNormSilu): x, groups, gamma, beta, eps and the modulation. */
+export function checkForward(op: string, x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps: number,
+  modulation: GroupNormModulation): { N: number; C: number; HW: number; G: number } {
   const d = checkInput(op, x, groups);
   checkChannelVector(op, 'gamma', gamma, d);
   checkChannelVector(op, 'beta', beta, d);
@@ -146,7 +148,7 @@ function checkBackward(op: string, d: Dims, dy: Tensor, gamma: Tensor, options: 
   into: GradientTargets<Names> | undefined): void {
   sameShape(op, 'x', d.shape, 'dy', tensorArg(op, 'dy', dy));
   checkChannelVector(op, 'gamma', gamma, d);
-  checkModulation(op, options, d);
+  checkModulation(op, options, d, ['scale', 'shift', 'beta']);
   if (options.beta !== undefined) checkChannelVector(op, 'beta', options.beta, d);
   if (options.scale !== undefined && into?.dscale !== null && options.beta === undefined) {
     throw new Error(`${op}: the gradient of scale needs beta: pass { scale, shift, beta }, or skip it with into.dscale = null`);
@@ -166,11 +168,11 @@ function checkChannelVector(op: string, name: string, value: Tensor, d: Dims): v
   }
 }
 
-function checkModulation(op: string, modulation: GroupNormModulation, d: Dims): void {
+function checkModulation(op: string, modulation: GroupNormModulation, d: Dims, known = ['scale', 'shift']): void {
   if (typeof modulation !== 'object' || modulation === null) {
     throw new Error(`${op}: the modulation must be an object { scale, shift } (or {}), got ${modulation}`);
   }
-  const { scale, shift } = modulation;
+  const { scale, shift } = optionsArg(op, modulation, known);
   if ((scale === undefined) !== (shift === undefined)) {
     throw new Error(`${op}: scale and shift must be given together (got only ${scale === undefined ? 'shift' : 'scale'})`);
   }

@@ -9,8 +9,11 @@
 export * from './matmul.ts';
 export * from './linear.ts';
 export * from './conv2d.ts';
+export * from './conv2d-packed.ts';
 export * from './groupnorm.ts';
+export * from './groupnorm-silu.ts';
 export * from './attention.ts';
+export * from './attention-channels.ts';
 export * from './elementwise.ts';
 export * from './activations.ts';
 export * from './resample.ts';
@@ -22,3 +25,5 @@ export * from './dropout.ts';
 export * as math from './math.ts';
 export type { GradientTargets, GradientResult, Gradients } from './gradients.ts';
 export * from './torch-random.ts';
+export * from './likelihood.ts';
+export * from './per-item.ts';

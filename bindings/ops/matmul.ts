@@ -5,6 +5,7 @@
 import { wasm } from '../core/instance.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, tensorArg } from './check.ts';
+import { booleanOption, optionsArg } from './options.ts';
 import { resolveGradients, type GradientTargets, type Gradients } from './gradients.ts';
 
 /** Flags of the `matmul` kernels: how to read A and B, and whether to add into C instead of overwriting it. */
@@ -59,12 +60,15 @@ function productShape(op: string, a: Tensor, b: Tensor, rank: number, options: M
   const batch = rank === 3 ? as[0] : 1;
   if (rank === 3 && bs[0] !== batch) throw new Error(`${op}: a and b must have the same batch size: a ${fmt(as)}, b ${fmt(bs)}`);
   const [ar, ac] = as.slice(rank - 2), [br, bc] = bs.slice(rank - 2);
-  const [M, K] = options.transposeA ? [ac, ar] : [ar, ac];
-  const [Kb, N] = options.transposeB ? [bc, br] : [br, bc];
+  const checked = optionsArg(op, options, ['transposeA', 'transposeB']);
+  const transposeA = booleanOption(op, 'transposeA', checked.transposeA, false);
+  const transposeB = booleanOption(op, 'transposeB', checked.transposeB, false);
+  const [M, K] = transposeA ? [ac, ar] : [ar, ac];
+  const [Kb, N] = transposeB ? [bc, br] : [br, bc];
   if (K !== Kb) {
-    throw new Error(`${op}: inner dimensions differ: a ${fmt(as)}${options.transposeA ? 'ᵀ' : ''} has ${K} columns, ` +
-      `b ${fmt(bs)}${options.transposeB ? 'ᵀ' : ''} has ${Kb} rows`);
+    throw new Error(`${op}: inner dimensions differ: a ${fmt(as)}${transposeA ? 'ᵀ' : ''} has ${K} columns, ` +
+      `b ${fmt(bs)}${transposeB ? 'ᵀ' : ''} has ${Kb} rows`);
   }
-  const flags = (options.transposeA ? MatmulFlags.transposeA : 0) | (options.transposeB ? MatmulFlags.transposeB : 0);
+  const flags = (transposeA ? MatmulFlags.transposeA : 0) | (transposeB ? MatmulFlags.transposeB : 0);
   return { batch, M, K, N, flags };
 }

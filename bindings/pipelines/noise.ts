@@ -24,10 +24,13 @@ export interface NoiseSource {
   step(shape: readonly number[], draws: boolean): Tensor | undefined;
 }
 
-/** The library's own noise: x_T from the seed; the schedulers address each step's noise themselves. */
-export function philoxNoise(seed: number): NoiseSource {
+/**
+ * The library's own noise: x_T from the seed, from the numbers of sample `firstSample` on (a batch of a larger
+ * run); the schedulers address each step's noise themselves (NoiseScheduler.firstSample).
+ */
+export function philoxNoise(seed: number, firstSample = 0): NoiseSource {
   return {
-    initial: (shape) => randn(shape, { seed, stream: STREAMS.initialNoise }),
+    initial: (shape) => randn(shape, { seed, stream: STREAMS.initialNoise, offset: firstSample * (shape.slice(1).reduce((a, b) => a * b, 1)) }),
     step: () => undefined,
   };
 }

@@ -13,12 +13,17 @@
  *
  * Randomness (pipelines/noise.ts): by default x_T is `randn` of (seed, STREAMS.initialNoise) with item n at numbers
  * n*M .. n*M + M - 1, and each step's noise comes from the scheduler at (seed, its block); so a sample depends on
- * its seed and its index alone, not on the batch size. With generator 'torch' the noise is PyTorch's, drawn as
- * diffusers draws it, to replay a diffusers run.
+ * its seed and its index alone, not on the batch size; with `firstSample` = k, item n takes the numbers of item
+ * k + n, so a large run can be sampled in batches of bounded memory and give the same samples as one batch. With
+ * generator 'torch' the noise is PyTorch's, drawn as diffusers draws it, to replay a diffusers run.
+ *
+ * On failure (a bad option found by the scheduler, an error in onStep, out of memory) everything the call
+ * allocated is freed before the error propagates, so the next call starts from the same memory.
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { guidedForward } from '../models/guidance.ts';
+import { InferenceCache } from '../nn/inference-cache.ts';
 import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
@@ -27,7 +32,9 @@ import type {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
   HeunDiscreteScheduler, UniPCMultistepScheduler,
 } from '../schedulers/index.ts';
-import { Tensor, keep, tidy } from '../tensor.ts';
+import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
+import { toClassLabels } from '../core/class-labels.ts';
+import { checkFirstSample } from './batch-noise.ts';
 import { philoxNoise, torchNoise, type NoiseGenerator, type NoiseSource } from './noise.ts';
 
 /** The schedulers a pipeline can sample with. */
@@ -95,6 +102,12 @@ export interface GenerateOptions {
   useClippedModelOutput?: boolean;
   /** Called after every step with the intermediate sample and the predicted x0. */
   onStep?: (info: StepInfo) => void | Promise<void>;
+  /**
+   * With generator 'philox': the index of this batch's first sample in a larger run. Its noise is that of samples
+   * firstSample .. firstSample + batchSize - 1, so sampling in batches gives the same samples as one big batch.
+   * Default 0.
+   */
+  firstSample?: number;
 }
 
 export interface PipelineComponents<S extends PipelineScheduler = PipelineScheduler> {
@@ -121,45 +134,59 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const o = this.checkOptions(options);
     const { scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
-    const noise = o.generator === 'torch' ? torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number);
-    let x = this.initialNoise(o, noise);
+    const noise = o.generator === 'torch' ? torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number, o.firstSample);
+    scheduler.firstSample = o.firstSample;
     const timesteps = scheduler.timesteps;
     const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
+    // The weights do not change during the run: the inference kernels' packed weights are prepared once.
+    const cache = new InferenceCache();
+    let x: Tensor | null = null;
     try {
+      x = this.initialNoise(o, noise);
       for (let index = 0; index < timesteps.length; index++) {
         const t = timesteps[index];
         let info: StepInfo | null = null;
+        const current: Tensor = x;
         const next = tidy(() => {
-          const output = this.predict(scheduler.scaleModelInput(x, t), t, o);
+          const output = this.predict(scheduler.scaleModelInput(current, t), t, o, cache);
           const stepOptions = this.stepOptions(o);
-          const stepNoise = noise.step(x.shape, scheduler.drawsNoise(t, stepOptions));
-          const { prevSample, predOriginalSample } = step(output, t, x, stepNoise ? { ...stepOptions, noise: stepNoise } : stepOptions);
+          const stepNoise = noise.step(current.shape, scheduler.drawsNoise(t, stepOptions));
+          const { prevSample, predOriginalSample } = step(output, t, current, stepNoise ? { ...stepOptions, noise: stepNoise } : stepOptions);
           info = { index, total: timesteps.length, timestep: t, sample: prevSample, predOriginalSample };
           return { prevSample, predOriginalSample };
         });
-        if (o.onStep) await o.onStep(info!);
-        next.predOriginalSample.dispose();
-        x.dispose();
+        try {
+          if (o.onStep) await o.onStep(info!);
+        } catch (error) {
+          next.prevSample.dispose();
+          throw error;
+        } finally {
+          next.predOriginalSample.dispose();
+        }
+        current.dispose();
         x = next.prevSample;
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
+      return x;
     } catch (error) {
-      x.dispose();
-      throw error;
+      x?.dispose();
+      if (!(error instanceof OutOfMemoryError)) throw error;
+      throw error.withHint(`${this.constructor.name}.generate (batchSize ${o.batchSize})`,
+        'lower batchSize: batches with firstSample give the same samples as one large batch');
     } finally {
       scheduler.reset();
+      scheduler.firstSample = 0;
+      cache.dispose();
     }
-    return x;
   }
 
   /** x_T: the caller's latents or the noise source's, times initNoiseSigma (a new tensor). */
   private initialNoise(o: ResolvedGenerateOptions, source: NoiseSource): Tensor {
     const sigma = this.scheduler.initNoiseSigma;
-    const noise = o.latents ?? source.initial([o.batchSize, ...this.model.sampleShape]);
-    if (sigma === 1 && !o.latents) return keep(noise);
-    const scaled = keep(schedulerCombine([[noise, sigma]]));
-    if (!o.latents) noise.dispose();
-    return scaled;
+    return keep(tidy(() => {
+      const noise = o.latents ?? source.initial([o.batchSize, ...this.model.sampleShape]);
+      return sigma === 1 && !o.latents ? noise : schedulerCombine([[noise, sigma]]);
+    }));
   }
 
   /** The options of the scheduler's step that it takes: the seed of its noise, and DDIM's eta and clipped eps. */
@@ -172,7 +199,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    * The model's prediction at (inference) timestep t for its input x (already scaled by the scheduler), with
    * classifier-free and classifier guidance applied.
    */
-  private predict(x: Tensor, t: number, o: ResolvedGenerateOptions): Tensor {
+  private predict(x: Tensor, t: number, o: ResolvedGenerateOptions, cache: InferenceCache): Tensor {
     const { model } = this;
     const N = o.batchSize;
     const modelTimestep = this.scheduler.modelTimestep(t);
@@ -180,8 +207,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     // The labels may be the classifier's alone (classifier guidance of an unconditional model).
     const labels = model.numClasses > 0 ? o.classLabels : null;
     const output = labels
-      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference' })
-      : model.forward(x, timesteps, null, { mode: 'inference' });
+      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference', cache })
+      : model.forward(x, timesteps, null, { mode: 'inference', cache });
     if (o.classifier) {
       const ab = this.scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
@@ -192,11 +219,11 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep'];
+    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep', 'firstSample'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
-    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, generator: 'philox' as const, torchCapability: 'avx2' as const, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, ...options };
+    const o = { batchSize: 1, numInferenceSteps: this.defaultSteps, seed: 0, generator: 'philox' as const, torchCapability: 'avx2' as const, guidanceScale: 1, classifierScale: 1, eta: 0, useClippedModelOutput: true, firstSample: 0, ...options };
     for (const ddimOption of ['eta', 'useClippedModelOutput'] as const) {
       if (!this.scheduler.stepOptionNames.includes(ddimOption) && options[ddimOption] !== undefined) {
         throw new Error(`${name}: ${ddimOption} is an option of DDIM sampling (DDIMPipeline), not of ${this.constructor.name} with ${this.scheduler.constructor.name}`);
@@ -208,6 +235,9 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     if (o.generator === 'philox') {
       if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`${name}: seed must be a non-negative safe integer, got ${String(o.seed)}`);
       if (options.seeds !== undefined || options.torchCapability !== undefined) throw new Error(`${name}: seeds and torchCapability are options of generator 'torch'`);
+      checkFirstSample(name, o.firstSample, o.batchSize, this.model.sampleShape);
+    } else if (o.firstSample !== 0) {
+      throw new Error(`${name}: firstSample is an option of generator 'philox' (PyTorch's noise depends on the batch, as in diffusers)`);
     } else if (o.seeds !== undefined && (!Array.isArray(o.seeds) || o.seeds.length !== o.batchSize)) {
       throw new Error(`${name}: seeds must be an array of one seed per sample (batchSize ${o.batchSize}), got ${Array.isArray(o.seeds) ? `${o.seeds.length} seeds` : typeof o.seeds}`);
     }
@@ -221,12 +251,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     let labels: Int32Array | null = null;
     if (o.classLabels !== undefined) {
       if (classes === 0 && !o.classifier) throw new Error(`${name}: classLabels were given, but the model is unconditional and no classifier was given`);
-      labels = Int32Array.from(o.classLabels);
+      labels = toClassLabels(`${name}: classLabels`, o.classLabels, classes || o.classifier!.numClasses);
       if (labels.length !== o.batchSize) throw new Error(`${name}: ${labels.length} classLabels for batchSize ${o.batchSize}`);
-      const limit = classes || o.classifier!.numClasses;
-      labels.forEach((label) => {
-        if (!Number.isInteger(label) || label < 0 || label >= limit) throw new Error(`${name}: class label ${label} is out of range: labels are 0..${limit - 1}`);
-      });
     } else if (classes > 0) {
       throw new Error(`${name}: the model is class-conditional (${classes} classes): give classLabels, one per sample`);
     }

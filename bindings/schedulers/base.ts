@@ -249,14 +249,25 @@ export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
     return false;
   }
 
-  /** The step's noise in noise block `block`: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE). */
+  /**
+   * The index, in a larger run, of the first sample of the batch being stepped (a pipeline's `firstSample`):
+   * its noise is then that of samples firstSample, firstSample + 1, ..., so that a run sampled in batches gets
+   * the same noise as one batch. Default 0.
+   */
+  firstSample = 0;
+
+  /**
+   * The step's noise in noise block `block`: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE),
+   * from the numbers of sample `firstSample` on.
+   */
   protected stepNoise(op: string, sample: Tensor, block: number, options: StepNoiseOptions): Tensor {
     if (options.noise !== undefined) {
       sameShape(op, 'sample', sample.shape, 'options.noise', tensorArg(op, 'options.noise', options.noise));
       return options.noise;
     }
     const seed = options.seed ?? this.common.seed;
-    return randn(sample.shape, { seed, stream: STREAMS.samplerNoise, offset: block * SAMPLER_NOISE_STRIDE });
+    const first = this.firstSample * (sample.size / sample.shape[0]);
+    return randn(sample.shape, { seed, stream: STREAMS.samplerNoise, offset: block * SAMPLER_NOISE_STRIDE + first });
   }
 
   /** Validates step's options object against the allowed keys. */

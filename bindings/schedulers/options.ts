@@ -5,6 +5,7 @@
  * scheduler (a model file's config, say, written for DDIM), which are ignored, while a key no scheduler knows is
  * an error that names the nearest known one.
  */
+import { closestName } from '../core/names.ts';
 import { BETA_SCHEDULES, type BetaSchedule } from './betas.ts';
 import { TIMESTEP_SPACINGS, type TimestepSpacing } from './timesteps.ts';
 
@@ -99,7 +100,7 @@ export const THRESHOLDING_DEFAULTS: Readonly<Required<ThresholdingOptions>> = {
 export const KNOWN_OPTIONS: readonly string[] = [
   ...Object.keys(SCHEDULER_DEFAULTS), ...Object.keys(THRESHOLDING_DEFAULTS), 'rescaleBetasZeroSnr', 'varianceType',
   'setAlphaToOne', 'solverOrder', 'algorithmType', 'solverType', 'lowerOrderFinal', 'eulerAtFinal', 'useKarrasSigmas',
-  'finalSigmasType', 'predictX0', 'disableCorrector',
+  'finalSigmasType', 'predictX0', 'disableCorrector', 'corrector', 'snr', 'correctorSteps',
 ];
 
 /** The largest numTrainTimesteps: every timestep's noise block must start below 2^53 (see SAMPLER_NOISE_STRIDE). */
@@ -135,11 +136,11 @@ export function configFrom(name: string, stored: object, defaults: object, overr
   }
   const own = Object.keys(defaults);
   for (const key of Object.keys(stored)) {
-    if (!KNOWN_OPTIONS.includes(key)) throw new Error(`${op}: unknown scheduler option '${key}'; did you mean '${nearest(key, KNOWN_OPTIONS)}'?`);
+    if (!KNOWN_OPTIONS.includes(key)) throw new Error(`${op}: unknown scheduler option '${key}'; did you mean '${closestName(key, KNOWN_OPTIONS)}'?`);
   }
   for (const key of Object.keys(overrides)) {
     if (!own.includes(key)) {
-      const hint = KNOWN_OPTIONS.includes(key) ? `it is not an option of ${name}` : `did you mean '${nearest(key, own)}'?`;
+      const hint = KNOWN_OPTIONS.includes(key) ? `it is not an option of ${name}` : `did you mean '${closestName(key, own)}'?`;
       throw new Error(`${op}: unknown option '${key}' in overrides; ${hint}`);
     }
   }
@@ -147,31 +148,6 @@ export function configFrom(name: string, stored: object, defaults: object, overr
   return { ...Object.fromEntries(kept), ...overrides };
 }
 
-/** The candidate with the smallest edit distance to `key` (the first of equals). */
-export function nearest(key: string, candidates: readonly string[]): string {
-  let best = candidates[0], bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) { best = candidate; bestDistance = d; }
-  }
-  return best;
-}
-
-/**
- * Levenshtein distance, one row at a time. Written here rather than imported because the core library has no
- * runtime dependencies: web/ loads dist/ in a browser as it is, without a bundler.
- */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
-}
 
 /** Checks the options that several schedulers share, for those this scheduler has. */
 function checkCommon(name: string, config: Record<string, unknown>): void {

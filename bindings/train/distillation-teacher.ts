@@ -21,6 +21,7 @@
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import { guidedForward } from '../models/guidance.ts';
+import { InferenceCache } from '../nn/inference-cache.ts';
 import { schedulerAddNoise, schedulerStep } from '../ops/scheduler.ts';
 import { spacedTimesteps } from '../schedulers/timesteps.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
@@ -47,6 +48,8 @@ export class DistillationTeacher implements TargetSource {
   private readonly teacherGrid: Int32Array;
   private readonly alphasCumprod: Float64Array;
   readonly guidanceScale: number;
+  /** The teacher's weights prepared for the inference kernels (they do not change while it teaches). */
+  private readonly cache = new InferenceCache();
 
   constructor(readonly teacher: Denoiser, readonly scheduler: NoiseScheduler<SchedulerOptions>, recipe: DistillationRecipe) {
     const T = scheduler.config.numTrainTimesteps;
@@ -58,6 +61,11 @@ export class DistillationTeacher implements TargetSource {
     this.teacherGrid = studentGrid(T, 2 * N);
     this.alphasCumprod = scheduler.alphasCumprod;
     this.guidanceScale = guidanceScale;
+  }
+
+  /** Frees the teacher's prepared weights (the teacher model itself belongs to the caller). */
+  dispose(): void {
+    this.cache.dispose();
   }
 
   /** ab_t, with ab = 1 before timestep 0. */
@@ -92,8 +100,8 @@ export class DistillationTeacher implements TargetSource {
   /** One guided, clipped DDIM step of the teacher for every item, from its timestep `from` to `to`. */
   private teacherStep(z: Tensor, from: Int32Array, to: Int32Array, labels: Int32Array | null): Tensor {
     const out = labels && this.guidanceScale !== 1
-      ? guidedForward(this.teacher, z, from, labels, this.guidanceScale, { mode: 'inference' })
-      : this.teacher.forward(z, from, labels, { mode: 'inference' });
+      ? guidedForward(this.teacher, z, from, labels, this.guidanceScale, { mode: 'inference', cache: this.cache })
+      : this.teacher.forward(z, from, labels, { mode: 'inference', cache: this.cache });
     const next = new Tensor(z.shape);
     const prediction = this.scheduler.config.predictionType;
     from.forEach((t, n) => {

@@ -50,6 +50,11 @@ export class DistillationTrainer extends Trainer {
     return { x: this.scheduler.addNoise(x0, noise, timesteps), timesteps, labels: this.model.numClasses > 0 ? labels : null, target: null, firstSample: first };
   }
 
+  override async dispose(): Promise<void> {
+    this.teacher.dispose();
+    await super.dispose();
+  }
+
   protected override targetSource(): TargetSource {
     return this.teacher;
   }

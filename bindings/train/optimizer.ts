@@ -51,7 +51,12 @@ export class AdamW {
 
   constructor(size: number, readonly options: OptimizerOptions) {
     this.m = keep(Tensor.zeros([size]));
-    this.v = keep(Tensor.zeros([size]));
+    try {
+      this.v = keep(Tensor.zeros([size]));
+    } catch (error) {
+      this.m.dispose(); // all or nothing: a failed optimizer leaves no memory behind
+      throw error;
+    }
   }
 
   /** The learning rate of step `step` (0-based). */

@@ -17,10 +17,11 @@ import type { Denoiser } from '../models/denoiser.ts';
 import { randInt, randn, randUniform } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { NoiseScheduler, SchedulerOptions } from '../schedulers/index.ts';
-import { Tensor, keep, tidy } from '../tensor.ts';
+import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
 import { EMA } from './ema.ts';
 import { batchGradient, type ShardInput, type TargetSource } from './gradients.ts';
 import { TrainingLoop, type LoopReport } from './loop.ts';
+import { buildAllOrNothing } from './trainer-state.ts';
 import { AdamW } from './optimizer.ts';
 import { GradientWorkers, type TeacherMessage } from './workers.ts';
 
@@ -91,16 +92,21 @@ export class Trainer extends TrainingLoop<{ loss: number }> {
     }
     checkCompatible(model, dataset);
     const size = model.params.size;
-    super(model.params, new AdamW(size, {
-      learningRate: o.learningRate, warmupSteps: o.warmupSteps, decay: 'cosine', decaySteps: o.decaySteps,
-      weightDecay: o.weightDecay, beta1: o.adamBeta1, beta2: o.adamBeta2, epsilon: o.adamEpsilon, gradClipNorm: o.gradClipNorm,
-    }), new EMA(model.params.values, o.emaDecay));
+    const state = buildAllOrNothing(`Trainer (${size.toLocaleString('en-US')} parameters)`, 'lower gradientShards, or use a smaller model', (track) => ({
+      optimizer: track(new AdamW(size, {
+        learningRate: o.learningRate, warmupSteps: o.warmupSteps, decay: 'cosine', decaySteps: o.decaySteps,
+        weightDecay: o.weightDecay, beta1: o.adamBeta1, beta2: o.adamBeta2, epsilon: o.adamEpsilon, gradClipNorm: o.gradClipNorm,
+      })),
+      ema: track(new EMA(model.params.values, o.emaDecay)),
+      shardGrads: Array.from({ length: o.gradientShards }, () => track(keep(Tensor.zeros([size])))),
+    }));
+    super(model.params, state.optimizer, state.ema);
     this.options = o;
     this.workers = workers;
     this.model = model;
     this.scheduler = scheduler;
     this.dataset = dataset;
-    this.shardGrads = Array.from({ length: o.gradientShards }, () => keep(Tensor.zeros([size])));
+    this.shardGrads = state.shardGrads;
     this.order = new DataOrder(dataset.size, o.seed);
   }
 
@@ -112,17 +118,22 @@ export class Trainer extends TrainingLoop<{ loss: number }> {
 
   /** The batch's gradient, computed in this thread or shared with workers, shard by shard in a fixed tree. */
   protected async computeGradient(step: number): Promise<{ loss: number }> {
-    const { gradientShards, seed } = this.options;
-    const input = tidy(() => keepInput(this.drawBatch(step)));
+    const { gradientShards, seed, batchSize } = this.options;
     try {
-      const source = this.targetSource();
-      const loss = this.workers === 1
-        ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source)
-        : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source);
-      return { loss };
-    } finally {
-      input.x.dispose();
-      if (input.target !== input.x) input.target?.dispose();
+      const input = tidy(() => keepInput(this.drawBatch(step)));
+      try {
+        const source = this.targetSource();
+        const loss = this.workers === 1
+          ? batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source)
+          : await (await this.startWorkers()).batchGradient(this.model, input, gradientShards, seed, this.shardGrads, source);
+        return { loss };
+      } finally {
+        input.x.dispose();
+        if (input.target !== input.x) input.target?.dispose();
+      }
+    } catch (error) {
+      if (!(error instanceof OutOfMemoryError)) throw error;
+      throw error.withHint(`Trainer step ${step + 1} (batchSize ${batchSize})`, 'lower batchSize, or use a smaller model');
     }
   }
 

@@ -3,11 +3,21 @@
  * parameters, the EMA, AdamW's moments (flat, laid out like the parameters), the step, and the model file's
  * metadata with the trainer's options. The data order and every random draw are functions of (seed, step), so
  * nothing else is needed.
+ *
+ * Restoring checks everything before anything of the trainer changes: the header and metadata (a whole number
+ * of steps), the model kind, config and training options of the run (an unknown option is named with the nearest
+ * known one), exactly the four flat buffers with the model's parameter count, every value finite and every second
+ * moment >= 0. A state that fails any check is refused with its reason, and the trainer (so what the run would
+ * write next) is left as it was.
  */
-import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.ts';
+import { unknownKeyMessage } from '../core/names.ts';
+import { encodeSafetensors, readSafetensorsHeader, readTensorData } from '../io/safetensors.ts';
 import { FORMAT_VERSION, readMetadata, type ModelMetadata } from '../models/model-file.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Trainer } from './trainer.ts';
+
+/** The buffers of a training state, in the order they are written. */
+export const STATE_TENSORS = ['params', 'ema', 'adam.m', 'adam.v'] as const;
 
 /** The bytes of a training state: parameters, EMA, AdamW moments and the step, plus the model file's metadata. */
 export function encodeTrainingState(trainer: Trainer, meta: Omit<ModelMetadata, 'version' | 'kind' | 'config' | 'training'>): Uint8Array {
@@ -21,26 +31,42 @@ export function encodeTrainingState(trainer: Trainer, meta: Omit<ModelMetadata, 
   ], { ddpm_wasm: JSON.stringify(metadata) });
 }
 
-/** Restores a trainer built with the same model config and options from a training state. */
+/** Restores a trainer built with the same model config and options from a training state (see above). */
 export function restoreTrainingState(trainer: Trainer, bytes: Uint8Array, source = 'the training state'): void {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const { entries, metadata, dataStart } = readSafetensorsHeader(bytes, source);
   const meta = readMetadata(metadata, source);
-  if (JSON.stringify(meta.config) !== JSON.stringify(trainer.model.config)) {
-    throw new Error(`${source} was written for another model config: ${JSON.stringify(meta.config)}, not ${JSON.stringify(trainer.model.config)}`);
+  const model = trainer.model;
+  if (meta.kind !== model.kind) throw new Error(`${source} holds the state of a '${meta.kind}' model, not of a '${model.kind}'`);
+  if (JSON.stringify(meta.config) !== JSON.stringify(model.config)) {
+    throw new Error(`${source} was written for another model config: ${JSON.stringify(meta.config)}, not ${JSON.stringify(model.config)}`);
   }
+  const options = trainer.options as Readonly<Record<string, unknown>>;
   for (const [key, value] of Object.entries(meta.training.options ?? {})) {
-    const mine = (trainer.options as Record<string, unknown>)[key];
-    if (mine !== value) throw new Error(`${source} was trained with ${key} = ${value}; resuming with ${key} = ${mine} would not continue the same run`);
+    if (!(key in options)) throw new Error(`${source}: ${unknownKeyMessage('the training options', 'key', key, Object.keys(options))}`);
+    if (options[key] !== value) throw new Error(`${source} was trained with ${key} = ${value}; resuming with ${key} = ${options[key]} would not continue the same run`);
   }
-  const size = trainer.model.params.size;
-  const take = (name: string, target: Tensor) => {
-    const t = tensors.get(name);
-    if (!t || t.data.length !== size) throw new Error(`${source}: '${name}' is missing or has the wrong size (the model has ${size} parameters)`);
-    target.view().set(t.data);
+  const names = entries.map((entry) => entry.name);
+  const missing = STATE_TENSORS.filter((name) => !names.includes(name));
+  if (missing.length > 0) throw new Error(`${source} is not a complete training state: it has no ${missing.map((n) => `'${n}'`).join(', ')}`);
+  const unexpected = names.filter((name) => !(STATE_TENSORS as readonly string[]).includes(name));
+  if (unexpected.length > 0) throw new Error(`${source} holds tensors a training state does not have: ${unexpected.slice(0, 3).join(', ')}`);
+  const size = model.params.size;
+  for (const entry of entries) {
+    if (entry.shape.length !== 1 || entry.shape[0] !== size) {
+      throw new Error(`${source}: '${entry.name}' is [${entry.shape.join(', ')}], but the model has ${size} parameters (it must be [${size}])`);
+    }
+  }
+  const values = new Map(entries.map((entry) => [entry.name, readTensorData(bytes, dataStart, entry)]));
+  for (const [name, data] of values) {
+    const bad = data.findIndex((v) => !Number.isFinite(v) || (name === 'adam.v' && v < 0));
+    if (bad >= 0) {
+      throw new Error(`${source}: '${name}' holds ${data[bad]} at element ${bad}` +
+        `${Number.isFinite(data[bad]) ? ' (a second moment is never negative)' : ''}; the state is damaged, resume from a good copy or start again`);
+    }
+  }
+  const targets: Record<(typeof STATE_TENSORS)[number], Tensor> = {
+    params: model.params.values, ema: trainer.ema, 'adam.m': trainer.adamM, 'adam.v': trainer.adamV,
   };
-  take('params', trainer.model.params.values);
-  take('ema', trainer.ema);
-  take('adam.m', trainer.adamM);
-  take('adam.v', trainer.adamV);
+  for (const name of STATE_TENSORS) targets[name].view().set(values.get(name)!);
   trainer.step = meta.training.steps;
 }

@@ -14,10 +14,7 @@ const DTYPES = [
  * Runs each scenario whose name contains `filter` and returns
  * { results: [{ name, outputs?, pending?, error?, ms }], ms }, in scenario order; `onResult(result)` is called
  * after each one (progress).
- *
- * @param {any} lib the library's main entry
- * @param {readonly { name: string, needs?: string[], run(lib: any): unknown }[]} scenarios
- * @param {{ filter?: string, onResult?: (result: any) => void }} [options]
+ * (Types: collect.d.ts.)
  */
 export async function collect(lib, scenarios, { filter = '', onResult = () => {} } = {}) {
   const start = performance.now();

@@ -26,8 +26,12 @@
  * The scenarios and golden.json are plain files of the library: tsc copies them into dist/bindings/verify/.
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
+import { distillationScenarios } from './scenarios/distillation.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
+import { fileScenarios } from './scenarios/files.js';
+import { inferenceScenarios } from './scenarios/inference.js';
 import { layerScenarios } from './scenarios/layers.js';
+import { likelihoodScenarios } from './scenarios/likelihood.js';
 import { randomScenarios } from './scenarios/random.js';
 import { torchNoiseScenarios } from './scenarios/torch-noise.js';
 import { solverScenarios } from './scenarios/solvers.js';
@@ -36,10 +40,14 @@ import { unetOptionScenarios } from './scenarios/unet-options.js';
 /** @type {{ name: string, needs?: string[], run(lib: any): unknown }[]} */
 export const scenarios = [
   ...layerScenarios,
+  ...inferenceScenarios,
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...distillationScenarios,
   ...torchNoiseScenarios,
   ...solverScenarios,
   ...unetOptionScenarios,
+  ...fileScenarios,
+  ...likelihoodScenarios,
 ];

@@ -6,24 +6,21 @@
  * library itself, so its chunk in a bundle holds only the scenarios and the 230 KB table.
  */
 import golden from './golden.json' with { type: 'json' };
-import { collect } from './collect.js';
+import { collect, type CollectedResult } from './collect.js';
 import { outputProblems } from './difference.js';
 import { engineName } from './engine.ts';
 import { scenarios as SHIPPED_SCENARIOS } from './scenarios.js';
-import type { EncodedOutput, GoldenTable, Scenario, ScenarioResult, SelfTestOptions, SelfTestReport } from './report.ts';
-
-/** What collect.js returns for one scenario. */
-interface Collected { name: string; outputs?: EncodedOutput[]; pending?: string[]; error?: string; ms?: number }
+import type { GoldenTable, Scenario, ScenarioResult, SelfTestOptions, SelfTestReport } from './report.ts';
 
 /** Runs the scenarios with `lib` (the library's main entry) and compares them with the golden outputs. */
 export async function runSelfTest(lib: object, options: SelfTestOptions = {}): Promise<SelfTestReport> {
   const table = options.golden ?? (golden as { scenarios: GoldenTable }).scenarios;
-  const scenarios = (options.scenarios ?? SHIPPED_SCENARIOS) as Scenario[];
+  const scenarios: readonly Scenario[] = options.scenarios ?? SHIPPED_SCENARIOS;
   const selected = scenarios.filter((s) => s.name.includes(options.filter ?? ''));
   const results: ScenarioResult[] = [];
   const { ms } = await collect(lib, scenarios, {
     filter: options.filter ?? '',
-    onResult: (collected: Collected) => {
+    onResult: (collected: CollectedResult) => {
       const result = judge(collected, table[collected.name], options.includeOutputs ?? false);
       results.push(result);
       options.onScenario?.(result, results.length, selected.length);
@@ -38,7 +35,7 @@ export async function runSelfTest(lib: object, options: SelfTestOptions = {}): P
 }
 
 /** One scenario's verdict: passed (every output byte-identical to golden), failed (with what differs) or pending. */
-function judge(collected: Collected, expected: GoldenTable[string] | undefined, includeOutputs: boolean): ScenarioResult {
+function judge(collected: CollectedResult, expected: GoldenTable[string] | undefined, includeOutputs: boolean): ScenarioResult {
   const base = { name: collected.name, ms: collected.ms ?? 0 };
   if (collected.pending) {
     // A scenario of an op still being written; once golden outputs exist, the library must have it.
@@ -50,6 +47,6 @@ function judge(collected: Collected, expected: GoldenTable[string] | undefined, 
     return { ...base, status: 'failed', problems: [`threw ${collected.error.split('\n')[0]}`], error: collected.error };
   }
   const outputs = collected.outputs ?? [];
-  const problems = expected ? outputProblems(expected, outputs) as string[] : ['no golden outputs for this scenario (a new one: run `npm run test:runtimes -- --update`)'];
+  const problems = expected ? outputProblems(expected, outputs) : ['no golden outputs for this scenario (a new one: run `npm run test:runtimes -- --update`)'];
   return { ...base, status: problems.length === 0 ? 'passed' : 'failed', problems, ...(includeOutputs && { outputs }) };
 }

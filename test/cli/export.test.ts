@@ -56,13 +56,28 @@ test('ddpm sample --model DIR draws what the model file draws, bit for bit; ddpm
   assert.match(info.stdout, /scheduler +DDPMScheduler: numTrainTimesteps 1000, .*predictionType v_prediction/);
 });
 
-test('failures are one line and leave no folder: a non-U-Net, half precision (until io/safetensors.ts writes it), an existing folder, a bad folder', async () => {
+test('--dtype float16 and bfloat16 write the weights at half the size, and the folders read back and sample', async () => {
+  for (const dtype of ['float16', 'bfloat16']) {
+    const run = await ddpm(['export', '--model', 'mnist', '--format', 'diffusers', '--out', `mnist-${dtype}`, '--dtype', dtype], cwd);
+    assert.is(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`UNet2DModel weights in ${dtype}`));
+    const weights = (folder: string) => readFileSync(join(cwd, folder, 'unet/diffusion_pytorch_model.safetensors')).length;
+    assert.ok(weights(`mnist-${dtype}`) < 0.55 * weights('mnist-diffusers'), `${weights(`mnist-${dtype}`)} bytes vs ${weights('mnist-diffusers')}`);
+    const [info, drawn] = await Promise.all([
+      ddpm(['info', `mnist-${dtype}`], cwd),
+      ddpm(['sample', '--model', `mnist-${dtype}`, '--class', '3', '--num', '1', '--steps', '2', '--out', `${dtype}.npy`], cwd),
+    ]);
+    assert.equal([info.code, drawn.code], [0, 0], info.stderr + drawn.stderr);
+    assert.match(info.stdout, new RegExp(`weights +unet/diffusion_pytorch_model.safetensors, ${dtype}, 717,633 parameters`));
+  }
+});
+
+test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, an existing folder, a bad folder', async () => {
   writeFileSync(join(cwd, 'not-a-model.safetensors'), 'hello');
   mkdirSync(join(cwd, 'scheduler-only/scheduler'), { recursive: true });
   writeFileSync(join(cwd, 'scheduler-only/scheduler/scheduler_config.json'), '{}');
   await expectErrors(cwd, [
-    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'half', '--dtype', 'float16'], '--dtype float16: writing float16 weights is not available yet', 'use --dtype float32'],
-    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'half', '--dtype', 'bfloat16'], '--dtype bfloat16'],
+    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'half', '--dtype', 'float8'], "'float8' is invalid", 'float16'],
     [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'mnist-diffusers'], '--out mnist-diffusers: it already exists', '--overwrite'],
     [['export', '--model', 'mnist', '--format', 'onnx', '--out', 'x'], "'onnx' is invalid", 'diffusers'],
     [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'missing/x'], '--out missing/x: the folder', 'does not exist'],

@@ -82,10 +82,10 @@ test('models the evaluation cannot judge are refused with a clear message', asyn
   assert.match(await refused(tinyModel('uncond', 'mnist', 1, 0)), /uncond\.safetensors is unconditional \(trained without --class-cond\)/);
   assert.match(await refused(tinyModel('wrong-classes', 'mnist', 1, 60)), /has 60 classes; a mnist model has 10/);
   const toy = join(folder, 'toy.safetensors');
-  writeFileSync(toy, encodeModel(new MLPDenoiser({ numClassEmbeds: 8 }), { scheduler: {}, data: { name: 'gaussian8', sampleShape: [2], classNames: [] }, training: { steps: 1 } }));
+  writeFileSync(toy, encodeModel(new MLPDenoiser({ numClassEmbeds: 8 }), { scheduler: {}, data: { name: 'gaussian8', sampleShape: [2], classNames: ['0', '1', '2', '3', '4', '5', '6', '7'] }, training: { steps: 1 } }));
   assert.match(await refused(toy), /toy\.safetensors was trained on 'gaussian8', not on mnist or colored-mnist/);
   const classifierPath = join(folder, 'classifier.safetensors');
-  writeFileSync(classifierPath, encodeModel(new NoiseAwareClassifier(JUDGE), { scheduler: {}, data: { name: 'mnist', sampleShape: [1, 28, 28], classNames: [] }, training: { steps: 1 } }));
+  writeFileSync(classifierPath, encodeModel(new NoiseAwareClassifier(JUDGE), { scheduler: {}, data: { name: 'mnist', sampleShape: [1, 28, 28], classNames: Array.from({ length: 10 }, (_, d) => String(d)) }, training: { steps: 1 } }));
   assert.match(await refused(classifierPath), /holds a noise-aware classifier, not a diffusion model/);
   const state = join(folder, 'training-state.safetensors');
   writeFileSync(state, encodeSafetensors([{ name: 'params', shape: [1], data: new Float32Array(1) }, { name: 'ema', shape: [1], data: new Float32Array(1) }], {}));

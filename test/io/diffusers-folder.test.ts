@@ -193,7 +193,7 @@ test('bad folders fail in one line naming the file and what is wrong', () => {
     [files, { variant: 'fp32' }, /diffusion_pytorch_model.fp32.safetensors is missing/],
     [files, { variant: '../x' }, /variant must be letters, digits/],
     [stored('F64'), {}, /tensor 'conv_in.bias' is stored as F64; weights must be float32, float16 or bfloat16/],
-    [stored('I32'), {}, /tensor 'conv_in.bias' has dtype "I32"/],
+    [stored('I32'), {}, /tensor 'conv_in.bias' has dtype I32; this library reads F32, F16, BF16, F64/],
     [new Map([...files, ['unet/config.json', new TextEncoder().encode('{')]]), {}, /the folder\/unet\/config.json is not valid JSON/],
     [new Map([['README.md', new Uint8Array(1)]]), {}, /is not a diffusers folder: it has neither model_index.json \(a pipeline\) nor config.json \(a model\)/],
   ];
@@ -220,12 +220,16 @@ test('weights that do not match the config, and configs this library cannot buil
     /^DIR\/unet\/config.json: this library cannot build this UNet2DModel: sample_size null \(this library needs the image size\); downsample_padding 2 \(.*\)$/);
 });
 
-test('exports name an unsupported dtype; float16 and bfloat16 writing wait for io/safetensors.ts', () => {
+test('exports name an unsupported dtype; float16 and bfloat16 exports hold the weights rounded as diffusers\' own variants', () => {
   const read = readDiffusersFolder(folder());
   const contents = { unet: read.unet, scheduler: read.scheduler!, weights: [...read.weights.values()] };
   assert.throws(() => writeDiffusersFolder(contents, { dtype: 'int8' as never }), /dtype must be one of float32, float16, bfloat16, got 'int8'/);
-  for (const dtype of ['float16', 'bfloat16'] as const) {
-    assert.throws(() => writeDiffusersFolder(contents, { dtype }), new RegExp(`writing ${dtype} weights is not available yet`));
+  // The fixture's fp16 and bf16 variants were written by torch's .half() / .bfloat16() from the same float32 weights.
+  for (const [dtype, variant] of [['float16', 'fp16'], ['bfloat16', 'bf16']] as const) {
+    const exported = readDiffusersFolder(writeDiffusersFolder(contents, { dtype }));
+    assert.is(exported.dtype, dtype);
+    const torch = readDiffusersFolder(folder(), { variant }).weights;
+    for (const [name, t] of exported.weights) assert.equal(Array.from(t.data), Array.from(torch.get(name)!.data), `${dtype} ${name}`);
   }
   const fp16 = writeDiffusersFolder(contents, { variant: 'ema' });
   assert.ok(fp16.has('unet/diffusion_pytorch_model.ema.safetensors'));

@@ -53,7 +53,7 @@ test('safetensors rejects truncated and corrupted files with a message saying wh
   const bytes = encodeSafetensors(tensors());
   assert.throws(() => decodeSafetensors(bytes.subarray(0, 5), 'x.safetensors'), /x.safetensors is not a valid safetensors file: it has 5 bytes/);
   assert.throws(() => decodeSafetensors(bytes.subarray(0, 30), 'x.safetensors'), /the header claims \d+ bytes but the file has 30 \(truncated/);
-  assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4), 'x.safetensors'), /tensor 'b' ends at byte 28 of the data, which has only 24 \(the file is truncated\)/);
+  assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4), 'x.safetensors'), /tensor 'b' has data_offsets \[24, 28\] outside the data \(24 bytes; the file may be truncated\)/);
   const garbled = bytes.slice();
   garbled[9] = 0x7b; garbled[10] = 0x7b; // '{{' breaks the JSON
   assert.throws(() => decodeSafetensors(garbled, 'x.safetensors'), /its header is not valid JSON/);
@@ -83,7 +83,7 @@ test('a model file that does not match its config, or is not ours, is rejected c
   const { tensors, metadata } = decodeSafetensors(bytes);
   tensors.delete('output_proj.bias');
   const missing = encodeSafetensors([...tensors.values()], metadata);
-  assert.throws(() => decodeModel(missing, 'm.safetensors'), /m.safetensors does not match this model: 1 parameters are missing \(output_proj.bias\)/);
+  assert.throws(() => decodeModel(missing, 'm.safetensors'), /m.safetensors does not match its config: 1 tensor missing \(output_proj.bias\)/);
   const wrongShape = encodeSafetensors([...decodeSafetensors(bytes).tensors.values()].map((t) => t.name === 'input_proj.bias' ? { ...t, shape: [2, 4] } : t), metadata);
   assert.throws(() => decodeModel(wrongShape, 'm.safetensors'), /'input_proj.bias' is \[2, 4\] in the file, \[8\] in the model/);
   assert.throws(() => decodeModel(encodeSafetensors(tensors.size ? [...tensors.values()] : []), 'plain.safetensors'), /not a ddpm-wasm model: its metadata has no 'ddpm_wasm' entry/);

@@ -173,8 +173,8 @@ test('bad options are refused with messages naming the option and what is allowe
   const wrongShape = new NoiseAwareClassifier({ sampleSize: 8, inChannels: 1, blockOutChannels: [4], layersPerBlock: 1, normNumGroups: 2, numClasses: 2 });
   const cases: [DDIMPipeline | DDPMPipeline, GenerateOptions, RegExp][] = [
     [ddpm, { classLabels: [0], numInferenceSteps: 101 }, /numInferenceSteps \(101\) cannot be larger than numTrainTimesteps \(100\)/],
-    [ddpm, { classLabels: [3] }, /class label 3 is out of range: labels are 0\.\.2/],
-    [ddpm, { classLabels: [-1] }, /class label -1 is out of range/],
+    [ddpm, { classLabels: [3] }, /classLabels\[0\] is 3: labels are integers from 0 to 2/],
+    [ddpm, { classLabels: [-1] }, /classLabels\[0\] is -1: labels are integers from 0 to 2/],
     [ddpm, {}, /the model is class-conditional \(3 classes\): give classLabels, one per sample/],
     [ddpm, { batchSize: 2, classLabels: [0] }, /1 classLabels for batchSize 2/],
     [ddpm, { classLabels: [0], eta: 0.5 }, /eta is an option of DDIM sampling \(DDIMPipeline\), not of DDPMPipeline/],

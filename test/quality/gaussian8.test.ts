@@ -7,10 +7,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DDPMPipeline, DDPMScheduler, GAUSSIAN8_CENTERS, GAUSSIAN8_STD, init, MLPDenoiser, toyDataset, Trainer,
+  DDPMPipeline, DDPMScheduler, estimate, GAUSSIAN8_CENTERS, GAUSSIAN8_STD, init, MLPDenoiser, toyDataset, Trainer, variationalBound,
 } from '../../bindings/index.ts';
+import { gaussian8Denoiser, ringIntegrals } from '../likelihood/exact-models.ts';
 
 await init();
+
+/** The model the recipe trains (the first test), for the likelihood test. */
+let trained: MLPDenoiser | null = null;
 
 export function modeStatistics(points: Float32Array): { counts: number[]; withinThreeStd: number } {
   const centers = GAUSSIAN8_CENTERS.map(([cx, cy]) => [(4 * cx) / Math.SQRT2, (4 * cy) / Math.SQRT2]);
@@ -47,6 +51,7 @@ test('gaussian8: 5,000 steps of the MLP, then 10,000 DDPM samples cover all 8 mo
   for await (const _ of trainer.run({ steps })) { /* train */ }
   const trainSeconds = (performance.now() - started) / 1000;
   model.params.values.view().set(trainer.ema.view());
+  trained = model;
   const samples = await new DDPMPipeline({ model, scheduler }).generate({ batchSize: 10000, seed: 1 });
   const { counts, withinThreeStd } = modeStatistics(samples.toFloat32Array());
   samples.dispose();
@@ -54,6 +59,27 @@ test('gaussian8: 5,000 steps of the MLP, then 10,000 DDPM samples cover all 8 mo
   assert.ok(counts.every((c) => c > 0), `every mode covered: ${counts}`);
   assert.ok(withinThreeStd >= 0.95, `within 3 std: ${withinThreeStd}`);
   counts.forEach((c) => assert.ok(Math.abs(c / 10000 - 1 / 8) <= 0.2 / 8, `mode count ${c} of 10000 (1/8 = 1250 ± 250)`));
+});
+
+test('gaussian8: the trained model\'s variational bound is above the entropy and within 0.05 nats/dim of the exact denoiser\'s', () => {
+  // The exact denoiser's bound is the least any model with the same fixed variance reaches (E[x0 | x_t] minimises
+  // every term), so with the same noise (paired) the trained model's may not fall below it; both stay above the
+  // data's entropy plus the prior's mismatch at T = 100 (test/likelihood/gaussian8.test.ts).
+  assert.ok(trained, 'the recipe test trained a model');
+  const x0 = toyDataset('gaussian8', 1000, 7).batch(Int32Array.from({ length: 1000 }, (_, i) => i)).x;
+  const { entropy } = ringIntegrals();
+  for (const varianceType of ['fixed_small', 'fixed_large'] as const) {
+    const scheduler = new DDPMScheduler({ numTrainTimesteps: 100, clipSample: false, varianceType });
+    const model = variationalBound(trained!, scheduler, x0, { decoder: 'gaussian', seed: 1 }).total;
+    const exact = variationalBound(gaussian8Denoiser(scheduler, 'epsilon'), scheduler, x0, { decoder: 'gaussian', seed: 1 }).total;
+    const bound = estimate(model), excess = estimate(model.map((v, i) => v - exact[i]));
+    console.log(`  gaussian8 bound (${varianceType}): ${bound.mean.toFixed(4)} ± ${bound.ci95!.toFixed(4)} nats/dim; entropy ${entropy.toFixed(4)}; ` +
+      `above the exact denoiser's by ${excess.mean.toFixed(4)} ± ${excess.ci95!.toFixed(4)}`);
+    assert.ok(bound.mean - bound.ci95! > entropy, `the bound ${bound.mean} ± ${bound.ci95} is not above the entropy ${entropy}`);
+    assert.ok(excess.mean > -excess.ci95!, `below the exact denoiser: ${excess.mean} ± ${excess.ci95}`);
+    assert.ok(excess.mean < 0.05, `the trained model's bound is ${excess.mean} above the exact denoiser's`);
+  }
+  x0.dispose();
 });
 
 test.run();

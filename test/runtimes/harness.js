@@ -129,7 +129,8 @@ function applyUpdate(o, golden, node, fail) {
 
 /** Builds dist/ when a source is newer than it (when `o.build`, else warns); returns a problem to report, or null. */
 async function ensureDist(o) {
-  const source = newest([join(ROOT, 'assembly'), join(ROOT, 'bindings'), join(ROOT, 'asconfig.json'), join(ROOT, 'tsconfig.json')], '.ts', '.json');
+  // bindings/ has JavaScript too: the self-test's scenarios (copied into dist/ by the build).
+  const source = newest([join(ROOT, 'assembly'), join(ROOT, 'bindings'), join(ROOT, 'asconfig.json'), join(ROOT, 'tsconfig.json')], '.ts', '.json', '.js');
   const dist = join(ROOT, 'dist/bindings');
   const oldestDist = existsSync(join(dist, 'index.js')) ? oldest(dist, '.js') : null;
   if (oldestDist && source.mtimeMs <= oldestDist.mtimeMs) return null;

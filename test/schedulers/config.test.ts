@@ -4,13 +4,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
-  HeunDiscreteScheduler, init, KNOWN_OPTIONS, UniPCMultistepScheduler,
+  HeunDiscreteScheduler, init, KNOWN_OPTIONS, ScoreSdeODEScheduler, ScoreSdePCScheduler, UniPCMultistepScheduler,
 } from '../../bindings/index.ts';
 
 await init();
 
 const CLASSES = [DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler, EulerDiscreteScheduler,
-  EulerAncestralDiscreteScheduler, HeunDiscreteScheduler] as const;
+  EulerAncestralDiscreteScheduler, HeunDiscreteScheduler, ScoreSdePCScheduler, ScoreSdeODEScheduler] as const;
 
 test('KNOWN_OPTIONS is exactly the union of the options of the schedulers, and each config has them all', () => {
   const union = new Set(CLASSES.flatMap((C) => Object.keys(C.defaults)));

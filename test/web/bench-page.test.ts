@@ -5,7 +5,7 @@
  * passes the self-test and measures every kernel and its own peak. Needs dist/ and the browsers; a missing browser
  * skips its test, unless CI=true, where it fails.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';

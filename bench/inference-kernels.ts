@@ -1,0 +1,123 @@
+/**
+ * The inference kernels at the shipped digit U-Nets' shapes (28x28 images, 16/32/64 channels, 7x7 attention),
+ * batch 1 and 16, against what today's layers call, interleaved with a SIMD128 peak probe:
+ *   - every distinct convolution: conv2d (im2col + gemm) against conv2dPacked, whose input is padded the way the
+ *     inference path gets it (by groupNormSilu before conv1, conv2 and conv_out, so not timed there; by the op's
+ *     own padding copy, timed, for conv_in and the resamplers; not at all for 1x1),
+ *   - GroupNorm + AdaGN + SiLU: groupNorm then silu (and the padding a convolution then needs) against
+ *     groupNormSilu writing the padded output,
+ *   - the attention core at 7x7: attentionForward against attentionChannels.
+ * Skipped with --quick.
+ */
+import { wasm } from '../bindings/core/instance.ts';
+import { ops, Tensor } from '../bindings/index.ts';
+import { probeCase, pseudoRandom, timeCases, type Case } from './measure.ts';
+import type { Context } from './report.ts';
+
+/** [what, C, H (input side), K, R, stride, input padded by groupNormSilu] */
+type ConvShape = [string, number, number, number, number, number, boolean];
+
+const CONVOLUTIONS: ConvShape[] = [
+  ['conv_in 1→16 @28', 1, 28, 16, 3, 1, false], ['conv_in 3→16 @28 (colored)', 3, 28, 16, 3, 1, false],
+  ['resnet 16→16 @28', 16, 28, 16, 3, 1, true], ['resnet 48→16 @28', 48, 28, 16, 3, 1, true],
+  ['upsampler 32 @14→28', 32, 14, 32, 3, 1, false],
+  ['resnet 32→32 @14', 32, 14, 32, 3, 1, true], ['resnet 96→32 @14', 96, 14, 32, 3, 1, true],
+  ['upsampler 64 @7→14', 64, 7, 64, 3, 1, false],
+  ['resnet 64→64 @7', 64, 7, 64, 3, 1, true], ['resnet 128→64 @7', 128, 7, 64, 3, 1, true],
+  ['downsampler 16 @28→14', 16, 28, 16, 3, 2, false], ['downsampler 32 @14→7', 32, 14, 32, 3, 2, false],
+  ['shortcut 1x1 48→16 @28', 48, 28, 16, 1, 1, false], ['shortcut 1x1 128→64 @7', 128, 7, 64, 1, 1, false],
+  ['attention q|k|v 1x1 64→192 @7', 64, 7, 192, 1, 1, false],
+  ['conv_out 16→1 @28', 16, 28, 1, 3, 1, true], ['conv_out 16→3 @28 (colored)', 16, 28, 3, 3, 1, true],
+];
+const NORMS = [[16, 28], [48, 28], [96, 14], [128, 7]];
+const BATCHES = [1, 16];
+
+export async function benchInferenceKernels(ctx: Context): Promise<string> {
+  if (ctx.quick) return '';
+  ctx.log('inference kernels at the U-Net\'s shapes');
+  const owned: Tensor[] = [];
+  const keep = <T extends Tensor>(t: T): T => { owned.push(t); return t; };
+  const cases: Case[] = [], convRows: { name: string; flops: number }[] = [], normRows: string[] = [];
+  try {
+    for (const N of BATCHES) for (const shape of CONVOLUTIONS) convRows.push(convCases(cases, keep, N, shape));
+    for (const N of BATCHES) for (const [C, H] of NORMS) normRows.push(normCases(cases, keep, N, C, H));
+    for (const N of BATCHES) normRows.push(attentionCases(cases, keep, N));
+    const { probe, gflops } = probeCase('probe', 1, ctx.peakPerMs);
+    cases.push({ ...probe, iterations: 20 });
+    const t = await timeCases(cases, ctx.rounds);
+    const peak = gflops(t.cpu('probe'));
+    const pct = (flops: number, ms: number) => `${((100 * flops) / ms / 1e6 / peak).toFixed(0)}%`;
+    const conv = [
+      `Inference kernels at the digit U-Nets' shapes (ms per call, medians of ${ctx.rounds} interleaved rounds; % of the ` +
+        `probe's ${peak.toFixed(1)} GFLOP/s in the same rounds):`, '',
+      '| convolution | batch | MFLOP | conv2d ms | % of peak | conv2dPacked ms | % of peak | speed-up |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...convRows.map(({ name, flops }) => {
+        const old = t.cpu(`${name} conv2d`), ours = t.cpu(`${name} packed`);
+        return `| ${name.replace(/ b\d+$/, '')} | ${name.match(/ b(\d+)$/)![1]} | ${(flops / 1e6).toFixed(1)} | ${old.toFixed(3)} | ` +
+          `${pct(flops, old)} | ${ours.toFixed(3)} | ${pct(flops, ours)} | ${(old / ours).toFixed(2)}× |`;
+      }),
+    ];
+    const norm = [
+      '| op | today ms | today + the padding copy ms | inference op ms |', '| --- | --- | --- | --- |',
+      ...normRows.map((name) => `| ${name} | ${t.cpu(`${name} today`).toFixed(3)} | ` +
+        `${t.has(`${name} padded`) ? t.cpu(`${name} padded`).toFixed(3) : '-'} | ${t.cpu(`${name} ours`).toFixed(3)} |`),
+    ];
+    return [...conv, '', ...norm].join('\n');
+  } finally {
+    for (const tensor of owned) tensor.dispose();
+  }
+}
+
+function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number, [what, C, H, K, R, stride, padded]: ConvShape) {
+  const upsample = what.startsWith('upsampler'), f = upsample ? 2 : 1, pad = R === 3 ? 1 : 0;
+  const HS = f * H, HP = HS + 2 * pad, OH = Math.floor((HP - R) / stride) + 1;
+  const x = keep(Tensor.from(pseudoRandom(N * C * H * H, 1), [N, C, H, H]));
+  const xs = upsample ? keep(ops.upsampleNearest2x(x)) : x;
+  const w = keep(Tensor.from(pseudoRandom(K * C * R * R, 2).map((v) => v * 0.1), [K, C, R, R]));
+  const b = keep(Tensor.from(pseudoRandom(K, 3), [K]));
+  const packed = ops.packConv2dWeights(w);
+  keep(packed.packed);
+  const xp = keep(new Tensor([N, C, HP, HP]));
+  const y = keep(new Tensor([N, K, OH, OH]));
+  const work = keep(new Tensor([Math.max(1, wasm().conv2dWorkspaceSize(C, HS, HS, K, R, R, stride, pad))]));
+  const k = wasm(), name = `${what} b${N}`, flops = 2 * N * K * OH * OH * C * R * R;
+  const iterations = Math.max(2, Math.round(1e7 / flops));
+  k.conv2dPadInput(xp.ptr, x.ptr, N, C, H, H, pad, upsample ? 1 : 0);
+  const conv = (input: Tensor, side: number) => k.conv2dPackedForward(y.ptr, input.ptr, packed.packed.ptr, b.ptr, 0, 0, N, C, side, side, K, R, R, stride);
+  cases.push({ name: `${name} conv2d`, iterations,
+    fn: () => k.conv2dForward(y.ptr, xs.ptr, w.ptr, b.ptr, work.ptr, N, C, HS, HS, K, R, R, stride, pad) });
+  cases.push({ name: `${name} packed`, iterations,
+    fn: pad === 0 && !upsample ? () => conv(x, H) : padded ? () => conv(xp, HP)
+      : () => { k.conv2dPadInput(xp.ptr, x.ptr, N, C, H, H, pad, upsample ? 1 : 0); conv(xp, HP); } });
+  return { name, flops };
+}
+
+function normCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number, C: number, H: number): string {
+  const x = keep(Tensor.from(pseudoRandom(N * C * H * H, 1), [N, C, H, H]));
+  const gamma = keep(Tensor.from(pseudoRandom(C, 2), [C])), beta = keep(Tensor.from(pseudoRandom(C, 3), [C]));
+  const scale = keep(Tensor.from(pseudoRandom(N * C, 4), [N, C])), shift = keep(Tensor.from(pseudoRandom(N * C, 5), [N, C]));
+  const y = keep(new Tensor([N, C, H, H])), y2 = keep(new Tensor([N, C, H, H])), yp = keep(new Tensor([N, C, H + 2, H + 2]));
+  const k = wasm(), name = `groupNorm + AdaGN + SiLU [${N}, ${C}, ${H}, ${H}], 8 groups`;
+  const today = () => {
+    k.groupNormForward(y.ptr, 0, 0, x.ptr, gamma.ptr, beta.ptr, scale.ptr, shift.ptr, N, C, H * H, 8, 1e-5);
+    k.siluForward(y2.ptr, y.ptr, y.size);
+  };
+  cases.push({ name: `${name} today`, fn: today, iterations: 5 });
+  cases.push({ name: `${name} padded`, fn: () => { today(); k.conv2dPadInput(yp.ptr, y2.ptr, N, C, H, H, 1, 0); }, iterations: 5 });
+  cases.push({ name: `${name} ours`, iterations: 5,
+    fn: () => k.groupNormSiluForward(yp.ptr, x.ptr, gamma.ptr, beta.ptr, scale.ptr, shift.ptr, N, C, H, H, 8, 1e-5, 1) });
+  return name;
+}
+
+function attentionCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number): string {
+  const [heads, D, T] = [4, 16, 49], C = heads * D;
+  const qkv = keep(Tensor.from(pseudoRandom(N * 3 * C * T, 1), [N, 3 * C, T]));
+  const [q, k, v] = [2, 3, 4].map((seed) => keep(Tensor.from(pseudoRandom(N * C * T, seed), [N, heads, T, D])));
+  const o = keep(new Tensor([N, C, T])), probs = keep(new Tensor([N, heads, T, T]));
+  const work = keep(new Tensor([wasm().attentionChannelsWorkspaceSize(T)]));
+  const name = `attention core [${N}, 4 heads, 49 tokens, 16]`;
+  cases.push({ name: `${name} today`, iterations: 5, fn: () => wasm().attentionForward(o.ptr, probs.ptr, q.ptr, k.ptr, v.ptr, N * heads, T, D) });
+  cases.push({ name: `${name} ours`, iterations: 5, fn: () => wasm().attentionChannelsForward(o.ptr, qkv.ptr, work.ptr, N, heads, T, D) });
+  return name;
+}

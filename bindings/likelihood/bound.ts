@@ -1,0 +1,249 @@
+/**
+ * The variational bound on -log p(x0) of a diffusion model, term by term (Ho et al. 2020, eq. 5; computed as
+ * improved-diffusion's `calc_bpd_loop` does, Nichol & Dhariwal 2021):
+ *
+ *   L = KL(q(x_T | x0) || N(0, I))                                        the prior term (closed form)
+ *     + sum over t = 1 .. T-1 of KL(q(x_{t-1} | x_t, x0) || p(x_{t-1} | x_t))    the diffusion terms
+ *     + -log p(x0 | x_1)                                                  the decoder term (t = 0)
+ *
+ * with timesteps 0-indexed as everywhere here (the schedule's t = 0 is the paper's t = 1), each term at one draw
+ * x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps, and every term a mean over the item's dimensions, in nats (divide by
+ * ln 2 for bits). The reverse step p(x_{t-1} | x_t) = N(mu, sigma²) has the model's mean, the posterior mean
+ * mu~(x0_hat, x_t) of its x0 estimate (from eps, x0 or v, clipped to [-clipSampleRange, clipSampleRange] when the
+ * scheduler's clipSample is set, as calc_bpd_loop's clip_denoised), and a fixed variance (the scheduler's
+ * varianceType), as improved-diffusion's p_mean_variance sets it:
+ *
+ * - 'fixed_small': the posterior variance beta~_t; at t = 0, where beta~_0 = 0, beta~_1 (its clipped log-variance);
+ * - 'fixed_large': beta_t for t >= 1; at t = 0, beta~_1 for 8-bit images (improved-diffusion: "a better decoder
+ *   log likelihood") and beta_0 for continuous data (Ho et al.'s sigma_1² = beta_1: the variance of q(x0 | x_1)
+ *   for data that are smooth at the scale of the noise, which a Gaussian decoder needs; beta~_1 would cost
+ *   0.5 (beta_0 / beta~_1 - 1 - ln(beta_0 / beta~_1)) nats per dimension, 0.15 at T = 1000).
+ *
+ * The decoder term is the discretised Gaussian of 8-bit data (`'discretized'`: images in [-1, 1]) or the Gaussian
+ * density (`'gaussian'`: continuous data such as the 2-D toys).
+ *
+ * Noise: the eps of item n's term at timestep t is `randn` of (seed, STREAMS.likelihoodNoise), numbers
+ * t·2^36 + e·M .. t·2^36 + (e + 1)·M - 1, with e the item's example index and M its size; so an example's bound
+ * depends on (seed, its index) alone, never on the batch it is evaluated in or on the batch size.
+ */
+import type { Denoiser } from '../models/denoiser.ts';
+import { log } from '../ops/math.ts';
+import { normalKL, discretizedGaussianLogLikelihood, gaussianLogLikelihood } from '../ops/likelihood.ts';
+import { randnInto } from '../ops/random.ts';
+import { schedulerAddNoise, schedulerStep } from '../ops/scheduler.ts';
+import { tensorArg } from '../ops/check.ts';
+import { STREAMS } from '../random-streams.ts';
+import { DDPMScheduler } from '../schedulers/ddpm.ts';
+import type { PredictionType } from '../schedulers/base.ts';
+import { Tensor, tidy } from '../tensor.ts';
+
+/** The decoder term: `'discretized'` for 8-bit images in [-1, 1], `'gaussian'` for continuous data. */
+export type DecoderKind = 'discretized' | 'gaussian';
+
+export const DECODER_KINDS: readonly DecoderKind[] = ['discretized', 'gaussian'];
+
+/** Numbers of the likelihood stream per timestep: item e of a term takes e·M .. (e + 1)·M - 1 of its block. */
+export const LIKELIHOOD_NOISE_STRIDE = 2 ** 36;
+
+/** Options of `variationalBound`. */
+export interface BoundOptions {
+  /** The decoder term (see `DecoderKind`). Required. */
+  decoder: DecoderKind;
+  /** Seed of the noise of every term: a non-negative safe integer. Default 0. */
+  seed?: number;
+  /**
+   * Each item's example index, the address of its noise (non-negative integers; (index + 1) · M at most 2^36).
+   * Default 0 .. N-1.
+   */
+  exampleIndices?: ArrayLike<number>;
+  /** One class label per item for a class-conditional model (its null label for the unconditional bound). */
+  classLabels?: Int32Array | null;
+  /** Called after each timestep's term, t from T-1 down to 0 (e.g. for progress). */
+  onTimestep?: (t: number) => void;
+}
+
+/** The bound of each item of a batch, in nats per dimension. */
+export interface BoundTerms {
+  /** prior + diffusion + decoder. */
+  total: Float64Array;
+  /** KL(q(x_T | x0) || N(0, I)). */
+  prior: Float64Array;
+  /** The sum of the diffusion terms, t = 1 .. T-1. */
+  diffusion: Float64Array;
+  /** -log p(x0 | x_1) (t = 0). */
+  decoder: Float64Array;
+  /** The term of each timestep: perTimestep[t][n] (perTimestep[0] is the decoder term). */
+  perTimestep: Float64Array[];
+}
+
+/**
+ * The variational bound of each item of `x0` [N, ...model.sampleShape] under `model` and `scheduler` (all T of its
+ * training timesteps, whatever setTimesteps chose), term by term: see the top of this file. Runs the model T times
+ * on the batch.
+ */
+export function variationalBound(model: Denoiser, scheduler: DDPMScheduler, x0: Tensor, options: BoundOptions): BoundTerms {
+  const op = 'variationalBound';
+  if (!(scheduler instanceof DDPMScheduler)) {
+    throw new Error(`${op}: scheduler must be a DDPMScheduler (its varianceType is the reverse process's variance), got ${(scheduler as object | null)?.constructor?.name ?? String(scheduler)}`);
+  }
+  const shape = tensorArg(op, 'x0', x0);
+  const o = checkOptions(op, model, shape, options);
+  const N = shape[0], M = x0.size / Math.max(1, N);
+  const T = scheduler.config.numTrainTimesteps;
+  const tables = boundTables(scheduler, o.decoder);
+  const terms = { perTimestep: new Array<Float64Array>(T), diffusion: new Float64Array(N) };
+  for (let t = T - 1; t >= 0; t--) {
+    const term = tidy(() => {
+      const noise = termNoise(shape, M, o.seed, t, o.exampleIndices);
+      const timesteps = new Int32Array(N).fill(t);
+      const xt = scheduler.addNoise(x0, noise, timesteps);
+      const output = model.forward(xt, timesteps, o.classLabels);
+      return timestepTerm(scheduler, tables, t, x0, xt, output, o.decoder);
+    });
+    checkFinite(op, term, `the term at timestep ${t}`);
+    terms.perTimestep[t] = term;
+    if (t > 0) for (let n = 0; n < N; n++) terms.diffusion[n] += term[n];
+    o.onTimestep?.(t);
+  }
+  const prior = tidy(() => priorTerm(x0, scheduler.alphasCumprod[T - 1]));
+  checkFinite(op, prior, 'the prior term');
+  const decoder = terms.perTimestep[0];
+  const total = Float64Array.from(prior, (p, n) => p + terms.diffusion[n] + decoder[n]);
+  return { total, prior, diffusion: terms.diffusion, decoder, perTimestep: terms.perTimestep };
+}
+
+/** The float64 tables of the bound: posterior mean coefficients and the two log-variances per timestep. */
+interface BoundTables {
+  /** mu~_t(x0, x_t) = coef1[t] x0 + coef2[t] x_t (Ho et al. 2020, eq. 7). */
+  coef1: Float64Array;
+  coef2: Float64Array;
+  /** log beta~_t, with t = 0 clipped to t = 1 (the true posterior's; used for t >= 1). */
+  posteriorLogVariance: Float64Array;
+  /** The reverse step's log-variance (see the top of the file). */
+  modelLogVariance: Float64Array;
+}
+
+function boundTables(scheduler: DDPMScheduler, decoder: DecoderKind): BoundTables {
+  const { betas, alphas, alphasCumprod: ab } = scheduler;
+  const T = betas.length;
+  const coef1 = new Float64Array(T), coef2 = new Float64Array(T), posterior = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    const abPrev = t > 0 ? ab[t - 1] : 1;
+    coef1[t] = betas[t] * Math.sqrt(abPrev) / (1 - ab[t]);
+    coef2[t] = (1 - abPrev) * Math.sqrt(alphas[t]) / (1 - ab[t]);
+    posterior[t] = betas[t] * (1 - abPrev) / (1 - ab[t]);
+  }
+  // With a single timestep there is no beta~_1 to clip to: its decoder takes beta_0.
+  const clippedFirst = T > 1 ? posterior[1] : betas[0];
+  const posteriorLogVariance = Float64Array.from(posterior, (v, t) => log(t === 0 ? clippedFirst : v));
+  const large = scheduler.config.varianceType === 'fixed_large';
+  const modelLogVariance = large
+    ? Float64Array.from(betas, (beta, t) => log(t > 0 ? beta : decoder === 'gaussian' ? beta : clippedFirst))
+    : posteriorLogVariance;
+  return { coef1, coef2, posteriorLogVariance, modelLogVariance };
+}
+
+/** The term of timestep t for each item, given x_t and the model's output there (see the top of the file). */
+function timestepTerm(scheduler: DDPMScheduler, tables: BoundTables, t: number, x0: Tensor, xt: Tensor, output: Tensor, decoder: DecoderKind): Float64Array {
+  const { predictionType, clipSample, clipSampleRange } = scheduler.config;
+  const x0Hat = originalSampleCoefficients(predictionType, scheduler.alphasCumprod[t]);
+  // The model's mean: mu~_t(clip(x0_hat), x_t), through the generic scheduler step with no noise.
+  const { prevSample: modelMean } = schedulerStep(xt, output, {
+    a: x0Hat.onSample, b: x0Hat.onOutput, c: 0, d: 0, e: 0, f: tables.coef1[t], g: tables.coef2[t], h: 0,
+    sigma: 0, clipRange: clipSample ? clipSampleRange : Infinity,
+  });
+  const modelLogVariance = constant(x0.shape, tables.modelLogVariance[t]);
+  if (t === 0) {
+    const logScales = constant(x0.shape, 0.5 * tables.modelLogVariance[0]);
+    const logLikelihood = decoder === 'discretized'
+      ? discretizedGaussianLogLikelihood(x0, modelMean, logScales)
+      : gaussianLogLikelihood(x0, modelMean, logScales);
+    return logLikelihood.map((v) => -v);
+  }
+  const N = x0.shape[0];
+  const trueMean = schedulerAddNoise(x0, xt, new Array(N).fill(tables.coef1[t]), new Array(N).fill(tables.coef2[t]));
+  return normalKL(trueMean, constant(x0.shape, tables.posteriorLogVariance[t]), modelMean, modelLogVariance);
+}
+
+/** KL(N(sqrt(ab_T) x0, (1 - ab_T) I) || N(0, I)) per item. */
+function priorTerm(x0: Tensor, abLast: number): Float64Array {
+  const N = x0.shape[0];
+  // sqrt(ab_T) x0 with a float64 coefficient (the second term is 0 · x0).
+  const mean = schedulerAddNoise(x0, x0, new Array(N).fill(Math.sqrt(abLast)), new Array(N).fill(0));
+  const zeros = constant(x0.shape, 0);
+  return normalKL(mean, constant(x0.shape, log(1 - abLast)), zeros, zeros);
+}
+
+/** x0 = onSample · x_t + onOutput · output at ab_t, for each prediction type (as the schedulers compute it). */
+function originalSampleCoefficients(predictionType: PredictionType, ab: number): { onSample: number; onOutput: number } {
+  const sqrtAb = Math.sqrt(ab), sqrtOneMinusAb = Math.sqrt(1 - ab);
+  switch (predictionType) {
+    case 'epsilon': return { onSample: 1 / sqrtAb, onOutput: -sqrtOneMinusAb / sqrtAb };
+    case 'sample': return { onSample: 0, onOutput: 1 };
+    case 'v_prediction': return { onSample: sqrtAb, onOutput: -sqrtOneMinusAb };
+  }
+}
+
+/** A tensor of `shape` filled with `value` rounded to float32. */
+function constant(shape: readonly number[], value: number): Tensor {
+  const t = new Tensor(shape);
+  t.view().fill(value);
+  return t;
+}
+
+/** The eps of each item's term at timestep t (see the top of the file), drawn run by run of consecutive indices. */
+function termNoise(shape: readonly number[], M: number, seed: number, t: number, indices: readonly number[]): Tensor {
+  const noise = new Tensor(shape);
+  for (let start = 0; start < indices.length;) {
+    let end = start + 1;
+    while (end < indices.length && indices[end] === indices[end - 1] + 1) end++;
+    randnInto(noise.subview(start * M, [(end - start) * M]), {
+      seed, stream: STREAMS.likelihoodNoise, offset: t * LIKELIHOOD_NOISE_STRIDE + indices[start] * M,
+    });
+    start = end;
+  }
+  return noise;
+}
+
+function checkFinite(op: string, values: Float64Array, what: string): void {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new Error(`${op}: ${what} is ${values[bad]} for item ${bad}: the model's output or the data hold NaN or Infinity`);
+  }
+}
+
+interface ResolvedOptions {
+  decoder: DecoderKind;
+  seed: number;
+  exampleIndices: number[];
+  classLabels: Int32Array | null;
+  onTimestep?: (t: number) => void;
+}
+
+const OPTION_NAMES = ['decoder', 'seed', 'exampleIndices', 'classLabels', 'onTimestep'];
+
+function checkOptions(op: string, model: Denoiser, shape: readonly number[], options: BoundOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new Error(`${op}: options must be an object { decoder, ... }`);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) throw new Error(`${op}: unknown option '${key}' (allowed: ${OPTION_NAMES.join(', ')})`);
+  }
+  const { decoder, seed = 0, classLabels = null, onTimestep } = options;
+  if (!DECODER_KINDS.includes(decoder)) {
+    throw new Error(`${op}: options.decoder must be one of ${DECODER_KINDS.map((d) => `'${d}'`).join(', ')}, got ${String(decoder)}`);
+  }
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`${op}: options.seed must be a non-negative safe integer, got ${String(seed)}`);
+  const expected = [...model.sampleShape];
+  if (shape.length !== expected.length + 1 || expected.some((d, i) => d !== shape[i + 1])) {
+    throw new Error(`${op}: x0 must be [N, ${expected.join(', ')}] (the model's samples), got [${shape.join(', ')}]`);
+  }
+  const N = shape[0], M = expected.reduce((a, b) => a * b, 1);
+  const exampleIndices = options.exampleIndices === undefined ? Array.from({ length: N }, (_, n) => n) : Array.from(options.exampleIndices);
+  if (exampleIndices.length !== N) throw new Error(`${op}: options.exampleIndices has ${exampleIndices.length} entries for ${N} items`);
+  exampleIndices.forEach((e, n) => {
+    if (!Number.isInteger(e) || e < 0 || (e + 1) * M > LIKELIHOOD_NOISE_STRIDE) {
+      throw new Error(`${op}: options.exampleIndices[${n}] must be an integer in [0, ${Math.floor(LIKELIHOOD_NOISE_STRIDE / M) - 1}], got ${e}`);
+    }
+  });
+  if (onTimestep !== undefined && typeof onTimestep !== 'function') throw new Error(`${op}: options.onTimestep must be a function`);
+  return { decoder, seed, exampleIndices, classLabels, onTimestep };
+}
