@@ -74,3 +74,8 @@ export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts
 
 export * from './data/index.ts';
 export * as datasets from './data/index.ts';
+
+// The determinism self-test: the scenarios and golden outputs shipped in the package, loaded on first call.
+export {
+  selfTest, type SelfTestOptions, type SelfTestReport, type ScenarioResult, type Scenario, type EncodedOutput, type GoldenTable,
+} from './verify/index.ts';

@@ -11,16 +11,17 @@
  *   ddpm info    runs/ring/model.safetensors                what a model file (or a diffusers folder) holds
  *   ddpm export  --model mnist --format diffusers --out DIR  a U-Net as a diffusers pipeline folder
  *   ddpm bench   [--quick]                                 kernel and training-step benchmarks
+ *   ddpm verify                                           the determinism self-test against the shipped golden outputs
  *   ddpm demo                                             the tour `npm start` runs
  *
  * One file per subcommand; they share options.ts (flag parsing), errors.ts (one-line errors), progress.ts and
- * generate.ts (sampling and pictures).
+ * generate.ts (sampling and pictures). `bench` and `verify` need no optional package and parse their own flags
+ * (light.ts): they run before commander is involved.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, type CommanderError } from 'commander';
 import { init } from '../bindings/index.ts';
-import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { distillCommand } from './distill.ts';
 import { EXIT, commanderMessage, isCleanExit, reportError } from './errors.ts';
@@ -28,6 +29,7 @@ import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
 import { infoCommand } from './info.ts';
 import { interpolateCommand } from './interpolate.ts';
+import { LIGHT_COMMANDS, isLightCommand, runLight } from './light.ts';
 import { packageRoot } from './options.ts';
 import { sampleCommand } from './sample.ts';
 import { trainClassifierCommand } from './train-classifier.ts';
@@ -49,9 +51,11 @@ Examples:
   ddpm export --model mnist --format diffusers --out mnist-diffusers
 
 Run 'ddpm <command> --help' for a command's options.`);
-  for (const command of [trainCommand(), distillCommand(), sampleCommand(), interpolateCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
+  for (const command of [trainCommand(), distillCommand(), sampleCommand(), interpolateCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), demoCommand()]) {
     root.addCommand(command);
   }
+  // Listed in the help only: main() hands them to light.ts before commander parses anything.
+  for (const [name, { summary }] of Object.entries(LIGHT_COMMANDS)) root.command(name).description(summary);
   configureErrors(root);
   return root;
 }
@@ -80,6 +84,7 @@ function packageVersion(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (isLightCommand(argv)) return runLight(argv);
   const verbose = argv.includes('--verbose');
   const root = program();
   try {

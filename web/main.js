@@ -4,7 +4,7 @@
  * (drawing.js) lets the visitor draw a digit, which Edit completes (inpainting: the strokes are kept) or cleans
  * up (img2img) with a few-step sampler (edit.js), drawn the same way.
  *
- * The model file comes from ?model=<path from the repository root> (default models/mnist.safetensors); the other
+ * The model file comes from ?model=<path from the folder above web/> (default models/mnist.safetensors); the other
  * settings can be given as ?class=7&color=red&n=4&seed=0&steps=50&guidance=2 and are written back after each run.
  *
  * Hook for tests and the console (the UI itself uses it): `window.ddpm`
@@ -71,7 +71,9 @@ function loadModel(url) {
     };
   });
   ready.catch(() => {});
-  worker.postMessage({ type: 'load', url: new URL(`/${url.replace(/^\//, '')}`, location.href).href });
+  // Paths are from the folder above the page's (the repository under `npm run web`, the site's root in the static
+  // build of `npm run web:build`), so the page works from any folder of a host.
+  worker.postMessage({ type: 'load', url: new URL(`../${url.replace(/^\//, '')}`, location.href).href });
   window.ddpm.ready = ready;
   return ready;
 }

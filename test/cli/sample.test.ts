@@ -167,7 +167,7 @@ test('the demo trains and samples the toy, then draws digits from the models it 
 });
 
 test('every command has --help with examples', async () => {
-  const commands = [[], ['train'], ['sample'], ['train-classifier'], ['info'], ['bench'], ['demo']];
+  const commands = [[], ['train'], ['sample'], ['train-classifier'], ['info'], ['bench'], ['verify'], ['demo']];
   const results = await Promise.all(commands.map((c) => ddpm([...c, '--help'], cwd)));
   results.forEach((result, i) => {
     assert.is(result.code, 0, commands[i].join(' '));
