@@ -28,7 +28,7 @@ export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
 export {
-  encodeModel, decodeModel, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions,
+  encodeModel, decodeModel, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions, type SamplingRecord,
 } from './models/model-file.ts';
 export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
@@ -48,6 +48,8 @@ export { DistillationTrainer, type DistillationOptions } from './train/distillat
 export { ProgressiveDistillation, type ProgressiveDistillationOptions, type DistillationStepReport } from './train/progressive-distillation.ts';
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
 export { guidedForward } from './models/guidance.ts';
+export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
+export { SamplingWorkers } from './pipelines/sampling-workers.ts';
 export {
   DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';

@@ -19,6 +19,8 @@ import { packageRoot, shown } from './options.ts';
 export const SHIPPED_MODELS: Readonly<Record<string, string>> = {
   mnist: 'models/mnist.safetensors',
   'colored-mnist': 'models/colored-mnist.safetensors',
+  'mnist-4step': 'models/mnist-4step.safetensors',
+  'colored-mnist-4step': 'models/colored-mnist-4step.safetensors',
 };
 
 /** Channels per U-Net level, highest resolution first, before truncation to the levels an image size allows. */

@@ -11,7 +11,7 @@ import { Tensor } from '../tensor.ts';
 import type { SchedulerOptions } from '../schedulers/index.ts';
 import type { DistillationRecipe } from './distillation-teacher.ts';
 import { shardGradient, shardOf, shardRanges, treeSum, treeSumNumbers, type ShardInput, type TargetSource } from './gradients.ts';
-import { spawnWorker, type WorkerChannel } from './platform-worker.ts';
+import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
 
 /** A shard as plain arrays, to cross into a worker. */
 export interface ShardMessage {

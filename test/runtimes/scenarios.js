@@ -24,6 +24,7 @@
  * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
  */
 import { diffusionScenarios } from './scenarios/diffusion.js';
+import { distillationScenarios } from './scenarios/distillation.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
 import { inferenceScenarios } from './scenarios/inference.js';
@@ -41,6 +42,7 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...distillationScenarios,
   ...torchNoiseScenarios,
   ...solverScenarios,
   ...unetOptionScenarios,
