@@ -16,8 +16,9 @@
  *              forgets its noisy start, and a decay derived from the length would change nothing below 4,000 steps
  *   warm-up    200 steps (the trainer's default)
  *
- * The width rule for 20,000 images and more is the usual practice, not a recipe measured here (a CPU run of that
- * size takes hours); every other value was checked by training (see the README's "Your own images").
+ * At the digits' size these are the recipe the shipped models were trained and judged with; elsewhere they are
+ * rules of thumb around it (the width rule for 20,000 images and more is the usual practice: a CPU run of that
+ * size takes hours). The time they cost is in the README's "Your own images".
  */
 import { TRAINER_DEFAULTS } from '../bindings/index.ts';
 import { presetLevels } from './models.ts';

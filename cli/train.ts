@@ -92,7 +92,7 @@ Defaults for images, from the image size S and the number of images N (cli/train
   --steps      2,700 * sqrt(N) images seen, over the batch (300 images: 1500; the 9,000 digits: 4000)
   --ema-decay  0.999 and --warmup 200, as for every length: the EMA's warm-up, (1 + step)/(10 + step),
                already averages a run of s steps over about its last s/9
-A few hundred 32x32 pictures train in about 10 minutes on 2 cores; the digits get the shipped models' recipe.
+A few hundred 32x32 pictures: about 20 CPU-minutes (10 minutes on 2 idle cores); the digits: the shipped models' recipe.
 After its first few steps, a run prints how long it will take, measured on those steps.
 
 Writes into --out: ${Object.values(RUN_FILES).join(', ')}; holds --out/train.lock while it runs (one run per folder).
