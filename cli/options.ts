@@ -82,10 +82,17 @@ export function checkFolderCreatable(flag: string, path: string, folder: string)
  */
 export function makeFolder(flag: string, path: string, folder: string): void {
   checkFolderCreatable(flag, path, folder);
-  try {
-    mkdirSync(folder, { recursive: true });
-  } catch (error) {
-    fail(`${flag} ${path}: cannot create the folder ${shown(folder)}: ${fileErrorReason(error)}`);
+  // One level at a time, from the nearest existing folder down: Node's recursive mkdir reports a read-only file
+  // system or a permission problem as ENOENT, and the error should name the real cause.
+  const missing: string[] = [];
+  for (let part = resolve(folder); !existsSync(part); part = dirname(part)) missing.unshift(part);
+  for (const part of missing) {
+    try {
+      mkdirSync(part);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(part).isDirectory()) continue; // made meanwhile
+      fail(`${flag} ${path}: cannot create the folder ${shown(folder)}: ${fileErrorReason(error)}`);
+    }
   }
 }
 
