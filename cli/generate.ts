@@ -40,6 +40,14 @@ export interface EditRequest {
   jumpNSample?: number;
 }
 
+/**
+ * The classifier-free guidance `ddpm sample` and the demo use for class-conditional models (the README's pictures).
+ * A classifier trained only on real digits (scripts/evaluate.ts, DDIM-50) recognises the shipped models' digits
+ * as the class asked for 93.8% (digits) and 90.5% (colored digits) of the time at 1 (no guidance), and 100% and
+ * 99.8% at 3.
+ */
+export const DEFAULT_GUIDANCE = 3;
+
 export interface SampleRequest {
   model: Denoiser;
   /** The scheduler config the model was trained with (from its file). */

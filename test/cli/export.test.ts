@@ -72,7 +72,7 @@ test('--dtype float16 and bfloat16 write the weights at half the size, and the f
   }
 });
 
-test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, an existing folder, a bad folder', async () => {
+test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, an existing folder, a file in the way, a bad folder', async () => {
   writeFileSync(join(cwd, 'not-a-model.safetensors'), 'hello');
   mkdirSync(join(cwd, 'scheduler-only/scheduler'), { recursive: true });
   writeFileSync(join(cwd, 'scheduler-only/scheduler/scheduler_config.json'), '{}');
@@ -80,7 +80,7 @@ test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, 
     [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'half', '--dtype', 'float8'], "'float8' is invalid", 'float16'],
     [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'mnist-diffusers'], '--out mnist-diffusers: it already exists', '--overwrite'],
     [['export', '--model', 'mnist', '--format', 'onnx', '--out', 'x'], "'onnx' is invalid", 'diffusers'],
-    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'missing/x'], '--out missing/x: the folder', 'does not exist'],
+    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'not-a-model.safetensors/x'], '--out not-a-model.safetensors/x', 'is a file, not a folder'],
     [['export', '--model', 'not-a-model.safetensors', '--format', 'diffusers', '--out', 'broken'], 'not-a-model.safetensors'],
     [['export', '--model', join(ROOT, 'models/mnist.safetensors'), '--out', 'x'], "required option '--format <format>' not specified"],
     [['sample', '--model', 'scheduler-only', '--out', 'x.png'], 'scheduler-only: model_index.json is missing'],
