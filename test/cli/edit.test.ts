@@ -60,7 +60,7 @@ test('img2img: --init --strength writes the edits; batches do not change them; a
     ddpm(['sample', ...common.map((a) => (a === 'ring.png' ? 'ring-rgb.png' : a)), '--out', 'img2img-rgb.npy'], cwd),
   ]);
   for (const run of [whole, split, rgb]) assert.is(run.code, 0, run.stderr);
-  assert.match(whole.stdout, /wrote img2img\.npy: 3 images from .*DDIM img2img, strength 0\.5 6 steps/);
+  assert.match(whole.stdout, /wrote img2img\.npy: 3 images from .*UNIPC img2img, strength 0\.5 6 steps/);
   const read = (name: string) => decodeNpy(readFileSync(join(cwd, name)));
   const { data, shape } = read('img2img.npy');
   assert.equal(shape, [3, 1, 28, 28]);

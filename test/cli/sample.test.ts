@@ -27,6 +27,19 @@ test('setup: train the tiny models', async () => {
   for (const run of runs) assert.is(run.code, 0, run.stderr);
 });
 
+test('the default sampler: UniPC in 10 steps for images, DDIM in 50 for points; --steps alone keeps UniPC', async () => {
+  const digits = ['--model', join('digits', 'model.safetensors'), '--class', '4', '--num', '1'];
+  const [images, imagesSteps, points] = await Promise.all([
+    ddpm(['sample', ...digits, '--out', 'default-images.npy'], cwd),
+    ddpm(['sample', ...digits, '--steps', '3', '--out', 'default-images-3.npy'], cwd),
+    ddpm(['sample', '--model', join('toy', 'model.safetensors'), '--num', '3', '--out', 'default-points.npy'], cwd),
+  ]);
+  for (const run of [images, imagesSteps, points]) assert.is(run.code, 0, run.stderr);
+  assert.match(images.stdout, /UNIPC 10 steps/);
+  assert.match(imagesSteps.stdout, /UNIPC 3 steps/);
+  assert.match(points.stdout, /DDIM 50 steps/);
+});
+
 test('every sampler: --sampler dpmsolver++ --karras, unipc, euler, euler-ancestral, heun write finite samples', async () => {
   const toy = ['--model', join('toy', 'model.safetensors'), '--steps', '3', '--num', '5'];
   const digits = ['--model', join('digits', 'model.safetensors'), '--steps', '2', '--class', '4', '--num', '2', '--guidance', '2'];
@@ -177,7 +190,7 @@ test('a class-conditional model samples with guidance 3 unless --guidance says o
     ddpm(['sample', '--model', join('toy', 'model.safetensors'), '--steps', '2', '--num', '3', '--out', 'toy-default.npy'], cwd),
   ]);
   for (const run of [plain, three, one, toy]) assert.is(run.code, 0, run.stderr);
-  assert.match(plain.stdout, /DDIM 2 steps, guidance 3,/);
+  assert.match(plain.stdout, /UNIPC 2 steps, guidance 3,/);
   assert.not.match(one.stdout, /steps, guidance/);
   assert.not.match(toy.stdout, /steps, guidance/);
   const bytes = (file: string) => readFileSync(join(cwd, file));
