@@ -125,6 +125,17 @@ export async function distill(flags: DistillFlags): Promise<number> {
   }
 }
 
+/** The run's options that differ from the defaults, as flags: a resume must repeat them (the state checks it). */
+function runFlags(flags: DistillFlags): string {
+  const given: [string, number | string | undefined, number | undefined][] = [
+    ['--data', flags.data, undefined], ['--from-steps', flags.fromSteps, DISTILL_DEFAULTS.fromSteps],
+    ['--steps-per-round', flags.stepsPerRound, DISTILL_DEFAULTS.stepsPerRound], ['--guidance', flags.guidance, undefined],
+    ['--batch', flags.batch, DISTILL_DEFAULTS.batch], ['--lr', flags.lr, DISTILL_DEFAULTS.lr], ['--warmup', flags.warmup, DISTILL_DEFAULTS.warmup],
+    ['--ema-decay', flags.emaDecay, DISTILL_DEFAULTS.emaDecay], ['--seed', flags.seed, 0],
+  ];
+  return given.filter(([, value, fallback]) => value !== undefined && value !== fallback).map(([flag, value]) => ` ${flag} ${value}`).join('');
+}
+
 class DistillSession {
   private lastSave = performance.now();
   private readonly started = performance.now();
@@ -166,7 +177,7 @@ class DistillSession {
     }
     await this.checkpoint();
     if (stop.requested) {
-      this.say(`stopped at step ${run.totalStep} of ${total}: checkpoint written; continue with: ddpm distill --model ${flags.model} --to-steps ${flags.toSteps} --out ${shown(this.folder.path)} --resume`);
+      this.say(`stopped at step ${run.totalStep} of ${total}: checkpoint written; continue with: ddpm distill --model ${flags.model} --to-steps ${flags.toSteps}${runFlags(flags)} --out ${shown(this.folder.path)} --resume`);
       return signalExitCode(stop.signal ?? 'SIGINT');
     }
     await this.finishRound(round);

@@ -55,7 +55,10 @@ test('Ctrl-C writes a checkpoint; --resume continues to the same student', async
   run.child.kill('SIGINT');
   const stopped = await run.done;
   assert.is(stopped.code, 130, stopped.stderr);
-  const resumed = await ddpm(['distill', '--model', 'teacher/model.safetensors', ...FAST, '--workers', '1', '--resume', '--out', 'stopped'], cwd);
+  // The command it prints repeats the run's options: it resumes as printed.
+  const printed = /continue with: ddpm (.+)$/m.exec(stopped.stdout + stopped.stderr);
+  assert.ok(printed, stopped.stdout + stopped.stderr);
+  const resumed = await ddpm([...printed[1].split(' '), '--workers', '1'], cwd);
   assert.is(resumed.code, 0, resumed.stderr);
   assert.ok(modelBytes('stopped').equals(modelBytes('one')), 'the resumed student differs from the straight run\'s');
 });
