@@ -27,3 +27,4 @@ export * from './torch-random';
 export * from './half';
 export * from './likelihood';
 export * from './per-item';
+export * from './learned-variance';

@@ -5,7 +5,7 @@
  */
 import {
   DDIMScheduler, DDPMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-  EulerDiscreteScheduler, HeunDiscreteScheduler, tidy, toyDataset, UniPCMultistepScheduler,
+  EulerDiscreteScheduler, HeunDiscreteScheduler, ScoreSdeODEScheduler, ScoreSdePCScheduler, Tensor, tidy, toyDataset, UniPCMultistepScheduler,
   type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type PipelineScheduler, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
@@ -16,17 +16,25 @@ import { isDigits, isToy, TOY_SIZE } from './data.ts';
  */
 export const pictures = () => import('./pictures/index.ts');
 
-export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun';
+export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun' | 'sde-pc' | 'pf-ode';
 
-/** Each sampler: its scheduler, what it is (for --help), its order (the fewest steps) and its default steps. */
-export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean }>> = {
+/**
+ * Each sampler: its scheduler, what it is (for --help), its order (the fewest steps), its default steps and the
+ * model evaluations of n steps.
+ */
+export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean; evaluations?: (steps: number) => number }>> = {
   ddim: { what: 'DDIM (Song et al. 2021), deterministic, first order', order: 1, steps: 50, karras: false },
   ddpm: { what: 'ancestral DDPM (Ho et al. 2020), one step per training timestep by default', order: 1, steps: null, karras: false },
   'dpmsolver++': { what: 'DPM-Solver++ 2M (Lu et al. 2022), second-order multistep', order: 2, steps: 20, karras: true },
   unipc: { what: 'UniPC-bh2 (Zhao et al. 2023), second-order predictor-corrector', order: 2, steps: 20, karras: true },
   euler: { what: "Euler's method on the ODE (Karras et al. 2022), first order", order: 1, steps: 50, karras: true },
   'euler-ancestral': { what: 'Euler ancestral, stochastic, first order', order: 1, steps: 50, karras: false },
-  heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true },
+  heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true, evaluations: (n) => 2 * n - 1 },
+  'sde-pc': {
+    what: 'score-SDE predictor-corrector (Song et al. 2021): reverse diffusion + one Langevin step per timestep', order: 1, steps: null, karras: false,
+    evaluations: (n) => 2 * n,
+  },
+  'pf-ode': { what: "score-SDE probability-flow ODE (Song et al. 2021), Heun's method in log ab, deterministic", order: 2, steps: null, karras: false, evaluations: (n) => 2 * n - 1 },
 };
 export const SAMPLERS = Object.keys(SAMPLER_INFO) as SamplerName[];
 
@@ -53,6 +61,8 @@ export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions,
     case 'euler': return EulerDiscreteScheduler.fromConfig(config, karras);
     case 'euler-ancestral': return EulerAncestralDiscreteScheduler.fromConfig(config);
     case 'heun': return HeunDiscreteScheduler.fromConfig(config, karras);
+    case 'sde-pc': return ScoreSdePCScheduler.fromConfig(config);
+    case 'pf-ode': return ScoreSdeODEScheduler.fromConfig(config);
   }
 }
 
@@ -68,7 +78,10 @@ export interface SampleRequest {
   num: number;
   seed: number;
   labels?: Int32Array | null;
-  guidance?: number;
+  /** The guidance weight, or one per attribute (composed) for a model with labels per attribute. */
+  guidance?: number | readonly number[];
+  /** The conditioning images of a conditioned model, [num, ...condition shape] flat. */
+  condition?: Float32Array;
   eta?: number;
   classifier?: NoiseAwareClassifier;
   classifierScale?: number;
@@ -86,14 +99,21 @@ export async function generateSamples(request: SampleRequest): Promise<Float32Ar
   if (request.firstSample) options.firstSample = request.firstSample;
   if (labels) options.classLabels = labels;
   if (guidance !== 1) options.guidanceScale = guidance;
+  const k = model.conditionChannels ?? 0;
+  const condition = request.condition && Tensor.from(request.condition, [num, k, ...model.sampleShape.slice(1)]);
+  if (condition) options.condition = condition;
   if (sampler === 'ddim' && eta !== 0) options.eta = eta;
   if (classifier) Object.assign(options, { classifier, classifierScale });
   if (onFrame) options.onStep = (info) => onFrame(info.sample.toFloat32Array(), info.index, info.total, info.timestep);
-  const out = await pipeline.generate(options);
   try {
-    return out.toFloat32Array();
+    const out = await pipeline.generate(options);
+    try {
+      return out.toFloat32Array();
+    } finally {
+      out.dispose();
+    }
   } finally {
-    out.dispose();
+    condition?.dispose();
   }
 }
 

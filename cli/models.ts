@@ -19,6 +19,9 @@ import { packageRoot, shown } from './options.ts';
 export const SHIPPED_MODELS: Readonly<Record<string, string>> = {
   mnist: 'models/mnist.safetensors',
   'colored-mnist': 'models/colored-mnist.safetensors',
+  'colored-mnist-attributes': 'models/colored-mnist-attributes.safetensors',
+  colorize: 'models/colorize.safetensors',
+  superres: 'models/superres.safetensors',
 };
 
 /** Channels per U-Net level, highest resolution first, before truncation to the levels an image size allows. */
@@ -29,8 +32,18 @@ export function mlpPreset(): MLPDenoiserConfig {
   return { dataDim: 2 };
 }
 
+/** What the U-Net preset adds for the training options: a learned variance, a conditioning image, labels per attribute. */
+export interface PresetExtras {
+  /** 2 · inChannels for a model that predicts its variance. Default: inChannels. */
+  outChannels?: number;
+  /** Channels of a conditioning image joined to the input. Default: none. */
+  conditionChannels?: number;
+  /** Labels per attribute (instead of numClasses). */
+  classAttributes?: number[];
+}
+
 /** The U-Net for images of side `imageSize` with `inChannels` channels and `numClasses` labels (0: unconditional). */
-export function unetPreset(imageSize: number, inChannels: number, numClasses: number, channels?: readonly number[]): UNet2DConfig {
+export function unetPreset(imageSize: number, inChannels: number, numClasses: number, channels?: readonly number[], extras: PresetExtras = {}): UNet2DConfig {
   const blockOutChannels = channels ? [...channels] : PRESET_CHANNELS.slice(0, presetLevels(imageSize));
   const lowest = imageSize / 2 ** (blockOutChannels.length - 1);
   if (!Number.isInteger(lowest)) {
@@ -42,6 +55,9 @@ export function unetPreset(imageSize: number, inChannels: number, numClasses: nu
     sampleSize: imageSize, inChannels, blockOutChannels, layersPerBlock: 1, attentionResolutions: [lowest],
     numHeads: largestDivisor(4, [last]), normNumGroups: largestDivisor(8, blockOutChannels),
     resnetTimeScaleShift: 'scale_shift', numClassEmbeds: numClasses,
+    ...(extras.outChannels !== undefined && extras.outChannels !== inChannels && { outChannels: extras.outChannels }),
+    ...(extras.conditionChannels && { conditionChannels: extras.conditionChannels }),
+    ...(extras.classAttributes && { classAttributes: extras.classAttributes }),
   };
 }
 

@@ -23,7 +23,9 @@ export const SAMPLING_MEMORY_BUDGET = 64 * 2 ** 20;
 export async function defaultBatch(request: SampleRequest): Promise<number> {
   resetPeakBytes();
   const before = memoryStats().liveBytes;
-  await generateSamples({ ...request, num: 1, steps: 1, labels: request.labels?.subarray(0, 1) ?? null, onFrame: undefined, firstSample: 0 });
+  await generateSamples({
+    ...request, num: 1, steps: 1, labels: request.labels?.subarray(0, 1) ?? null, condition: conditionsOf(request, 0, 1), onFrame: undefined, firstSample: 0,
+  });
   const perSample = Math.max(1, memoryStats().peakBytes - before);
   return Math.max(1, Math.min(request.num, Math.floor(SAMPLING_MEMORY_BUDGET / perSample)));
 }
@@ -41,7 +43,7 @@ export async function sampleInBatches(
   for (let first = 0, b = 0; first < request.num; first += batch, b++) {
     const size = Math.min(batch, request.num - first);
     const samples = await generateSamples({
-      ...request, num: size, firstSample: first, labels: request.labels?.subarray(first, first + size) ?? null,
+      ...request, num: size, firstSample: first, labels: request.labels?.subarray(first, first + size) ?? null, condition: conditionsOf(request, first, size),
       onFrame: onStep ? (sample, index, total, timestep) => onStep(b, index, total, timestep, sample) : undefined,
     });
     await onBatch(samples, first);
@@ -117,4 +119,11 @@ export class AnimationFrames {
     }
     this.frames[k].set(sample, b * this.batch * this.perSample);
   }
+}
+
+/** The conditioning images of samples [first, first + size) of a request, if it has any. */
+function conditionsOf(request: SampleRequest, first: number, size: number): Float32Array | undefined {
+  if (!request.condition) return undefined;
+  const per = request.condition.length / request.num;
+  return request.condition.subarray(first * per, (first + size) * per);
 }

@@ -9,7 +9,8 @@
  */
 import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { decodeModel, OutOfMemoryError, predictsVariance, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { readConditionImages } from './cond-image.ts';
 import { readFileBytes, temporaryPath } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
@@ -35,6 +36,9 @@ export interface SampleFlags {
   class?: string;
   color?: string;
   guidance: number;
+  classGuidance?: number;
+  colorGuidance?: number;
+  condImage?: string;
   classifier?: string;
   classifierScale: number;
   seed: number;
@@ -62,6 +66,9 @@ export function sampleCommand(): Command {
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
     .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none').argParser(numberIn({ min: 0 })).default(1))
+    .addOption(new Option('--class-guidance <w>', 'colored-mnist-attributes: the digit\'s guidance weight, composed with the color\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
+    .addOption(new Option('--color-guidance <w>', 'colored-mnist-attributes: the color\'s guidance weight, composed with the digit\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
+    .option('--cond-image <file>', 'a conditioned model\'s input: a grey digit to colour (colorize), a 14x14 digit to enlarge (superres); a PNG, or a .npy [N, C, H, W] in [0, 1]')
     .option('--classifier <file>', 'a noise-aware classifier (ddpm train-classifier) for classifier guidance')
     .addOption(new Option('--classifier-scale <s>', 'weight of the classifier guidance').argParser(numberIn({ min: 0 })).default(1))
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
@@ -78,6 +85,11 @@ Examples:
   ddpm sample --model mnist --class 7 --num 16 --guidance 3 --out sevens.png
   ddpm sample --model mnist --sampler dpmsolver++ --karras --steps 10 --out digits.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
+  ddpm sample --model colored-mnist-attributes --color red --guidance 3 --out red.png     anything red
+  ddpm sample --model colored-mnist-attributes --class 7 --color red --class-guidance 3 --color-guidance 2 --out red-7.png
+  ddpm sample --model colorize --cond-image grey.png --num 8 --out colored.png
+  ddpm sample --model superres --cond-image small.png --out large.png                     14x14 -> 28x28
+  ddpm sample --model runs/ring/model.safetensors --sampler pf-ode --steps 100 --out ring.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
   ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
   ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
@@ -93,7 +105,8 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const { model, metadata, path } = await loadDenoiser(flags.model, flags.maxParams);
   const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
-  const num = labels?.length ?? flags.num ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
+  const conditions = await conditionsOf(flags, model, metadata);
+  const num = labels?.length ?? flags.num ?? conditions?.count ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
   const steps = checkSampling(flags, model, metadata);
   const images = layoutOf(metadata.data, num).kind === 'images';
   if (extension === '.png' && images && num > MAX_GRID_IMAGES) {
@@ -103,7 +116,8 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const started = performance.now();
   const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
-    guidance: flags.guidance, eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
+    guidance: guidanceOf(flags, model), eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
+    condition: conditions?.values,
   };
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
   const batches = Math.ceil(num / batch);
@@ -114,7 +128,7 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const stopListening = exitOnSignal(() => { sink?.abortSync(); rmSync(temporaryPath(flags.out), { force: true }); },
     (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
   const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
-  const evaluations = flags.sampler === 'heun' ? 2 * steps - 1 : steps;
+  const evaluations = SAMPLER_INFO[flags.sampler].evaluations?.(steps) ?? steps;
   const progress = new SamplingProgress(evaluations * batches, `sampling ${num} with ${samplerName}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
   try {
     sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
@@ -183,13 +197,34 @@ function chooseLabels(flags: SampleFlags, model: Denoiser, meta: ModelMetadata, 
   const several = plan.candidates.length > 1;
   const num = flags.num ?? (several ? plan.candidates.length : 16);
   const labels = cycleLabels(plan.candidates, num);
-  const colored = data.name === 'colored-mnist' && plan.candidates.length % 6 === 0 && plan.candidates.length > 10;
+  const colored = data.name.startsWith('colored-mnist') && plan.candidates.length % 6 === 0 && plan.candidates.length > 10;
   return {
     labels,
     captions: several ? Array.from(labels, (label) => plan.names[label]) : undefined,
     columns: several ? Math.min(plan.candidates.length, colored ? 6 : 10) : undefined,
     title: several ? undefined : plan.names[plan.candidates[0]],
   };
+}
+
+/** The conditioning images of a conditioned model from --cond-image (null for other models). */
+async function conditionsOf(flags: SampleFlags, model: Denoiser, meta: ModelMetadata): Promise<{ values: Float32Array; count: number } | null> {
+  const condition = meta.data.condition;
+  if (!condition || !(model.conditionChannels ?? 0)) {
+    if (flags.condImage !== undefined) fail(`--cond-image ${flags.condImage}: the model takes no conditioning image (it was trained on '${meta.data.name}' without --task)`);
+    return null;
+  }
+  if (flags.condImage === undefined) {
+    const [C, H, W] = condition.inputShape;
+    fail(`--cond-image is required: the model (${condition.task}) takes a ${C === 1 ? 'grey ' : ''}${W}x${H} image to ${condition.task === 'colorize' ? 'colour' : 'enlarge'}`);
+  }
+  return readConditionImages(flags.condImage!, condition, flags.num ?? null);
+}
+
+/** The guidance: one weight, or for a model with labels per attribute and a weight given per attribute, both (composed). */
+function guidanceOf(flags: SampleFlags, model: Denoiser): number | number[] {
+  if (flags.classGuidance === undefined && flags.colorGuidance === undefined) return flags.guidance;
+  if (!model.classAttributes) fail(`--${flags.classGuidance !== undefined ? 'class' : 'color'}-guidance: weights per attribute need a model with labels per attribute (colored-mnist-attributes)`);
+  return [flags.classGuidance ?? flags.guidance, flags.colorGuidance ?? flags.guidance];
 }
 
 /** Checks the sampler's flags against the model; returns the number of steps. */
@@ -200,6 +235,13 @@ function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata)
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }
   if (flags.classifier === undefined && flags.classifierScale !== 1) fail('--classifier-scale needs --classifier');
+  if (predictsVariance(model)) {
+    const stochastic = ['euler-ancestral', 'sde-pc'].includes(flags.sampler) || (flags.sampler === 'ddim' && (flags.eta ?? 0) > 0);
+    if (stochastic) {
+      fail(`--sampler ${flags.sampler}${flags.sampler === 'ddim' ? ` --eta ${flags.eta}` : ''}: a learned-variance model sampled with a scheduler that ignores variance ` +
+        '(it adds noise of its own); use --sampler ddpm (the learned variance) or a deterministic one (ddim, dpmsolver++, unipc, euler, heun, pf-ode)');
+    }
+  }
   if (flags.karras && !SAMPLER_INFO[flags.sampler].karras) {
     fail(`--karras applies to ${SAMPLERS.filter((name) => SAMPLER_INFO[name].karras).join(', ')}, not --sampler ${flags.sampler}`);
   }

@@ -2,7 +2,9 @@
  * Sampling (Ho et al. 2020, Algorithm 2; Song et al. 2021 for DDIM; the ODE solvers after diffusers): start from
  * x_T ~ N(0, initNoiseSigma² I) (or the caller's latents) and apply the scheduler's step along its timesteps,
  * asking the model at every step for its prediction on scaleModelInput(x_t) at the scheduler's model timestep.
- * Any scheduler of the library serves: DDPM, DDIM, DPM-Solver, UniPC, Euler, Euler ancestral, Heun.
+ * Any scheduler of the library serves: DDPM, DDIM, DPM-Solver, UniPC, Euler, Euler ancestral, Heun, and the
+ * score-SDE predictor-corrector and probability-flow samplers (which call the model more than once per timestep:
+ * their `timesteps` list every call).
  *
  * Guidance:
  * - classifier-free (Ho & Salimans 2022): the model is run with the class labels and with the null label, and
@@ -17,14 +19,20 @@
  * k + n, so a large run can be sampled in batches of bounded memory and give the same samples as one batch. With
  * generator 'torch' the noise is PyTorch's, drawn as diffusers draws it, to replay a diffusers run.
  *
+ * A model that predicts its variance (improved DDPM's learned variance: outputs of 2C channels) samples with
+ * DDPMScheduler, whose learned varianceType uses it (respaced for strided steps), or with a deterministic sampler,
+ * which needs only the prediction (DDIM with eta 0 and the ODE solvers: the variance channels are dropped, as
+ * improved-diffusion's DDIM does). A sampler that adds noise of its own fixed variance would ignore what the model
+ * learned: that is an error. Guidance shifts the prediction; the variance is the conditional pass's (as GLIDE).
+ *
  * On failure (a bad option found by the scheduler, an error in onStep, out of memory) everything the call
  * allocated is freed before the error propagates, so the next call starts from the same memory.
  */
-import type { Denoiser } from '../models/denoiser.ts';
+import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import { guidedForward } from '../models/guidance.ts';
+import { composedGuidedForward, guidedForward } from '../models/guidance.ts';
 import { InferenceCache } from '../nn/inference-cache.ts';
-import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
+import { addInPlace, concatChannels, concatChannelsBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
 import type { TorchCpuCapability } from '../ops/torch-random.ts';
@@ -32,6 +40,8 @@ import type {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
   HeunDiscreteScheduler, UniPCMultistepScheduler,
 } from '../schedulers/index.ts';
+import type { ScoreSdeODEScheduler } from '../schedulers/score-sde-ode.ts';
+import type { ScoreSdePCScheduler } from '../schedulers/score-sde-pc.ts';
 import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
 import { toClassLabels } from '../core/class-labels.ts';
 import { checkFirstSample } from './batch-noise.ts';
@@ -39,7 +49,7 @@ import { philoxNoise, torchNoise, type NoiseGenerator, type NoiseSource } from '
 
 /** The schedulers a pipeline can sample with. */
 export type PipelineScheduler = DDPMScheduler | DDIMScheduler | DPMSolverMultistepScheduler | UniPCMultistepScheduler |
-  EulerDiscreteScheduler | EulerAncestralDiscreteScheduler | HeunDiscreteScheduler;
+  EulerDiscreteScheduler | EulerAncestralDiscreteScheduler | HeunDiscreteScheduler | ScoreSdePCScheduler | ScoreSdeODEScheduler;
 
 /** What `onStep` receives after every step. */
 export interface StepInfo {
@@ -84,8 +94,17 @@ export interface GenerateOptions {
   torchCapability?: TorchCpuCapability;
   /** One label per sample, for class-conditional models (required by them). */
   classLabels?: Int32Array | number[];
-  /** Classifier-free guidance weight w (1 = none; needs a class-conditional model trained with label dropout). Default 1. */
-  guidanceScale?: number;
+  /**
+   * Classifier-free guidance weight w (1 = none; needs a class-conditional model trained with label dropout).
+   * For a model with labels per attribute, a weight per attribute composes them (Liu et al. 2022): out(∅) +
+   * Σ_a w_a (out(a) - out(∅)) over the attributes each label names. Default 1.
+   */
+  guidanceScale?: number | readonly number[];
+  /**
+   * The conditioning images [batchSize, k, H, W] of a model conditioned by concatenation (conditionChannels k):
+   * one per sample, the same at every step. Required by such a model.
+   */
+  condition?: Tensor;
   /** A noise-aware classifier for classifier guidance (with classLabels). */
   classifier?: NoiseAwareClassifier;
   /** Weight of the classifier's gradient. Default 1. */
@@ -134,6 +153,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const o = this.checkOptions(options);
     const { scheduler } = this;
     scheduler.setTimesteps(o.numInferenceSteps);
+    this.checkVariance(o);
     const noise = o.generator === 'torch' ? torchNoise(o.seeds ?? o.seed, o.torchCapability) : philoxNoise(o.seed as number, o.firstSample);
     scheduler.firstSample = o.firstSample;
     const timesteps = scheduler.timesteps;
@@ -189,6 +209,28 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     }));
   }
 
+  /**
+   * A model that predicts its variance needs a scheduler that uses it or a deterministic one; a scheduler that
+   * uses one needs such a model (see the file header).
+   */
+  private checkVariance(o: ResolvedGenerateOptions): void {
+    const { model, scheduler } = this;
+    const name = `${this.constructor.name}.generate`;
+    const learned = predictsVariance(model), used = scheduler.predictsVariance;
+    const schedulerName = scheduler.constructor.name;
+    if (used && !learned) {
+      throw new Error(`${name}: ${schedulerName}'s varianceType '${(scheduler.config as { varianceType?: string }).varianceType}' takes the variance from the model, ` +
+        `but this model predicts none (its output has the sample's ${model.sampleShape[0]} channels): use 'fixed_small' or 'fixed_large'`);
+    }
+    if (!learned || used) return;
+    const stepOptions = this.stepOptions(o);
+    if (Array.from(scheduler.timesteps).some((t) => scheduler.drawsNoise(t, stepOptions))) {
+      throw new Error(`${name}: a learned-variance model sampled with a scheduler that ignores variance: ${schedulerName}` +
+        `${schedulerName === 'DDIMScheduler' ? ` with eta ${o.eta}` : ''} adds noise of its own fixed variance; use DDPMScheduler with ` +
+        "varianceType 'learned_range' (as the model file says), or a deterministic sampler (DDIM with eta 0, DPM-Solver++, UniPC, Euler, Heun)");
+    }
+  }
+
   /** The options of the scheduler's step that it takes: the seed of its noise, and DDIM's eta and clipped eps. */
   private stepOptions(o: ResolvedGenerateOptions): object {
     const offered = { ...(o.generator === 'philox' && { seed: o.seed }), eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
@@ -206,20 +248,24 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const timesteps = new Int32Array(N).fill(modelTimestep);
     // The labels may be the classifier's alone (classifier guidance of an unconditional model).
     const labels = model.numClasses > 0 ? o.classLabels : null;
-    const output = labels
-      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference', cache })
-      : model.forward(x, timesteps, null, { mode: 'inference', cache });
+    const learned = predictsVariance(model);
+    const pass = { mode: 'inference' as const, cache, condition: o.condition };
+    const output = !labels ? model.forward(x, timesteps, null, pass)
+      : Array.isArray(o.guidanceScale) ? composedGuidedForward(model, x, timesteps, labels, o.guidanceScale, pass)
+        : guidedForward(model, x, timesteps, labels, o.guidanceScale as number, pass, learned ? model.sampleShape[0] : undefined);
+    // The prediction, and the variance the scheduler takes (if any).
+    const { da: prediction, db: variance } = learned ? concatChannelsBackward(output, model.sampleShape[0]) : { da: output, db: null };
     if (o.classifier) {
       const ab = this.scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
-      addInPlace(output, gradient, -o.classifierScale * Math.sqrt(1 - ab) * this.scheduler.outputPerEpsilon(t));
+      addInPlace(prediction, gradient, -o.classifierScale * Math.sqrt(1 - ab) * this.scheduler.outputPerEpsilon(t));
     }
-    return output;
+    return variance && this.scheduler.predictsVariance ? concatChannels(prediction, variance) : prediction;
   }
 
   private checkOptions(options: GenerateOptions): ResolvedGenerateOptions {
     const name = `${this.constructor.name}.generate`;
-    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep', 'firstSample'];
+    const known = ['batchSize', 'numInferenceSteps', 'latents', 'seed', 'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'condition', 'classifier', 'classifierScale', 'eta', 'useClippedModelOutput', 'onStep', 'firstSample'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${known.join(', ')}`);
     }
@@ -245,7 +291,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
       const expected = [o.batchSize, ...this.model.sampleShape];
       sameShape(name, '[batchSize, ...model.sampleShape]', expected, 'latents', tensorArg(name, 'latents', o.latents));
     }
-    if (typeof o.guidanceScale !== 'number' || !Number.isFinite(o.guidanceScale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${o.guidanceScale}`);
+    this.checkGuidance(name, o.guidanceScale);
+    this.checkCondition(name, o.condition ?? null, o.batchSize);
     if (typeof o.classifierScale !== 'number' || !Number.isFinite(o.classifierScale)) throw new Error(`${name}: classifierScale must be a finite number, got ${o.classifierScale}`);
     const classes = this.model.numClasses;
     let labels: Int32Array | null = null;
@@ -257,6 +304,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
       throw new Error(`${name}: the model is class-conditional (${classes} classes): give classLabels, one per sample`);
     }
     if (o.guidanceScale !== 1 && classes === 0) throw new Error(`${name}: guidanceScale ${o.guidanceScale} needs a class-conditional model`);
+    if (Array.isArray(o.guidanceScale) && o.classifier) throw new Error(`${name}: composed guidance (a weight per attribute) and classifier guidance do not combine`);
     if (o.classifier) {
       if (!labels) throw new Error(`${name}: classifier guidance needs classLabels`);
       const { inChannels: C, sampleSize: S, numClasses: judged } = o.classifier.config;
@@ -266,12 +314,38 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
       const unknown = labels.find((label) => label >= judged);
       if (unknown !== undefined) throw new Error(`${name}: class label ${unknown} is out of range for the classifier: it tells ${judged} classes apart (0..${judged - 1})`);
     }
-    return { ...o, classLabels: labels, classifier: o.classifier ?? null, latents: o.latents ?? null };
+    return { ...o, classLabels: labels, classifier: o.classifier ?? null, latents: o.latents ?? null, condition: o.condition ?? null };
+  }
+
+  /** A finite weight, or (for a model with labels per attribute) one finite weight per attribute. */
+  private checkGuidance(name: string, scale: unknown): void {
+    const attributes = this.model.classAttributes;
+    if (Array.isArray(scale)) {
+      if (!attributes) throw new Error(`${name}: guidanceScale as a list (a weight per attribute) needs a model with labels per attribute (classAttributes); give one number`);
+      if (scale.length !== attributes.length || !scale.every((w) => typeof w === 'number' && Number.isFinite(w))) {
+        throw new Error(`${name}: guidanceScale must list ${attributes.length} finite weights, one per attribute, got [${scale.join(', ')}]`);
+      }
+      if (predictsVariance(this.model)) throw new Error(`${name}: composed guidance of a model that predicts its variance is not supported: give one guidanceScale`);
+      return;
+    }
+    if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${String(scale)}`);
+  }
+
+  /** The conditioning images: [batchSize, k, H, W] for a model with conditionChannels k, absent otherwise. */
+  private checkCondition(name: string, condition: Tensor | null, batchSize: number): void {
+    const k = this.model.conditionChannels ?? 0;
+    if (k === 0) {
+      if (condition !== null) throw new Error(`${name}: a condition was given, but the model takes no conditioning image`);
+      return;
+    }
+    if (condition === null) throw new Error(`${name}: the model is conditioned on an image of ${k} channels: give condition [${batchSize}, ${k}, ${this.model.sampleShape.slice(1).join(', ')}]`);
+    sameShape(name, 'the conditioning images [batchSize, k, H, W]', [batchSize, k, ...this.model.sampleShape.slice(1)], 'condition', tensorArg(name, 'condition', condition));
   }
 }
 
-type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents' | 'seeds'>> & {
+type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents' | 'seeds' | 'condition'>> & {
   classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; latents: Tensor | null; seeds?: readonly (number | bigint)[];
+  condition: Tensor | null;
   onStep?: GenerateOptions['onStep'];
 };
 
