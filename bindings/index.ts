@@ -44,7 +44,7 @@ export {
 } from './train/trainer.ts';
 export { DiffusionObjective, LOSS_TYPES, type LossType, type ObjectiveConfig, type ShardLoss } from './train/objective.ts';
 export { LossSecondMomentResampler, HISTORY_PER_TERM, UNIFORM_PROB, type SamplerState } from './train/timestep-sampler.ts';
-export { minSnrWeights, snrAt, offsetNoise } from './train/loss-weights.ts';
+export { minSnrWeights, snrAt, offsetNoise, addOffsets } from './train/loss-weights.ts';
 export { attributeLabelCount, encodeAttributes, decodeAttributes, onlyAttribute } from './core/attribute-labels.ts';
 export { posteriorTables, type PosteriorTables } from './schedulers/posterior-tables.ts';
 export {

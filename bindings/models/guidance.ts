@@ -32,7 +32,9 @@ export function guidedForward(
   const bothLabels = new Int32Array(2 * N).fill(model.numClasses);
   bothLabels.set(labels);
   const out = model.forward(both, bothTimesteps, bothLabels, { ...options, condition: repeated(options?.condition ?? null, 2) });
-  const cond = out.subview(0, x.shape), uncond = out.subview(x.size, x.shape);
+  // The output's items may be wider than x's (a learned variance's channels).
+  const half = [N, ...out.shape.slice(1)];
+  const cond = out.subview(0, half), uncond = out.subview(out.size / 2, half);
   const guided = addInPlace(uncond.clone(), sub(cond, uncond), scale);
   if (guidedChannels === undefined) return guided;
   const { da: prediction } = concatChannelsBackward(guided, guidedChannels, { db: null });

@@ -36,8 +36,14 @@ export function minSnrWeights(alphasCumprod: Float64Array, timesteps: ArrayLike<
  */
 export function offsetNoise(noise: Tensor, noiseOffset: number, seed: number, first: number): Tensor {
   const [N, C] = noise.shape;
+  return addOffsets(noise, noiseOffset, randn([N * C], { seed, offset: first * C, stream: STREAMS.trainNoiseOffset }).toFloat32Array());
+}
+
+/** noise + noiseOffset · r[n, c] on every element of channel c of item n (r: N·C values, item-major). */
+export function addOffsets(noise: Tensor, noiseOffset: number, r: Float32Array): Tensor {
+  const [N, C] = noise.shape;
   const planes = N * C, size = noise.size / planes;
-  const r = randn([planes], { seed, offset: first * C, stream: STREAMS.trainNoiseOffset }).toFloat32Array();
+  if (r.length !== planes) throw new Error(`addOffsets: ${r.length} offsets for ${N} x ${C} channels`);
   const ones = new Tensor([planes, size]);
   ones.view().fill(1);
   const shifted = schedulerAddNoise(noise.subview(0, [planes, size]), ones, new Array(planes).fill(1), Array.from(r, (v) => noiseOffset * v));
