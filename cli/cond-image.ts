@@ -34,26 +34,29 @@ export async function readConditionImages(path: string, condition: Condition, nu
 async function fromPicture(path: string, condition: Condition): Promise<Float32Array> {
   const [C, H, W] = condition.inputShape;
   const { default: sharp } = await import('sharp');
-  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  let bytes: Uint8Array, meta: { width?: number; height?: number; channels?: number };
   try {
-    decoded = await sharp(await readFile(path)).raw().toBuffer({ resolveWithObject: true });
+    bytes = await readFile(path);
+    meta = await sharp(bytes).metadata();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     fail(`--cond-image ${shown(path)}: ${code === 'ENOENT' ? 'no such file' : `not a picture sharp can read (${(error as Error).message})`}`);
   }
-  const { data, info } = decoded!;
-  if (info.width !== W || info.height !== H) {
-    fail(`--cond-image ${shown(path)} is ${info.width}x${info.height}; the model takes ${W}x${H} ${what(condition.task)} (${C === 1 ? 'grey' : 'RGB'})`);
+  const { width, height, channels = 0 } = meta!;
+  if (width !== W || height !== H) {
+    fail(`--cond-image ${shown(path)} is ${width}x${height}; the model takes ${W}x${H} ${what(condition.task)} (${C === 1 ? 'grey' : 'RGB'})`);
   }
   // Alpha is ignored: grey (1) or grey + alpha (2) for a 1-channel input; RGB (3) or RGBA (4) for a 3-channel one.
-  const colour = info.channels >= 3 ? 3 : 1;
+  const colour = channels >= 3 ? 3 : 1;
   if (colour !== C) {
-    fail(`--cond-image ${shown(path)} has ${info.channels} channel${info.channels > 1 ? 's' : ''} (${colour === 3 ? 'colour' : 'grey'}); ` +
+    fail(`--cond-image ${shown(path)} has ${channels} channel${channels > 1 ? 's' : ''} (${colour === 3 ? 'colour' : 'grey'}); ` +
       `the model takes ${C === 1 ? 'a grey (1-channel)' : `a ${C}-channel`} image`);
   }
+  const image = sharp(bytes!).removeAlpha();
+  const data = await (C === 1 ? image.grayscale() : image.toColourspace('srgb')).raw().toBuffer();
   const out = new Float32Array(C * H * W);
   for (let c = 0; c < C; c++) {
-    for (let i = 0; i < H * W; i++) out[c * H * W + i] = data[i * info.channels + c] / 127.5 - 1;
+    for (let i = 0; i < H * W; i++) out[c * H * W + i] = data[i * C + c] / 127.5 - 1;
   }
   return out;
 }
