@@ -23,6 +23,7 @@
  * Adding a scenario: append an entry (here or in a scenarios/*.js list), run
  * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
  */
+import { admScenarios } from './scenarios/adm.js';
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
@@ -46,4 +47,5 @@ export const scenarios = [
   ...unetOptionScenarios,
   ...fileScenarios,
   ...likelihoodScenarios,
+  ...admScenarios,
 ];
