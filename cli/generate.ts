@@ -6,7 +6,7 @@
 import {
   DDIMScheduler, DDPMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
   EulerDiscreteScheduler, HeunDiscreteScheduler, ScoreSdeODEScheduler, ScoreSdePCScheduler, Tensor, tidy, toyDataset, UniPCMultistepScheduler,
-  type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type PipelineScheduler, type SchedulerOptions,
+  type CorrectorType, type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type PipelineScheduler, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
 
@@ -48,7 +48,7 @@ const SCHEDULE_KEYS = ['numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEn
  * the solver's options are the sampler's. A model whose x0 is clipped to [-1, 1] (clipSample) gets the same clip
  * in the multistep solvers, which predict x0: dynamic thresholding with sampleMaxValue 1 is that clip (s is 1).
  */
-export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions, options: { karras?: boolean } = {}): PipelineScheduler {
+export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions, options: { karras?: boolean; corrector?: CorrectorType } = {}): PipelineScheduler {
   const trained = DDPMScheduler.fromConfig(stored).config;
   const config = { ...stored, ...Object.fromEntries(SCHEDULE_KEYS.map((key) => [key, trained[key]])) };
   const karras = options.karras ? { useKarrasSigmas: true } : {};
@@ -61,7 +61,7 @@ export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions,
     case 'euler': return EulerDiscreteScheduler.fromConfig(config, karras);
     case 'euler-ancestral': return EulerAncestralDiscreteScheduler.fromConfig(config);
     case 'heun': return HeunDiscreteScheduler.fromConfig(config, karras);
-    case 'sde-pc': return ScoreSdePCScheduler.fromConfig(config);
+    case 'sde-pc': return ScoreSdePCScheduler.fromConfig(config, options.corrector ? { corrector: options.corrector } : {});
     case 'pf-ode': return ScoreSdeODEScheduler.fromConfig(config);
   }
 }
@@ -75,6 +75,8 @@ export interface SampleRequest {
   steps?: number;
   /** Karras et al.'s sigmas, for the samplers that have them. */
   karras?: boolean;
+  /** sde-pc: the Langevin corrector's step rule. Default: the scheduler's ('langevin'). */
+  corrector?: CorrectorType;
   num: number;
   seed: number;
   labels?: Int32Array | null;
@@ -94,7 +96,7 @@ export interface SampleRequest {
 /** Generates `num` samples; returns them flat, [num, ...model.sampleShape]. */
 export async function generateSamples(request: SampleRequest): Promise<Float32Array> {
   const { model, sampler, num, seed, labels, guidance = 1, eta = 0, classifier, classifierScale = 1, onFrame } = request;
-  const pipeline = new DiffusionPipeline({ model, scheduler: samplerScheduler(sampler, request.scheduler, { karras: request.karras }) });
+  const pipeline = new DiffusionPipeline({ model, scheduler: samplerScheduler(sampler, request.scheduler, { karras: request.karras, corrector: request.corrector }) });
   const options: GenerateOptions = { batchSize: num, seed, numInferenceSteps: request.steps ?? defaultSteps(sampler, request.scheduler) };
   if (request.firstSample) options.firstSample = request.firstSample;
   if (labels) options.classLabels = labels;

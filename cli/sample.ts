@@ -32,6 +32,7 @@ export interface SampleFlags {
   sampler: SamplerName;
   steps?: number;
   karras?: boolean;
+  corrector?: 'langevin' | 'ald';
   eta?: number;
   class?: string;
   color?: string;
@@ -62,6 +63,7 @@ export function sampleCommand(): Command {
     .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
     .addOption(new Option('--steps <k>', 'sampling steps (default: see Samplers below)').argParser(integerAtLeast(1)))
     .option('--karras', "use Karras et al.'s noise levels (dpmsolver++, unipc, euler, heun)")
+    .addOption(new Option('--corrector <rule>', "sde-pc only: the Langevin corrector's step size, per sample's signal-to-noise ratio (langevin) or by the noise level (ald) (default: ald for 2-D points, langevin for images)").choices(['langevin', 'ald']))
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
@@ -116,6 +118,7 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   const started = performance.now();
   const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
+    corrector: flags.sampler === 'sde-pc' ? flags.corrector ?? (model.sampleShape.length === 1 ? 'ald' : 'langevin') : undefined,
     guidance: guidanceOf(flags, model), eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
     condition: conditions?.values,
   };
@@ -231,6 +234,7 @@ function guidanceOf(flags: SampleFlags, model: Denoiser): number | number[] {
 function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata): number {
   const T = meta.scheduler.numTrainTimesteps ?? 1000;
   if (flags.eta !== undefined && flags.sampler !== 'ddim') fail(`--eta applies to --sampler ddim, not ${flags.sampler}`);
+  if (flags.corrector !== undefined && flags.sampler !== 'sde-pc') fail(`--corrector applies to --sampler sde-pc, not ${flags.sampler}`);
   if (flags.guidance !== 1 && model.numClasses === 0) {
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }

@@ -13,7 +13,7 @@
  * batchSize, steps, guidance, eta) alone.
  */
 import {
-  DDIMPipeline, DDIMScheduler, type Denoiser, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
+  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, type Denoiser, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { PALETTE } from '../bindings/node.ts';
 import { classifyColors, maxOverChannels } from './colors.ts';
@@ -28,7 +28,9 @@ export const DEFAULT_PER_CLASS: Readonly<Record<DigitData, number>> = { mnist: 5
 export interface SamplingOptions {
   /** Samples per class (see DEFAULT_PER_CLASS): a positive integer. */
   perClass?: number;
-  /** DDIM steps. Default 50. */
+  /** The sampler: 'ddim' (deterministic with eta 0) or 'ddpm' (ancestral, with the model's variance). Default 'ddim'. */
+  sampler?: 'ddim' | 'ddpm';
+  /** Sampling steps. Default 50. */
   steps?: number;
   /** Classifier-free guidance weight (1 = plain conditional sampling). Default 1. */
   guidance?: number;
@@ -44,6 +46,7 @@ export interface SamplingOptions {
 
 interface EvaluationBase {
   perClass: number;
+  sampler: 'ddim' | 'ddpm';
   steps: number;
   guidance: number;
   eta: number;
@@ -150,13 +153,15 @@ export type ResolvedSampling = Required<Omit<SamplingOptions, 'onProgress'>>;
 
 /** Fills in the defaults of the sampling options for `data` and checks them (before any sampling). */
 export function resolveSampling(options: SamplingOptions, data: DigitData): ResolvedSampling {
-  const known = ['perClass', 'steps', 'guidance', 'eta', 'seed', 'batchSize', 'onProgress'];
+  const known = ['perClass', 'sampler', 'steps', 'guidance', 'eta', 'seed', 'batchSize', 'onProgress'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new Error(`evaluateModel: unknown option '${key}'; options are ${known.join(', ')}`);
   }
   const { onProgress: _unused, ...rest } = options;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  const o = { perClass: DEFAULT_PER_CLASS[data], steps: 50, guidance: 1, eta: 0, seed: 0, batchSize: 64, ...defined } as ResolvedSampling;
+  const o = { perClass: DEFAULT_PER_CLASS[data], sampler: 'ddim', steps: 50, guidance: 1, eta: 0, seed: 0, batchSize: 64, ...defined } as ResolvedSampling;
+  if (o.sampler !== 'ddim' && o.sampler !== 'ddpm') throw new Error(`evaluateModel: sampler must be 'ddim' or 'ddpm', got ${String(o.sampler)}`);
+  if (o.sampler === 'ddpm' && o.eta !== 0) throw new Error('evaluateModel: eta is an option of the ddim sampler');
   for (const [key, min] of [['perClass', 1], ['steps', 1], ['seed', 0], ['batchSize', 1]] as const) {
     if (!Number.isSafeInteger(o[key]) || o[key] < min) throw new Error(`evaluateModel: ${key} must be an integer >= ${min}, got ${o[key]}`);
   }
@@ -176,7 +181,9 @@ async function sampleAllClasses(
   const total = 10 * perDigit;
   const images = new Float32Array(total * M);
   const labels = Int32Array.from({ length: total }, (_, i) => Math.floor(i / o.perClass));
-  const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(stored ?? {}) });
+  const pipeline = o.sampler === 'ddpm'
+    ? new DDPMPipeline({ model, scheduler: DDPMScheduler.fromConfig(stored ?? {}) })
+    : new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(stored ?? {}) });
   let seconds = 0;
   for (let digit = 0; digit < 10; digit++) {
     for (let chunk = 0; chunk * o.batchSize < perDigit; chunk++) {
@@ -185,7 +192,7 @@ async function sampleAllClasses(
       const started = performance.now();
       const out = await pipeline.generate({
         batchSize: count, numInferenceSteps: o.steps, seed: o.seed + digit + 10 * chunk, classLabels: labels.subarray(from, from + count),
-        guidanceScale: o.guidance, eta: o.eta,
+        guidanceScale: o.guidance, ...(o.sampler === 'ddim' && { eta: o.eta }),
       });
       seconds += (performance.now() - started) / 1000;
       images.set(cropCentre(out.toFloat32Array(), S, DIGIT_SIZE), from * M);

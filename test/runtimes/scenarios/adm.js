@@ -28,14 +28,14 @@ export const admScenarios = [
     },
   },
   {
-    name: 'hybrid loss: 14 steps of a U-Net with a learned range, importance-sampled timesteps (past the warm-up), Min-SNR-5, offset noise 0.1, 2 workers; then DDPM-4 with its variance',
+    name: 'hybrid loss: 14 steps of a U-Net with a learned range, importance-sampled timesteps (past the warm-up), Min-SNR-5, offset noise 0.1; then DDPM-4 with its variance',
     needs: ['UNet2DModel', 'DDPMScheduler', 'Trainer', 'ArrayDataset', 'DDPMPipeline', 'LossSecondMomentResampler'],
     async run(lib) {
       const model = new lib.UNet2DModel({ ...UNET, inChannels: 1, outChannels: 2, numClassEmbeds: 2 }, 21);
       const scheduler = new lib.DDPMScheduler({ numTrainTimesteps: 4, predictionType: 'v_prediction', varianceType: 'learned_range' });
       const dataset = new lib.ArrayDataset('bits', eightBit(12 * 64, 4100), [1, 8, 8], Int32Array.from({ length: 12 }, (_, i) => i % 2), ['a', 'b']);
       const trainer = new lib.Trainer({
-        model, scheduler, dataset, batchSize: 6, learningRate: 1e-3, warmupSteps: 1, seed: 22, workers: 2,
+        model, scheduler, dataset, batchSize: 6, learningRate: 1e-3, warmupSteps: 1, seed: 22,
         loss: 'hybrid', timestepSampling: 'importance', snrGamma: 5, noiseOffset: 0.1,
       });
       try {
