@@ -42,6 +42,8 @@ test('setup: train the tiny models, with every new option', async () => {
   for (const part of ['outChannels 2', 'varianceType learned_range', 'betaStart 0.00001', 'loss hybrid', 'timestepSampling importance', 'snrGamma 5', 'noiseOffset 0.1']) {
     assert.ok(info.stdout.includes(part), `${part} in: ${info.stdout}`);
   }
+  const superres = await ddpm(['info', join('superres', 'model.safetensors')], cwd);
+  assert.ok(superres.stdout.includes('conditioned (superres) on images [1, 14, 14]') && superres.stdout.includes('conditionChannels 1'), superres.stdout);
   const toy = await ddpm(['info', join('toy', 'model.safetensors')], cwd);
   assert.ok(toy.stdout.includes('rescaleBetasZeroSnr true') && toy.stdout.includes('timestepSpacing trailing'), toy.stdout);
 });
