@@ -14,7 +14,7 @@
 // element's bits never depend on n or its position) and their plain scalar twins Mathf.exp, so the two agree to
 // a few ulp, not bit for bit. Reductions accumulate in f64 in an order that depends only on the element count
 // (see `reduceF64` in reduce.ts); their scalar twins sum in plain index order, so the two agree to f64 rounding.
-import { expf32Lane, expf32x4, onef32x4, sigmoidf32x4, siluf32x4 } from './simd-math';
+import { onef32x4, sigmoidf32x4, siluf32x4 } from './simd-math';
 import { at, reduceF64, reduceF64Scalar, SQUARED_DIFFERENCES, SQUARES, VALUES } from './reduce';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -56,28 +56,6 @@ export function siluBackwardScalar(dx: usize, dy: usize, x: usize, n: i32): void
 @inline function siluSlopeLanes(v: v128): v128 {
   const one = onef32x4(), s = sigmoidf32x4(v);
   return f32x4.mul(s, f32x4.add(one, f32x4.mul(v, f32x4.sub(one, s))));
-}
-
-/** Test hook: y[i] = e^x[i] with simd-math.ts's `expf32x4` (tails through a splat, as the kernels do). */
-export function vectorExp(y: usize, x: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(at(y, i), expf32x4(v128.load(at(x, i))));
-  for (; i < n; i++) store<f32>(at(y, i), expf32Lane(load<f32>(at(x, i))));
-}
-
-export function vectorExpScalar(y: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<f32>(at(y, i), Mathf.exp(load<f32>(at(x, i))));
-}
-
-/** Test hook: y[i] = 1 / (1 + e^-x[i]) with simd-math.ts's `sigmoidf32x4`. */
-export function vectorSigmoid(y: usize, x: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(at(y, i), sigmoidf32x4(v128.load(at(x, i))));
-  for (; i < n; i++) store<f32>(at(y, i), f32x4.extract_lane(sigmoidf32x4(f32x4.splat(load<f32>(at(x, i)))), 0));
-}
-
-export function vectorSigmoidScalar(y: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<f32>(at(y, i), 1 / (1 + Mathf.exp(-load<f32>(at(x, i)))));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ export * from './spatial';
 export * from './resample';
 export * from './activations';
 export * from './embedding';
-export * from './random';
+// The random fills; the raw Philox words (philox4x32, randBitsFill) are exported only by the test build
+// (test-hooks.ts), which checks them against the published known answers.
+export { randnFill, randnFillScalar, randUniformFill, randUniformFillScalar, randIntFill, randIntFillScalar } from './random';
 export * from './adamw';
 export * from './scheduler';
 export * from './layout';

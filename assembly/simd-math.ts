@@ -16,7 +16,7 @@
 // The lanes are independent: an element's result does not depend on its lane, its neighbours or n. Kernels
 // apply `expf32x4` to the splatted value for scalar tails, so every element of a tensor gets the same bits.
 // These helpers take and return v128, so they are not exported to JavaScript (index.ts does not re-export this
-// file); elementwise.ts exports test hooks (`vectorExp`, `vectorSigmoid`) that map them over arrays.
+// file); the test build's test-hooks.ts exports `vectorExp` and `vectorSigmoid`, which map them over arrays.
 
 // The constants sit in a static table read with v128.load32_splat rather than written as v128.const: V8 builds
 // each v128.const from two immediates (three instructions per use inside a loop), which made e^x about 2x slower

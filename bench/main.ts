@@ -21,6 +21,7 @@ import { markdownTable, type Context, type Row } from './report.ts';
 import { benchInferenceKernels } from './inference-kernels.ts';
 import { benchSamplerForward } from './sampler-forward.ts';
 import { benchSampling } from './sampling.ts';
+import { benchSamplingThreads } from './sampling-threads.ts';
 import { loadTfWasm } from './tfjs.ts';
 import { runTorchReference } from './torch.ts';
 import { benchTraining } from './training.ts';
@@ -42,7 +43,7 @@ export async function runBenchmark({ quick }: { quick: boolean }): Promise<strin
     ...(await benchAttention(ctx)),
     ...(await benchTraining(ctx)),
   ];
-  const sections = [await benchInferenceKernels(ctx), await benchSamplerForward(ctx), await benchSampling(ctx), await benchMemory(ctx)].filter((section) => section !== '');
+  const sections = [await benchInferenceKernels(ctx), await benchSamplerForward(ctx), await benchSampling(ctx), await benchSamplingThreads(ctx), await benchMemory(ctx)].filter((section) => section !== '');
   const seconds = (performance.now() - started) / 1000;
   const report = [
     `## Benchmark${quick ? ' (--quick)' : ''}`,

@@ -28,7 +28,7 @@ export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
 export {
-  encodeModel, decodeModel, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions,
+  encodeModel, decodeModel, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions, type SamplingRecord,
 } from './models/model-file.ts';
 export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
@@ -57,6 +57,8 @@ export { ProgressiveDistillation, type ProgressiveDistillationOptions, type Dist
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
 export { guidedForward, composedGuidedForward } from './models/guidance.ts';
 export { predictsVariance } from './models/denoiser.ts';
+export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
+export { SamplingWorkers } from './pipelines/sampling-workers.ts';
 export {
   DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';

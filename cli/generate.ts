@@ -4,67 +4,18 @@
  * grid, or a scatter plot over the training data for 2-D points) or a NumPy array.
  */
 import {
-  DDIMScheduler, DDPMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-  EulerDiscreteScheduler, HeunDiscreteScheduler, ScoreSdeODEScheduler, ScoreSdePCScheduler, Tensor, tidy, toyDataset, UniPCMultistepScheduler,
-  type CorrectorType, type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type PipelineScheduler, type SchedulerOptions,
+  DDPMScheduler, DiffusionPipeline, samplerScheduler, SAMPLER_INFO, Tensor, tidy, toyDataset, type SamplingWorkers,
+  type CorrectorType, type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SamplerName, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
+
+export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from '../bindings/index.ts';
 
 /**
  * The picture layer, loaded on first use: it brings in sharp, which costs a good part of the command's start-up
  * and is not needed by commands that fail early or only read files (the module cache keeps one copy).
  */
 export const pictures = () => import('./pictures/index.ts');
-
-export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun' | 'sde-pc' | 'pf-ode';
-
-/**
- * Each sampler: its scheduler, what it is (for --help), its order (the fewest steps), its default steps and the
- * model evaluations of n steps.
- */
-export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean; evaluations?: (steps: number) => number }>> = {
-  ddim: { what: 'DDIM (Song et al. 2021), deterministic, first order', order: 1, steps: 50, karras: false },
-  ddpm: { what: 'ancestral DDPM (Ho et al. 2020), one step per training timestep by default', order: 1, steps: null, karras: false },
-  'dpmsolver++': { what: 'DPM-Solver++ 2M (Lu et al. 2022), second-order multistep', order: 2, steps: 20, karras: true },
-  unipc: { what: 'UniPC-bh2 (Zhao et al. 2023), second-order predictor-corrector', order: 2, steps: 20, karras: true },
-  euler: { what: "Euler's method on the ODE (Karras et al. 2022), first order", order: 1, steps: 50, karras: true },
-  'euler-ancestral': { what: 'Euler ancestral, stochastic, first order', order: 1, steps: 50, karras: false },
-  heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true, evaluations: (n) => 2 * n - 1 },
-  'sde-pc': {
-    what: 'score-SDE predictor-corrector (Song et al. 2021): reverse diffusion + one Langevin step per timestep', order: 1, steps: null, karras: false,
-    evaluations: (n) => 2 * n,
-  },
-  'pf-ode': { what: "score-SDE probability-flow ODE (Song et al. 2021), Heun's method in log ab, deterministic", order: 2, steps: null, karras: false, evaluations: (n) => 2 * n - 1 },
-};
-export const SAMPLERS = Object.keys(SAMPLER_INFO) as SamplerName[];
-
-/** The options of a model's stored config that define its noise schedule and parameterisation. */
-const SCHEDULE_KEYS = ['numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEnd', 'trainedBetas', 'predictionType'] as const;
-
-/**
- * The scheduler of a sampler for a model, from the model file's stored scheduler config (diffusers' from_config).
- * The schedule is the one the model was trained with (DDPMScheduler's reading of the stored config: a stored
- * config lists only what differed from those defaults, and Heun's own defaults differ); the timestep spacing and
- * the solver's options are the sampler's. A model whose x0 is clipped to [-1, 1] (clipSample) gets the same clip
- * in the multistep solvers, which predict x0: dynamic thresholding with sampleMaxValue 1 is that clip (s is 1).
- */
-export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions, options: { karras?: boolean; corrector?: CorrectorType } = {}): PipelineScheduler {
-  const trained = DDPMScheduler.fromConfig(stored).config;
-  const config = { ...stored, ...Object.fromEntries(SCHEDULE_KEYS.map((key) => [key, trained[key]])) };
-  const karras = options.karras ? { useKarrasSigmas: true } : {};
-  const clip = trained.clipSample && trained.clipSampleRange === 1 ? { thresholding: true, sampleMaxValue: 1 } : {};
-  switch (sampler) {
-    case 'ddpm': return DDPMScheduler.fromConfig(config);
-    case 'ddim': return DDIMScheduler.fromConfig(config);
-    case 'dpmsolver++': return DPMSolverMultistepScheduler.fromConfig(config, { algorithmType: 'dpmsolver++', solverOrder: 2, ...clip, ...karras });
-    case 'unipc': return UniPCMultistepScheduler.fromConfig(config, { solverType: 'bh2', solverOrder: 2, ...clip, ...karras });
-    case 'euler': return EulerDiscreteScheduler.fromConfig(config, karras);
-    case 'euler-ancestral': return EulerAncestralDiscreteScheduler.fromConfig(config);
-    case 'heun': return HeunDiscreteScheduler.fromConfig(config, karras);
-    case 'sde-pc': return ScoreSdePCScheduler.fromConfig(config, options.corrector ? { corrector: options.corrector } : {});
-    case 'pf-ode': return ScoreSdeODEScheduler.fromConfig(config);
-  }
-}
 
 export interface SampleRequest {
   model: Denoiser;
@@ -93,10 +44,17 @@ export interface SampleRequest {
   firstSample?: number;
 }
 
-/** Generates `num` samples; returns them flat, [num, ...model.sampleShape]. */
-export async function generateSamples(request: SampleRequest): Promise<Float32Array> {
+/** The pipeline of a request: its model with its sampler's scheduler. */
+export function requestPipeline(request: SampleRequest): DiffusionPipeline {
+  return new DiffusionPipeline({ model: request.model, scheduler: samplerScheduler(request.sampler, request.scheduler, { karras: request.karras, corrector: request.corrector }) });
+}
+
+/**
+ * Generates `num` samples; returns them flat, [num, ...model.sampleShape]. With `workers` (built for this request's
+ * pipeline) the batch is split between threads: the same samples.
+ */
+export async function generateSamples(request: SampleRequest, workers: SamplingWorkers | null = null): Promise<Float32Array> {
   const { model, sampler, num, seed, labels, guidance = 1, eta = 0, classifier, classifierScale = 1, onFrame } = request;
-  const pipeline = new DiffusionPipeline({ model, scheduler: samplerScheduler(sampler, request.scheduler, { karras: request.karras, corrector: request.corrector }) });
   const options: GenerateOptions = { batchSize: num, seed, numInferenceSteps: request.steps ?? defaultSteps(sampler, request.scheduler) };
   if (request.firstSample) options.firstSample = request.firstSample;
   if (labels) options.classLabels = labels;
@@ -108,7 +66,7 @@ export async function generateSamples(request: SampleRequest): Promise<Float32Ar
   if (classifier) Object.assign(options, { classifier, classifierScale });
   if (onFrame) options.onStep = (info) => onFrame(info.sample.toFloat32Array(), info.index, info.total, info.timestep);
   try {
-    const out = await pipeline.generate(options);
+    const out = await (workers && !onFrame ? workers.generate(options) : requestPipeline(request).generate(options));
     try {
       return out.toFloat32Array();
     } finally {

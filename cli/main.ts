@@ -5,6 +5,7 @@
  *   ddpm train   --data gaussian8 --out runs/ring          train (2-D toys, digits, or a folder of images)
  *   ddpm sample  --model runs/ring/model.safetensors --out ring.png
  *   ddpm eval    --model mnist --nll                        the likelihood bound on held-out data, in bits/dim
+ *   ddpm distill --model mnist --to-steps 4 --out runs/d    a few-step student (progressive distillation)
  *   ddpm train-classifier --data mnist --out runs/clf      a noise-aware classifier for classifier guidance
  *   ddpm info    runs/ring/model.safetensors                what a model file (or a diffusers folder) holds
  *   ddpm export  --model mnist --format diffusers --out DIR  a U-Net as a diffusers pipeline folder
@@ -20,6 +21,7 @@ import { Command, type CommanderError } from 'commander';
 import { init } from '../bindings/index.ts';
 import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
+import { distillCommand } from './distill.ts';
 import { EXIT, commanderMessage, isCleanExit, reportError } from './errors.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
@@ -43,7 +45,7 @@ Examples:
   ddpm export --model mnist --format diffusers --out mnist-diffusers
 
 Run 'ddpm <command> --help' for a command's options.`);
-  for (const command of [trainCommand(), sampleCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
+  for (const command of [trainCommand(), distillCommand(), sampleCommand(), evalCommand(), trainClassifierCommand(), infoCommand(), exportCommand(), benchCommand(), demoCommand()]) {
     root.addCommand(command);
   }
   configureErrors(root);

@@ -22,6 +22,8 @@ export const SHIPPED_MODELS: Readonly<Record<string, string>> = {
   'colored-mnist-attributes': 'models/colored-mnist-attributes.safetensors',
   colorize: 'models/colorize.safetensors',
   superres: 'models/superres.safetensors',
+  'mnist-4step': 'models/mnist-4step.safetensors',
+  'colored-mnist-4step': 'models/colored-mnist-4step.safetensors',
 };
 
 /** Channels per U-Net level, highest resolution first, before truncation to the levels an image size allows. */

@@ -14,7 +14,8 @@
  */
 import { memoryStats, resetPeakBytes, type ModelMetadata } from '../bindings/index.ts';
 import { NpyFileWriter } from '../bindings/io/npy-file.ts';
-import { generateSamples, layoutOf, npyValues, type SampleRequest } from './generate.ts';
+import { SamplingWorkers } from '../bindings/index.ts';
+import { generateSamples, layoutOf, npyValues, requestPipeline, type SampleRequest } from './generate.ts';
 
 /** The WebAssembly working memory the default batch aims at, beyond the model itself. */
 export const SAMPLING_MEMORY_BUDGET = 64 * 2 ** 20;
@@ -35,18 +36,24 @@ export type BatchStep = (batch: number, index: number, total: number, timestep: 
 
 /**
  * Draws `request.num` samples in batches of `batch` and hands each batch's samples (flat, [n, ...sampleShape])
- * to `onBatch` with the index of its first sample, in order.
+ * to `onBatch` with the index of its first sample, in order. With `threads` > 1 (and no per-step callback) each
+ * batch is split between that many threads: the same samples.
  */
 export async function sampleInBatches(
-  request: SampleRequest, batch: number, onBatch: (samples: Float32Array, first: number) => Promise<void>, onStep?: BatchStep,
+  request: SampleRequest, batch: number, onBatch: (samples: Float32Array, first: number) => Promise<void>, onStep?: BatchStep, threads = 1,
 ): Promise<void> {
-  for (let first = 0, b = 0; first < request.num; first += batch, b++) {
-    const size = Math.min(batch, request.num - first);
-    const samples = await generateSamples({
-      ...request, num: size, firstSample: first, labels: request.labels?.subarray(first, first + size) ?? null, condition: conditionsOf(request, first, size),
-      onFrame: onStep ? (sample, index, total, timestep) => onStep(b, index, total, timestep, sample) : undefined,
-    });
-    await onBatch(samples, first);
+  const workers = threads > 1 && !onStep ? await SamplingWorkers.start(requestPipeline(request), threads, request.classifier ?? null) : null;
+  try {
+    for (let first = 0, b = 0; first < request.num; first += batch, b++) {
+      const size = Math.min(batch, request.num - first);
+      const samples = await generateSamples({
+        ...request, num: size, firstSample: first, labels: request.labels?.subarray(first, first + size) ?? null, condition: conditionsOf(request, first, size),
+        onFrame: onStep ? (sample, index, total, timestep) => onStep(b, index, total, timestep, sample) : undefined,
+      }, workers);
+      await onBatch(samples, first);
+    }
+  } finally {
+    workers?.close();
   }
 }
 

@@ -23,20 +23,22 @@ import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
 import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
-import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type SampleSink } from './sample-batches.ts';
+import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type BatchStep, type SampleSink } from './sample-batches.ts';
 
 export interface SampleFlags {
   model: string;
   out: string;
   num?: number;
-  sampler: SamplerName;
+  /** Default 'ddim' (or what a distilled model's file records). */
+  sampler?: SamplerName;
   steps?: number;
   karras?: boolean;
   corrector?: 'langevin' | 'ald';
   eta?: number;
   class?: string;
   color?: string;
-  guidance: number;
+  /** Default 1 (a distilled model's guidance is in its weights). */
+  guidance?: number;
   classGuidance?: number;
   colorGuidance?: number;
   condImage?: string;
@@ -45,6 +47,8 @@ export interface SampleFlags {
   seed: number;
   animate?: string;
   batch?: number;
+  /** Threads sampling each batch (the samples are the same with any number). Default 1. */
+  workers?: number;
   maxParams?: number;
   verbose?: boolean;
 }
@@ -60,14 +64,14 @@ export function sampleCommand(): Command {
     .requiredOption('--model <file|name|dir>', `a model file, a shipped model (${Object.keys(SHIPPED_MODELS).join(', ')}) or a diffusers pipeline folder`)
     .requiredOption('--out <file>', 'samples.png (a grid, or a scatter plot for 2-D data) or samples.npy (float32)')
     .addOption(new Option('--num <n>', 'how many samples (default: 16 images, 2000 points, or one per class in turn)').argParser(integerAtLeast(1, 100000)))
-    .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS).default('ddim'))
+    .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS))
     .addOption(new Option('--steps <k>', 'sampling steps (default: see Samplers below)').argParser(integerAtLeast(1)))
     .option('--karras', "use Karras et al.'s noise levels (dpmsolver++, unipc, euler, heun)")
     .addOption(new Option('--corrector <rule>', "sde-pc only: the Langevin corrector's step size, per sample's signal-to-noise ratio (langevin) or by the noise level (ald) (default: ald for 2-D points, langevin for images)").choices(['langevin', 'ald']))
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
-    .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none').argParser(numberIn({ min: 0 })).default(1))
+    .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none (default: 1)').argParser(numberIn({ min: 0 })))
     .addOption(new Option('--class-guidance <w>', 'colored-mnist-attributes: the digit\'s guidance weight, composed with the color\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
     .addOption(new Option('--color-guidance <w>', 'colored-mnist-attributes: the color\'s guidance weight, composed with the digit\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
     .option('--cond-image <file>', 'a conditioned model\'s input: a grey digit to colour (colorize), a 14x14 digit to enlarge (superres); a PNG, or a .npy [N, C, H, W] in [0, 1]')
@@ -76,10 +80,13 @@ export function sampleCommand(): Command {
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
     .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate; default: 1)').argParser(integerAtLeast(1, 64)))
     .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
     .addHelpText('after', `
-Samplers (--sampler; default steps in brackets):
+Samplers (--sampler, default ddim; default steps in brackets):
 ${SAMPLERS.map((name) => `  ${name.padEnd(16)}${SAMPLER_INFO[name].what} [${SAMPLER_INFO[name].steps ?? 'training timesteps'}]`).join('\n')}
+A distilled model (ddpm distill) samples as its file records (DDIM, its step count, guidance 1): leave the
+sampler flags out.
 
 Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
@@ -101,10 +108,12 @@ Examples:
 }
 
 /** Runs `ddpm sample`; returns the path written. */
-export async function sample(flags: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
-  const extension = checkOutputFile('--out', flags.out, ['.png', '.npy']);
-  if (flags.animate !== undefined) checkOutputFile('--animate', flags.animate, ['.gif', '.webp']);
-  const { model, metadata, path } = await loadDenoiser(flags.model, flags.maxParams);
+export async function sample(given: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
+  const extension = checkOutputFile('--out', given.out, ['.png', '.npy']);
+  if (given.animate !== undefined) checkOutputFile('--animate', given.animate, ['.gif', '.webp']);
+  const loaded = await loadDenoiser(given.model, given.maxParams);
+  const { model, path } = loaded;
+  const { flags, metadata } = applySamplingRecord(given, loaded.metadata, path);
   const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
   const conditions = await conditionsOf(flags, model, metadata);
@@ -124,6 +133,8 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   };
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
   const batches = Math.ceil(num / batch);
+  if (flags.workers !== undefined && flags.workers > 1 && flags.animate !== undefined) fail(`--workers ${flags.workers}: --animate records every step, which one thread does; leave out --workers`);
+  const perSample = model.sampleShape.reduce((a, b) => a * b, 1);
   const frames = flags.animate !== undefined ? new AnimationFrames(model.sampleShape, num, batch, ANIMATION_FRAMES) : null;
   // Listening before the output's temporary file exists: a signal at any moment removes it (by name, even
   // before the writer is returned) and leaves --out as it was.
@@ -136,10 +147,16 @@ export async function sample(flags: SampleFlags, say: (line: string) => void = (
   try {
     sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
     const output = sink;
-    await sampleInBatches(request, batch, (samples, first) => output.write(samples, first), (b, index, total, timestep, frame) => {
+    const threads = flags.workers ?? 1;
+    // Split between threads, a batch reports when it is done; in one thread, every step (and its animation frame).
+    const onStep: BatchStep | undefined = threads > 1 ? undefined : (b, index, total, timestep, frame) => {
       progress.update(b * total + index + 1);
       frames?.record(b, index, total, timestep, frame);
-    });
+    };
+    await sampleInBatches(request, batch, async (samples, first) => {
+      await output.write(samples, first);
+      if (threads > 1) progress.update(Math.ceil((first + samples.length / perSample) / batch) * evaluations);
+    }, onStep, threads);
     progress.stop();
     if (output instanceof NpySink) await output.finish();
     else if (output instanceof GatheredSamples) await (await pictures()).savePicture(flags.out, await samplesPicture(output.values, metadata.data, { captions, columns, title }));
@@ -193,7 +210,7 @@ async function loadClassifier(file: string, model: Denoiser, meta: ModelMetadata
 }
 
 /** The labels to sample (null: unconditional), with captions and a grid layout when drawing several classes. */
-function chooseLabels(flags: SampleFlags, model: Denoiser, meta: ModelMetadata, classifier: LoadedClassifier | null) {
+function chooseLabels(flags: Resolved, model: Denoiser, meta: ModelMetadata, classifier: LoadedClassifier | null) {
   const data = model.numClasses > 0 || !classifier ? meta.data : classifier.metadata.data;
   const plan = planLabels(data, model.numClasses > 0 || classifier !== null, flags);
   if (plan.candidates.length === 0) return { labels: null, captions: undefined, columns: undefined, title: undefined };
@@ -224,14 +241,31 @@ async function conditionsOf(flags: SampleFlags, model: Denoiser, meta: ModelMeta
 }
 
 /** The guidance: one weight, or for a model with labels per attribute and a weight given per attribute, both (composed). */
-function guidanceOf(flags: SampleFlags, model: Denoiser): number | number[] {
+function guidanceOf(flags: Resolved, model: Denoiser): number | number[] {
   if (flags.classGuidance === undefined && flags.colorGuidance === undefined) return flags.guidance;
   if (!model.classAttributes) fail(`--${flags.classGuidance !== undefined ? 'class' : 'color'}-guidance: weights per attribute need a model with labels per attribute (colored-mnist-attributes)`);
   return [flags.classGuidance ?? flags.guidance, flags.colorGuidance ?? flags.guidance];
 }
 
+/** The flags with their defaults, and for a distilled model the sampling its file records (other flags refused). */
+function applySamplingRecord(flags: SampleFlags, meta: ModelMetadata, path: string): { flags: Resolved; metadata: ModelMetadata } {
+  const record = meta.sampling;
+  if (!record) return { flags: { ...flags, sampler: flags.sampler ?? 'ddim', guidance: flags.guidance ?? 1 }, metadata: meta };
+  const distilled = `${shown(path)} was distilled for ${record.sampler} in ${record.steps} steps with the guidance in its weights`;
+  if (flags.sampler !== undefined && flags.sampler !== record.sampler) fail(`--sampler ${flags.sampler}: ${distilled}; leave --sampler out`);
+  if (flags.steps !== undefined && flags.steps !== record.steps) fail(`--steps ${flags.steps}: ${distilled}; leave --steps out (or pass --steps ${record.steps})`);
+  if (flags.guidance !== undefined && flags.guidance !== record.guidanceScale) fail(`--guidance ${flags.guidance}: ${distilled}; leave --guidance out`);
+  if (flags.karras || flags.eta !== undefined) fail(`--${flags.karras ? 'karras' : 'eta'}: ${distilled}; leave it out`);
+  return {
+    flags: { ...flags, sampler: record.sampler, steps: record.steps, guidance: record.guidanceScale },
+    metadata: { ...meta, scheduler: { ...meta.scheduler, timestepSpacing: record.timestepSpacing } },
+  };
+}
+
+type Resolved = SampleFlags & Required<Pick<SampleFlags, 'sampler' | 'guidance'>>;
+
 /** Checks the sampler's flags against the model; returns the number of steps. */
-function checkSampling(flags: SampleFlags, model: Denoiser, meta: ModelMetadata): number {
+function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata): number {
   const T = meta.scheduler.numTrainTimesteps ?? 1000;
   if (flags.eta !== undefined && flags.sampler !== 'ddim') fail(`--eta applies to --sampler ddim, not ${flags.sampler}`);
   if (flags.corrector !== undefined && flags.sampler !== 'sde-pc') fail(`--corrector applies to --sampler sde-pc, not ${flags.sampler}`);

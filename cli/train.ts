@@ -49,7 +49,7 @@ export interface TrainExtras {
 }
 
 /** One worker per core, up to the number of gradient shards (more would idle). */
-function defaultWorkers(): number {
+export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism(), TRAINER_DEFAULTS.gradientShards));
 }
 

@@ -13,7 +13,7 @@
  * batchSize, steps, guidance, eta) alone.
  */
 import {
-  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, type Denoiser, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
+  DiffusionPipeline, samplerScheduler, SAMPLERS, type Denoiser, type SamplerName, type ModelMetadata, type NoiseAwareClassifier, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { PALETTE } from '../bindings/node.ts';
 import { classifyColors, maxOverChannels } from './colors.ts';
@@ -28,8 +28,10 @@ export const DEFAULT_PER_CLASS: Readonly<Record<DigitData, number>> = { mnist: 5
 export interface SamplingOptions {
   /** Samples per class (see DEFAULT_PER_CLASS): a positive integer. */
   perClass?: number;
-  /** The sampler: 'ddim' (deterministic with eta 0) or 'ddpm' (ancestral, with the model's variance). Default 'ddim'. */
-  sampler?: 'ddim' | 'ddpm';
+  /** The sampler (the library's samplers by name). Default 'ddim'; a distilled model samples as its file records. */
+  sampler?: SamplerName;
+  /** Karras et al.'s noise levels, for the samplers that have them. Default false. */
+  karras?: boolean;
   /** Sampling steps. Default 50. */
   steps?: number;
   /** Classifier-free guidance weight (1 = plain conditional sampling). Default 1. */
@@ -46,7 +48,8 @@ export interface SamplingOptions {
 
 interface EvaluationBase {
   perClass: number;
-  sampler: 'ddim' | 'ddpm';
+  sampler: SamplerName;
+  karras: boolean;
   steps: number;
   guidance: number;
   eta: number;
@@ -99,8 +102,11 @@ export async function evaluateModel(
   model: Denoiser, metadata: ModelMetadata, classifier: NoiseAwareClassifier, options: SamplingOptions = {},
 ): Promise<Evaluation> {
   const data = checkDigitModel(model, metadata);
-  const o = resolveSampling(options, data);
-  const { images, labels, seconds } = await sampleAllClasses(model, metadata.scheduler, data, o, options.onProgress);
+  const record = metadata.sampling;
+  // A distilled model samples one way only: its file's.
+  const o = resolveSampling(record ? { ...options, sampler: record.sampler, steps: record.steps, guidance: record.guidanceScale, karras: false } : options, data);
+  const stored = record ? { ...metadata.scheduler, timestepSpacing: record.timestepSpacing } : metadata.scheduler;
+  const { images, labels, seconds } = await sampleAllClasses(model, stored, data, o, options.onProgress);
   const base = { ...o, samples: labels.length, samplingSeconds: seconds, images, labels };
   return data === 'mnist'
     ? { data, ...base, digits: judgeDigits(classifier, images, labels) }
@@ -153,15 +159,15 @@ export type ResolvedSampling = Required<Omit<SamplingOptions, 'onProgress'>>;
 
 /** Fills in the defaults of the sampling options for `data` and checks them (before any sampling). */
 export function resolveSampling(options: SamplingOptions, data: DigitData): ResolvedSampling {
-  const known = ['perClass', 'sampler', 'steps', 'guidance', 'eta', 'seed', 'batchSize', 'onProgress'];
+  const known = ['perClass', 'sampler', 'karras', 'steps', 'guidance', 'eta', 'seed', 'batchSize', 'onProgress'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new Error(`evaluateModel: unknown option '${key}'; options are ${known.join(', ')}`);
   }
   const { onProgress: _unused, ...rest } = options;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  const o = { perClass: DEFAULT_PER_CLASS[data], sampler: 'ddim', steps: 50, guidance: 1, eta: 0, seed: 0, batchSize: 64, ...defined } as ResolvedSampling;
-  if (o.sampler !== 'ddim' && o.sampler !== 'ddpm') throw new Error(`evaluateModel: sampler must be 'ddim' or 'ddpm', got ${String(o.sampler)}`);
-  if (o.sampler === 'ddpm' && o.eta !== 0) throw new Error('evaluateModel: eta is an option of the ddim sampler');
+  const o = { perClass: DEFAULT_PER_CLASS[data], sampler: 'ddim', karras: false, steps: 50, guidance: 1, eta: 0, seed: 0, batchSize: 64, ...defined } as ResolvedSampling;
+  if (!SAMPLERS.includes(o.sampler)) throw new Error(`evaluateModel: sampler must be one of ${SAMPLERS.join(', ')}, got ${String(o.sampler)}`);
+  if (o.eta !== 0 && o.sampler !== 'ddim') throw new Error(`evaluateModel: eta is an option of the ddim sampler, not ${o.sampler}`);
   for (const [key, min] of [['perClass', 1], ['steps', 1], ['seed', 0], ['batchSize', 1]] as const) {
     if (!Number.isSafeInteger(o[key]) || o[key] < min) throw new Error(`evaluateModel: ${key} must be an integer >= ${min}, got ${o[key]}`);
   }
@@ -181,9 +187,7 @@ async function sampleAllClasses(
   const total = 10 * perDigit;
   const images = new Float32Array(total * M);
   const labels = Int32Array.from({ length: total }, (_, i) => Math.floor(i / o.perClass));
-  const pipeline = o.sampler === 'ddpm'
-    ? new DDPMPipeline({ model, scheduler: DDPMScheduler.fromConfig(stored ?? {}) })
-    : new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(stored ?? {}) });
+  const pipeline = new DiffusionPipeline({ model, scheduler: samplerScheduler(o.sampler, stored ?? {}, { karras: o.karras }) });
   let seconds = 0;
   for (let digit = 0; digit < 10; digit++) {
     for (let chunk = 0; chunk * o.batchSize < perDigit; chunk++) {

@@ -1,5 +1,6 @@
 // The library's shape (docs/architecture.md), checked by dependency-cruiser with the rules of
-// .dependency-cruiser.cjs: no import cycle, and every import between the parts of bindings/ points down the layers.
+// .dependency-cruiser.cjs: no import cycle, and every import between the parts of bindings/ points down the layers;
+// and the whole tree type-checks (tsconfig.check.json: tests, scripts and benchmarks too, which tsx runs unchecked).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -25,6 +26,13 @@ test('bindings/ and cli/ have no import cycle, and every arrow points down the l
   const { modules, violations } = cruise('bindings', 'cli');
   assert.ok(modules > 80, `only ${modules} modules were read: the TypeScript parser (swc) is not working`);
   assert.equal(violations.map(describe), []);
+});
+
+test('everything type-checks: the library, the command, the evaluation, the benchmark, the scripts and the tests', () => {
+  const run = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.check.json'], { cwd: ROOT, encoding: 'utf8' });
+  const errors = `${run.stdout}${run.stderr}`.split('\n').filter((line) => line.includes('error TS'));
+  assert.equal(errors.slice(0, 10), [], `${errors.length} type errors`);
+  assert.is(run.status, 0, run.stdout);
 });
 
 test('the check sees a cycle when there is one', () => {

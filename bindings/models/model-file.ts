@@ -14,7 +14,7 @@ import { FORMAT_VERSION, type ModelMetadata } from './model-metadata.ts';
 import { loadModelFile, type DecodeModelOptions } from './model-loading.ts';
 import { MODEL_KINDS } from './registry.ts';
 
-export { FORMAT_VERSION, readMetadata, type ModelMetadata } from './model-metadata.ts';
+export { FORMAT_VERSION, readMetadata, type ModelMetadata, type SamplingRecord } from './model-metadata.ts';
 export { DEFAULT_MAX_PARAMETERS, disposeModel, type DecodeModelOptions } from './model-loading.ts';
 
 /**

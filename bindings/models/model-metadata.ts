@@ -4,7 +4,7 @@
  * one), numbers bounded, the scheduler config valid. Each error is one line naming the file and what is wrong.
  *
  *   { version: 1, kind: 'mlp' | 'unet2d' | 'classifier', config: {...}, scheduler: {...},
- *     data: { name, sampleShape, classNames, condition? }, training: { steps, options?, seconds? } }
+ *     data: { name, sampleShape, classNames, condition? }, training: { steps, options?, seconds? }, sampling? }
  *
  * `data.condition` ({ task, shape, inputShape }) describes the conditioning images of a model conditioned by
  * concatenation (data/conditioned.ts).
@@ -28,9 +28,24 @@ export interface ModelMetadata {
   data: { name: string; sampleShape: number[]; classNames: string[]; condition?: { task: string; shape: number[]; inputShape: number[] } };
   /** How it was trained: the steps, and the trainer's options (see TrainerOptions). */
   training: { steps: number; options?: Readonly<Record<string, unknown>> };
+  /** How it samples, when only one way is right (a distilled model): absent for models sampled any way. */
+  sampling?: SamplingRecord;
 }
 
-const TOP_KEYS = ['version', 'kind', 'config', 'scheduler', 'data', 'training'];
+/**
+ * The one way a distilled model samples: DDIM with `steps` steps on the `timestepSpacing` grid and classifier-free
+ * guidance `guidanceScale` (1: the guidance is in the weights), and what it was distilled from.
+ */
+export interface SamplingRecord {
+  sampler: 'ddim';
+  steps: number;
+  timestepSpacing: 'trailing';
+  guidanceScale: number;
+  distilledFrom: { steps: number; guidanceScale: number };
+}
+
+const TOP_KEYS = ['version', 'kind', 'config', 'scheduler', 'data', 'training', 'sampling'];
+const SAMPLING_KEYS = ['sampler', 'steps', 'timestepSpacing', 'guidanceScale', 'distilledFrom'];
 const DATA_KEYS = ['name', 'sampleShape', 'classNames'];
 const CONDITION_KEYS = ['task', 'shape', 'inputShape'];
 /** `seconds`: how long a classifier trained (written by the evaluation's classifier cache). */
@@ -54,7 +69,7 @@ export function readMetadata(metadata: Record<string, string>, source: string): 
   }
   const fail = (what: string): never => { throw new Error(`${source}: ${what}`); };
   const top = object(meta, 'the ddpm_wasm metadata', TOP_KEYS, fail);
-  for (const key of TOP_KEYS) if (!(key in top)) fail(`the ddpm_wasm metadata has no '${key}' entry`);
+  for (const key of TOP_KEYS) if (key !== 'sampling' && !(key in top)) fail(`the ddpm_wasm metadata has no '${key}' entry`);
   if (top.version !== FORMAT_VERSION) {
     fail(`its format version is ${describe(top.version)}; this library reads version ${FORMAT_VERSION}` +
       (typeof top.version === 'number' && top.version > FORMAT_VERSION ? ' (a newer ddpm-wasm wrote it)' : ''));
@@ -68,7 +83,22 @@ export function readMetadata(metadata: Record<string, string>, source: string): 
   return {
     version: FORMAT_VERSION, kind: top.kind as ModelKind, config,
     scheduler: checkScheduler(top.scheduler, fail), data: checkData(top.data, fail), training: checkTraining(top.training, fail),
+    ...(top.sampling !== undefined && { sampling: checkSampling(top.sampling, fail) }),
   };
+}
+
+function checkSampling(value: unknown, fail: (what: string) => never): SamplingRecord {
+  const sampling = object(value, 'the sampling record', SAMPLING_KEYS, fail);
+  const { sampler, steps, timestepSpacing, guidanceScale, distilledFrom } = sampling;
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_CONFIG_NUMBER;
+  const scale = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1000;
+  if (sampler !== 'ddim') fail(`the sampling record's sampler is ${describe(sampler)}; the one this library records is "ddim"`);
+  if (!count(steps)) fail(`the sampling record's steps is ${describe(steps)}, not a number of steps >= 1`);
+  if (timestepSpacing !== 'trailing') fail(`the sampling record's timestepSpacing is ${describe(timestepSpacing)}, not "trailing"`);
+  if (!scale(guidanceScale)) fail(`the sampling record's guidanceScale is ${describe(guidanceScale)}, not a guidance scale`);
+  const from = object(distilledFrom, 'the sampling record\'s distilledFrom', ['steps', 'guidanceScale'], fail);
+  if (!count(from.steps) || !scale(from.guidanceScale)) fail(`the sampling record's distilledFrom is ${describe(distilledFrom)}, not { steps, guidanceScale }`);
+  return { sampler, steps: steps as number, timestepSpacing, guidanceScale: guidanceScale as number, distilledFrom: { steps: from.steps as number, guidanceScale: from.guidanceScale as number } };
 }
 
 /** `value` as a plain object whose keys are among `known` (null: any key). */

@@ -26,3 +26,4 @@ export class DDIMPipeline extends DiffusionPipeline<DDIMScheduler> {
 export {
   DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipeline.ts';
+export { SamplingWorkers } from './sampling-workers.ts';

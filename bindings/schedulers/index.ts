@@ -17,6 +17,7 @@ export {
   EulerAncestralDiscreteScheduler, type EulerAncestralDiscreteSchedulerOptions, type EulerAncestralStepOptions,
 } from './euler-ancestral.ts';
 export { HeunDiscreteScheduler, type HeunDiscreteSchedulerOptions } from './heun.ts';
+export { SCHEDULER_CLASSES, schedulerClassName, type SchedulerClassName } from './classes.ts';
 export { NoiseScheduler, SAMPLER_NOISE_STRIDE, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 export {
   KNOWN_OPTIONS, PREDICTION_TYPES, SCHEDULER_DEFAULTS,

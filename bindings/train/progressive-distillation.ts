@@ -73,6 +73,12 @@ export class ProgressiveDistillation {
     return this.options.fromSteps / 2 ** (round + 1);
   }
 
+  /** The options a file records: all but `workers`, which changes the speed, never the result. */
+  get recordedOptions(): Record<string, number> {
+    const { workers: _workers, ...recorded } = this.options;
+    return recorded as unknown as Record<string, number>;
+  }
+
   /** Steps taken over all rounds. */
   get totalStep(): number {
     return this.round * this.options.stepsPerRound + this.trainer.step;
@@ -103,9 +109,9 @@ export class ProgressiveDistillation {
     const flat = (name: string, t: Tensor) => ({ name, shape: [t.size], data: t.toFloat32Array() });
     const metadata: ModelMetadata = {
       version: FORMAT_VERSION, kind: this.model.kind as ModelKind, config: this.model.config, ...meta,
-      training: { steps: this.totalStep, options: { ...this.options } },
+      training: { steps: this.totalStep, options: this.recordedOptions },
     };
-    const record: StateRecord = { round: this.round, step: trainer.step, options: this.options };
+    const record: StateRecord = { round: this.round, step: trainer.step, options: this.recordedOptions as unknown as ProgressiveDistillationOptions };
     return encodeSafetensors([
       flat('params', trainer.model.params.values), flat('ema', trainer.ema), flat('adam.m', trainer.adamM), flat('adam.v', trainer.adamV),
       flat('teacher', this.teacher.params.values),

@@ -9,7 +9,7 @@ import { createModel } from '../models/registry.ts';
 import { DDPMScheduler } from '../schedulers/ddpm.ts';
 import { DistillationTeacher } from './distillation-teacher.ts';
 import { DiffusionObjective } from './objective.ts';
-import { serveParent } from './platform-worker.ts';
+import { serveParent } from '../core/platform-worker.ts';
 import { computeShardGradients, type TeacherMessage, type WorkerReply, type WorkerRequest } from './workers.ts';
 
 let model: Denoiser | null = null;

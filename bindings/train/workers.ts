@@ -14,7 +14,7 @@ import {
   batchResult, shardGradient, shardOf, shardRanges, treeSum, type BatchResult, type ShardInput, type ShardResult, type TargetSource,
 } from './gradients.ts';
 import type { DiffusionObjective, ObjectiveConfig } from './objective.ts';
-import { spawnWorker, type WorkerChannel } from './platform-worker.ts';
+import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
 
 /** A shard as plain arrays, to cross into a worker. */
 export interface ShardMessage {

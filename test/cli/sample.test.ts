@@ -79,6 +79,21 @@ test('digit samples as .npy are [N, C, 28, 28] in [0, 1], padding cropped', asyn
   assert.equal(decodeNpy(readFileSync(join(cwd, 'red7.npy'))).shape, [2, 3, 28, 28]);
 });
 
+test('--workers 2 writes the same bytes as one thread; an animation needs one thread', async () => {
+  const model = ['--model', join('digits', 'model.safetensors'), '--class', '5', '--num', '5', '--batch', '2', '--steps', '2', '--guidance', '2'];
+  const [one, two, animated] = await Promise.all([
+    ddpm(['sample', ...model, '--out', 'one-thread.npy'], cwd),
+    ddpm(['sample', ...model, '--workers', '2', '--out', 'two-threads.npy'], cwd),
+    ddpm(['sample', ...model, '--workers', '2', '--out', 'animated.png', '--animate', 'animated.gif'], cwd),
+  ]);
+  assert.is(one.code, 0, one.stderr);
+  assert.is(two.code, 0, two.stderr);
+  assert.equal(readFileSync(join(cwd, 'two-threads.npy')), readFileSync(join(cwd, 'one-thread.npy')));
+  assert.is.not(animated.code, 0);
+  assert.match(animated.stderr, /--workers/);
+  assert.not.ok(existsSync(join(cwd, 'animated.png')));
+});
+
 test('class-conditional grids: every class in turn, or one class, one color, or a class name', async () => {
   const digits = ['--model', join('digits', 'model.safetensors'), '--steps', '2'];
   const colored = ['--model', join('colored', 'model.safetensors'), '--steps', '2'];

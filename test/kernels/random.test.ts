@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { init, Tensor, ops, tidy } from '../../bindings/index.ts';
 import { wasm } from '../../bindings/core/instance.ts';
 import { assertClose } from '../helpers.ts';
+import { hooks, onHeap } from './test-hooks.ts';
 import { bitsRef, intOfWord, normalsRef, philoxRef, uniformOfWord } from '../ref/random.ts';
 
 await init();
@@ -28,7 +29,7 @@ const KAT: [number[], number[], number[]][] = [
 
 for (const [counter, key, expected] of KAT) {
   test(`philox4x32 known answer: counter ${hex(counter).join(' ')}, key ${hex(key).join(' ')}`, () => {
-    const got = fillWords((ptr) => wasm().philox4x32(ptr, counter[0], counter[1], counter[2], counter[3], key[0], key[1]), 4);
+    const got = onHeap(4, (ptr) => hooks.philox4x32(ptr, counter[0], counter[1], counter[2], counter[3], key[0], key[1]));
     assert.equal(hex(got), hex(expected));
     assert.equal(hex(philoxRef(counter, key)), hex(expected), 'the TypeScript reference');
   });
@@ -49,8 +50,8 @@ for (const { seed, stream, offset, n } of ADDRESSES) {
   const label = `seed ${seed}, stream ${stream}, offset ${offset}, n ${n}`;
   test(`randBitsFill (SIMD) = scalar twin = reference Philox words: ${label}`, () => {
     const [lo, hi] = split(seed);
-    const simd = fillWords((p) => wasm().randBitsFill(p, n, lo, hi, offset, stream), n);
-    const scalar = fillWords((p) => wasm().randBitsFillScalar(p, n, lo, hi, offset, stream), n);
+    const simd = onHeap(n, (p) => hooks.randBitsFill(p, n, lo, hi, offset, stream));
+    const scalar = onHeap(n, (p) => hooks.randBitsFillScalar(p, n, lo, hi, offset, stream));
     const ref = bitsRef(seed, stream, offset, n);
     assert.equal(hex(simd), hex(ref));
     assert.equal(hex(scalar), hex(ref));

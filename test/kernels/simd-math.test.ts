@@ -1,17 +1,13 @@
 /**
- * assembly/simd-math.ts: the vectorised e^x and sigmoid, through the test hooks `vectorExp` / `vectorSigmoid`
- * (assembly/elementwise.ts), against float64 Math.exp. Errors are in ulps of the float32 binade holding the exact
+ * assembly/simd-math.ts: the vectorised e^x and sigmoid, through the test build's `vectorExp` / `vectorSigmoid`
+ * (assembly/test-hooks.ts), against float64 Math.exp. Errors are in ulps of the float32 binade holding the exact
  * value (a subnormal result counts in units of 2^-149, and +Inf counts as 2^128).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, Tensor, tidy } from '../../bindings/index.ts';
-import { wasm } from '../../bindings/core/instance.ts';
 import { seededFloats } from '../helpers.ts';
+import { hooks, onHeap } from './test-hooks.ts';
 
-await init();
-
-const k = () => wasm();
 const bitsOf = (v: number): number => new Int32Array(Float32Array.of(v).buffer)[0];
 /** Distance in representable float32 steps (bit patterns ordered as integers; -0 and +0 are one value). */
 const ulpDistance = (a: number, b: number): number => {
@@ -33,11 +29,8 @@ const ulpError = (y: number, ref: number): number =>
 
 /** Runs a test hook on xs; returns its float32 outputs. */
 function apply(name: 'vectorExp' | 'vectorExpScalar' | 'vectorSigmoid' | 'vectorSigmoidScalar', xs: Float32Array): Float32Array {
-  return tidy(() => {
-    const x = Tensor.from(xs, [xs.length]), y = Tensor.zeros([xs.length]);
-    k()[name](y.ptr, x.ptr, xs.length);
-    return y.toFloat32Array();
-  });
+  const ys = onHeap(xs.length, (y, x) => hooks[name](y, x, xs.length), xs);
+  return new Float32Array(ys.buffer);
 }
 
 /** Worst error of `ys` against `ref` in ulps, with the argument where it happens. */

@@ -27,7 +27,6 @@ function surface(sampleShape: number[], forward: Denoiser['forward']): Denoiser 
   return {
     kind: 'exact', config: {}, params: new ParameterSet(), sampleShape, numClasses: 0, forward,
     backward: () => { throw new Error('exact models do not train'); },
-    setDropoutContext: () => {},
   };
 }
 

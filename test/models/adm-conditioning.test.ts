@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  attributeLabelCount, composedGuidedForward, decodeAttributes, encodeAttributes, init, onlyAttribute, predictsVariance, Tensor, tidy,
+  attributeLabelCount, composedGuidedForward, decodeAttributes, encodeAttributes, init, onlyAttribute, predictsVariance, tidy,
   UNet2DModel, unetConfigToDiffusers, type UNet2DConfig,
 } from '../../bindings/index.ts';
 import { assertClose, randomTensor, seededFloats } from '../helpers.ts';

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+// @ts-expect-error: a plain-JavaScript module of the harness (it runs in browsers as is), untyped
 import { compareAll, formatValue, hexFloat } from './compare.js';
 
 interface Entry { name: string; dtype: string; shape: number[]; sha256: string; base64: string }

@@ -25,6 +25,7 @@
  */
 import { admScenarios } from './scenarios/adm.js';
 import { diffusionScenarios } from './scenarios/diffusion.js';
+import { distillationScenarios } from './scenarios/distillation.js';
 import { elementwiseScenarios } from './scenarios/elementwise.js';
 import { fileScenarios } from './scenarios/files.js';
 import { inferenceScenarios } from './scenarios/inference.js';
@@ -42,6 +43,7 @@ export const scenarios = [
   ...elementwiseScenarios,
   ...randomScenarios,
   ...diffusionScenarios,
+  ...distillationScenarios,
   ...torchNoiseScenarios,
   ...solverScenarios,
   ...unetOptionScenarios,

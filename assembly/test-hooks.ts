@@ -1,0 +1,31 @@
+// The test build's entry (build/test-hooks.wasm, never shipped): functions that only tests call, kept out of the
+// library's module. test/kernels/simd-math.test.ts maps simd-math.ts's vectorised e^x and sigmoid over arrays;
+// test/kernels/random.test.ts checks the raw Philox words against the published known answers. Tests write their
+// inputs above `heapBase()` in this module's own memory (nothing here allocates).
+import { expf32Lane, expf32x4, sigmoidf32x4 } from './simd-math';
+import { at } from './reduce';
+
+export { heapBase } from './memory';
+export { philox4x32, randBitsFill, randBitsFillScalar } from './random';
+
+/** y[i] = e^x[i] with simd-math.ts's `expf32x4` (tails through a splat, as the kernels do). */
+export function vectorExp(y: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(at(y, i), expf32x4(v128.load(at(x, i))));
+  for (; i < n; i++) store<f32>(at(y, i), expf32Lane(load<f32>(at(x, i))));
+}
+
+export function vectorExpScalar(y: usize, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), Mathf.exp(load<f32>(at(x, i))));
+}
+
+/** y[i] = 1 / (1 + e^-x[i]) with simd-math.ts's `sigmoidf32x4`. */
+export function vectorSigmoid(y: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(at(y, i), sigmoidf32x4(v128.load(at(x, i))));
+  for (; i < n; i++) store<f32>(at(y, i), f32x4.extract_lane(sigmoidf32x4(f32x4.splat(load<f32>(at(x, i)))), 0));
+}
+
+export function vectorSigmoidScalar(y: usize, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), 1 / (1 + Mathf.exp(-load<f32>(at(x, i)))));
+}

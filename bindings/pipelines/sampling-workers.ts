@@ -1,0 +1,94 @@
+/**
+ * Sampling on several cores: the batch divided between this thread and workers (Node worker threads or Web
+ * Workers), each holding its own WebAssembly core and a copy of the model, scheduler and classifier. Worker w
+ * samples a contiguous run of the batch with `firstSample` at its place, and the library's noise is addressed by
+ * (seed, sample index), so the samples are bit-identical with any number of workers (and to one batch).
+ *
+ *   const workers = await SamplingWorkers.start(pipeline, 2);
+ *   const images = await workers.generate({ batchSize: 64, seed: 1, classLabels });
+ *   workers.close();
+ *
+ * Not with PyTorch's noise (generator 'torch' draws for the whole batch), `latents` or `onStep`.
+ */
+import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
+import type { ModelKind } from '../models/model.ts';
+import { schedulerClassName, type SchedulerClassName } from '../schedulers/index.ts';
+import { Tensor } from '../tensor.ts';
+import type { DiffusionPipeline, GenerateOptions } from './pipeline.ts';
+
+/** A model as plain data, to cross into a worker. */
+export interface ModelMessage { kind: ModelKind; config: object; weights: Float32Array }
+
+/** The generate() options a worker receives (plain data). */
+export type WorkerGenerateOptions = Omit<GenerateOptions, 'classifier' | 'latents' | 'onStep' | 'classLabels'> & { classLabels?: Int32Array };
+
+export type SamplingRequest =
+  | { type: 'init'; model: ModelMessage; scheduler: { name: SchedulerClassName; config: object }; classifier: ModelMessage | null }
+  | { type: 'generate'; options: WorkerGenerateOptions };
+
+export type SamplingReply = { type: 'ready' } | { type: 'samples'; values: Float32Array } | { type: 'error'; message: string };
+
+export class SamplingWorkers {
+  private constructor(private readonly pipeline: DiffusionPipeline, private readonly channels: WorkerChannel<SamplingRequest, SamplingReply>[]) {}
+
+  /** Starts `count - 1` workers (this thread is the first of `count`) with copies of the pipeline's parts. */
+  static async start(pipeline: DiffusionPipeline, count: number, classifier: { kind: string; config: object; params: { values: Tensor } } | null = null): Promise<SamplingWorkers> {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`SamplingWorkers: count must be an integer >= 1, got ${count}`);
+    const name = schedulerClassName(pipeline.scheduler);
+    if (name === null) throw new Error('SamplingWorkers: the pipeline\'s scheduler is not one of the library\'s (SCHEDULER_CLASSES)');
+    const message = (m: { kind: string; config: object; params: { values: Tensor } }): ModelMessage => ({ kind: m.kind as ModelKind, config: m.config, weights: m.params.values.toFloat32Array() });
+    const init: SamplingRequest = { type: 'init', model: message(pipeline.model), scheduler: { name, config: pipeline.scheduler.config }, classifier: classifier && message(classifier) };
+    const fromSource = import.meta.url.endsWith('.ts');
+    const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
+    const channels = await Promise.all(Array.from({ length: count - 1 }, () =>
+      spawnWorker<SamplingRequest, SamplingReply>(entry, fromSource, (error) => ({ type: 'error', message: error }))));
+    try {
+      for (const channel of channels) channel.post(init);
+      for (const channel of channels) await expect(channel, 'ready');
+    } catch (error) {
+      for (const channel of channels) channel.terminate();
+      throw error;
+    }
+    return new SamplingWorkers(pipeline, channels);
+  }
+
+  get count(): number { return this.channels.length + 1; }
+
+  /** The pipeline's generate(), its batch split into contiguous runs, one per thread: the same samples. */
+  async generate(options: GenerateOptions = {}): Promise<Tensor> {
+    const { classifier: _classifier, latents, onStep, generator, classLabels: _labels, ...rest } = options;
+    if (latents || onStep || (generator !== undefined && generator !== 'philox')) {
+      throw new Error('SamplingWorkers.generate: latents, onStep and the torch generator need one thread (use the pipeline\'s generate)');
+    }
+    const batch = options.batchSize ?? 1, first = options.firstSample ?? 0;
+    const labels = options.classLabels === undefined ? undefined : Int32Array.from(options.classLabels);
+    const runs = Array.from({ length: this.count }, (_, w) => [Math.floor((w * batch) / this.count), Math.floor(((w + 1) * batch) / this.count)]);
+    const part = ([from, to]: number[]) => ({ ...rest, batchSize: to - from, firstSample: first + from, ...(labels && { classLabels: labels.slice(from, to) }) });
+    const replies = this.channels.map((channel, w) => {
+      const run = runs[w + 1];
+      if (run[1] === run[0]) return Promise.resolve(new Float32Array(0));
+      channel.post({ type: 'generate', options: part(run) });
+      return expect(channel, 'samples').then((reply) => (reply as Extract<SamplingReply, { type: 'samples' }>).values);
+    });
+    const mine = runs[0][1] > runs[0][0] ? await this.pipeline.generate({ ...part(runs[0]), classifier: options.classifier }) : null;
+    const theirs = await Promise.all(replies);
+    const shape = [batch, ...this.pipeline.model.sampleShape];
+    const out = new Tensor(shape);
+    const view = out.view();
+    const perItem = out.size / batch;
+    if (mine) { view.set(mine.view()); mine.dispose(); }
+    theirs.forEach((values, w) => view.set(values, runs[w + 1][0] * perItem));
+    return out;
+  }
+
+  close(): void {
+    for (const channel of this.channels) channel.terminate();
+  }
+}
+
+async function expect(channel: WorkerChannel<SamplingRequest, SamplingReply>, type: SamplingReply['type']): Promise<SamplingReply> {
+  const reply = await channel.next();
+  if (reply.type === 'error') throw new Error(`sampling worker failed: ${reply.message}`);
+  if (reply.type !== type) throw new Error(`sampling worker: expected '${type}', got '${reply.type}'`);
+  return reply;
+}

@@ -1,0 +1,43 @@
+/**
+ * The script a sampling worker runs (pipelines/sampling-workers.ts): it loads its own WebAssembly core, rebuilds
+ * the model, the scheduler and the classifier it is sent, then answers 'generate' requests with the samples of
+ * its run of the batch. The same file serves Node's worker_threads and Web Workers.
+ */
+import { init } from '../core/instance.ts';
+import { serveParent } from '../core/platform-worker.ts';
+import type { NoiseAwareClassifier } from '../models/classifier.ts';
+import { createModel } from '../models/registry.ts';
+import { SCHEDULER_CLASSES } from '../schedulers/index.ts';
+import { DiffusionPipeline, type PipelineScheduler } from './pipeline.ts';
+import type { ModelMessage, SamplingReply, SamplingRequest } from './sampling-workers.ts';
+
+let pipeline: DiffusionPipeline | null = null;
+let classifier: NoiseAwareClassifier | null = null;
+
+function rebuild(message: ModelMessage) {
+  const model = createModel(message.kind, message.config);
+  model.params.values.view().set(message.weights);
+  return model;
+}
+
+async function handle(request: SamplingRequest): Promise<SamplingReply> {
+  try {
+    if (request.type === 'init') {
+      await init();
+      const schedulerClass = SCHEDULER_CLASSES[request.scheduler.name] as unknown as { fromConfig(config: object): PipelineScheduler };
+      const scheduler = schedulerClass.fromConfig(request.scheduler.config);
+      pipeline = new DiffusionPipeline({ model: rebuild(request.model), scheduler });
+      classifier = request.classifier && (rebuild(request.classifier) as NoiseAwareClassifier);
+      return { type: 'ready' };
+    }
+    if (!pipeline) throw new Error('generate requested before init');
+    const out = await pipeline.generate({ ...request.options, ...(classifier && { classifier }) });
+    const values = out.toFloat32Array();
+    out.dispose();
+    return { type: 'samples', values };
+  } catch (error) {
+    return { type: 'error', message: (error as Error).message };
+  }
+}
+
+serveParent<SamplingRequest, SamplingReply>(handle, (reply) => (reply.type === 'samples' ? [reply.values.buffer as ArrayBuffer] : []));
