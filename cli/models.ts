@@ -82,6 +82,13 @@ function largestDivisor(limit: number, values: readonly number[]): number {
   return 1;
 }
 
+/** How to make a shipped model that is not there yet, where it is not 'ddpm train --data NAME --class-cond'. */
+const MAKE_SHIPPED: Readonly<Record<string, string>> = {
+  'colored-mnist-attributes': 'ddpm train --data colored-mnist-attributes --class-cond --cond-drop 0.2',
+  colorize: 'ddpm train --data colored-mnist --task colorize',
+  superres: 'ddpm train --data mnist --task superres',
+};
+
 /**
  * The file a `--model` value names: a shipped model's name (resolved in the package) or a path. A shipped model
  * that is not there yet is reported as such, not as a missing path. `flag` ('--model', or '' for an argument)
@@ -93,7 +100,7 @@ export function resolveModelFile(value: string, flag: string): string {
   const path = join(packageRoot(), shipped);
   if (!existsSync(path)) {
     fail(`${flag ? `${flag} ` : ''}${value}: the shipped model '${value}' is missing (${shown(path)} is not there yet); train one with ` +
-      `'ddpm train --data ${value} --class-cond --out runs/${value}' and pass --model runs/${value}/model.safetensors`);
+      `'${MAKE_SHIPPED[value] ?? `ddpm train --data ${value} --class-cond`} --out runs/${value}' and pass --model runs/${value}/model.safetensors`);
   }
   return path;
 }

@@ -5,13 +5,13 @@
  * superres with --cond-image; labels per attribute with --color alone and a guidance weight per attribute;
  * --sampler sde-pc and pf-ode; eval --nll --steps on a learned-variance model.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeNpy, encodeNpy } from '../../bindings/io/npy.ts';
-import { ddpm, ensureBuilt, expectErrors, tempFolder } from './helpers.ts';
+import { ddpm, ensureBuilt, expectErrors, ROOT, tempFolder } from './helpers.ts';
 
 ensureBuilt();
 const temp = tempFolder();
@@ -131,6 +131,15 @@ test('eval --nll --steps: the respaced bound of a learned-variance model', async
   const report = JSON.parse(run.stdout);
   assert.ok(Number.isFinite(report.bitsPerDim) && report.num === 2, run.stdout);
   await expectErrors(cwd, [[['eval', '--model', join('hybrid', 'model.safetensors'), '--nll', '--steps', '2000'], '--steps 2000', 'at most 1000']]);
+});
+
+test('a shipped attribute model by name: sampled when present, else the command that trains it', async () => {
+  const result = await ddpm(['sample', '--model', 'colored-mnist-attributes', '--color', 'red', '--num', '1', '--steps', '2', '--out', 'red.png'], cwd);
+  if (existsSync(join(ROOT, 'models', 'colored-mnist-attributes.safetensors'))) assert.is(result.code, 0, result.stderr);
+  else {
+    const command = 'ddpm train --data colored-mnist-attributes --class-cond --cond-drop 0.2 --out runs/colored-mnist-attributes';
+    assert.ok(result.stderr.includes("the shipped model 'colored-mnist-attributes' is missing") && result.stderr.includes(`train one with '${command}'`), result.stderr);
+  }
 });
 
 test('train: combinations with no meaning are refused in one line, before --out is touched', async () => {
