@@ -18,6 +18,8 @@ const allowed = {
   interop: [part('models'), part('nn'), part('schedulers'), part('io'), part('ops'), part('core'), file('tensor')],
   pipelines: [part('models'), part('nn'), part('ops'), part('core'), part('schedulers'), file('tensor'), file('random-streams')],
   likelihood: [part('models'), part('ops'), part('core'), part('schedulers'), part('data'), file('tensor'), file('random-streams')],
+  // The self-test runs its scenarios through the public API alone: the main entry (library.ts).
+  verify: [file('index')],
 };
 
 const layerRules = Object.entries(allowed).map(([name, targets]) => {
@@ -34,7 +36,15 @@ const layerRules = Object.entries(allowed).map(([name, targets]) => {
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'an import cycle', severity: 'error', from: { path: '^(bindings|cli|test/fixtures/import-cycle)/' }, to: { circular: true } },
+    {
+      name: 'no-circular',
+      // One cycle is deliberate: bindings/verify/library.ts re-exports the main entry for the self-test's
+      // scenarios, and nothing in it runs while the modules load (see that file).
+      comment: 'an import cycle',
+      severity: 'error',
+      from: { path: '^(bindings|cli|test/fixtures/import-cycle)/' },
+      to: { circular: true, viaOnly: { pathNot: '^bindings/verify/library\\.ts$' } },
+    },
     {
       name: 'library-stays-below',
       comment: 'the library never imports its command, page, evaluation, benchmarks, scripts or tests',

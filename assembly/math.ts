@@ -9,3 +9,4 @@ export function mathSin(x: f64): f64 { return Math.sin(x); }
 export function mathTanh(x: f64): f64 { return Math.tanh(x); }
 export function mathPow(x: f64, y: f64): f64 { return Math.pow(x, y); }
 export function mathExpm1(x: f64): f64 { return Math.expm1(x); }
+export function mathAcos(x: f64): f64 { return Math.acos(x); }

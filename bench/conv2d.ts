@@ -9,22 +9,21 @@
  * Flops: 2·N·K·OH·OW·C·R·S per pass (the two backward passes each cost as much as the forward).
  */
 import type { Tensor4D } from '@tensorflow/tfjs';
-import { wasm } from '../bindings/core/instance.ts';
-import { Tensor } from '../bindings/tensor.ts';
+import type { Tensor } from '../bindings/tensor.ts';
+import { CONV_MAIN, CONV_POINTWISE, CONV_STRIDE2, convOutput, kernel, type ConvPass as Pass, type ConvSpec as Spec } from './kernels.ts';
 import { estimateMs, probeCase, pseudoRandom, timeCases, type Case, type Timings } from './measure.ts';
 import { gflops, type Context, type Row } from './report.ts';
 import { thrownBy, tidyVoid, type TfModule } from './tfjs.ts';
 import { torchRatio } from './torch.ts';
 
-type Pass = 'forward' | 'input' | 'weight';
+const MAIN = CONV_MAIN, POINTWISE = CONV_POINTWISE, STRIDE2 = CONV_STRIDE2;
 
-const PASS_NAMES: Record<Pass, string> = { forward: 'forward', input: 'backward-input (dx)', weight: 'backward-filter (dW)' };
-
-interface Spec { N: number; C: number; H: number; W: number; K: number; R: number; stride: number; padding: number }
-
-const MAIN: Spec = { N: 16, C: 64, H: 32, W: 32, K: 64, R: 3, stride: 1, padding: 1 };
-const POINTWISE: Spec = { N: 16, C: 128, H: 32, W: 32, K: 64, R: 1, stride: 1, padding: 0 };
-const STRIDE2: Spec = { N: 16, C: 64, H: 32, W: 32, K: 64, R: 3, stride: 2, padding: 1 };
+/** The kernel case (kernels.ts) of a spec and pass. */
+function caseOf(s: Spec, pass: Pass) {
+  if (s === POINTWISE) return kernel('conv1x1');
+  if (s === STRIDE2) return kernel('conv3x3s2');
+  return kernel(pass === 'forward' ? 'conv3x3' : pass === 'input' ? 'conv3x3.dx' : 'conv3x3.dW');
+}
 
 export async function benchConv2d(ctx: Context): Promise<Row[]> {
   const rows = [await convRow(ctx, MAIN, 'forward')];
@@ -32,33 +31,6 @@ export async function benchConv2d(ctx: Context): Promise<Row[]> {
   rows.push(await convRow(ctx, MAIN, 'input'), await convRow(ctx, MAIN, 'weight'));
   rows.push(await convRow(ctx, POINTWISE, 'forward'), await convRow(ctx, STRIDE2, 'forward'));
   return rows;
-}
-
-/** Our tensors for one spec, NCHW, and the kernel call of each pass (SIMD or scalar twin). */
-function ourConv(s: Spec) {
-  const { N, C, H, W, K, R, stride, padding } = s;
-  const OH = Math.floor((H + 2 * padding - R) / stride) + 1, OW = Math.floor((W + 2 * padding - R) / stride) + 1;
-  const x = Tensor.from(pseudoRandom(N * C * H * W, 1), [N, C, H, W]);
-  const w = Tensor.from(pseudoRandom(K * C * R * R, 2).map((v) => v * 0.05), [K, C, R, R]);
-  const b = Tensor.from(pseudoRandom(K, 3), [K]);
-  const dy = Tensor.from(pseudoRandom(N * K * OH * OW, 4), [N, K, OH, OW]);
-  const y = new Tensor([N, K, OH, OW]), dx = Tensor.zeros([N, C, H, W]), dw = Tensor.zeros([K, C, R, R]);
-  const work = new Tensor([Math.max(1, wasm().conv2dWorkspaceSize(C, H, W, K, R, R, stride, padding))]);
-  const sizes = [N, C, H, W, K, R, R, stride, padding] as const;
-  const call = (pass: Pass, scalar: boolean) => {
-    const k = wasm();
-    if (pass === 'forward') {
-      const forward = scalar ? k.conv2dForwardScalar : k.conv2dForward;
-      return () => forward(y.ptr, x.ptr, w.ptr, b.ptr, work.ptr, ...sizes);
-    }
-    if (pass === 'input') {
-      const input = scalar ? k.conv2dBackwardInputScalar : k.conv2dBackwardInput;
-      return () => input(dx.ptr, dy.ptr, w.ptr, work.ptr, ...sizes);
-    }
-    const weight = scalar ? k.conv2dBackwardWeightScalar : k.conv2dBackwardWeight;
-    return () => weight(dw.ptr, 0, dy.ptr, x.ptr, work.ptr, ...sizes);
-  };
-  return { OH, OW, x, dy, dw, call, dispose: () => [x, w, b, dy, y, dx, dw, work].forEach((t) => t.dispose()) };
 }
 
 /** The same convolution in TF.js (NHWC, filters [R, S, C, K]), from the same numbers as ours. */
@@ -89,31 +61,28 @@ function tfConv(tf: TfModule, s: Spec, OH: number, OW: number) {
 }
 
 async function convRow(ctx: Context, s: Spec, pass: Pass): Promise<Row> {
-  const { N, C, H, W, K, R, stride } = s;
-  const label = `conv2d ${R}x${R}${stride > 1 ? ` stride ${stride}` : ''} ${PASS_NAMES[pass]}`;
-  const shape = `[${N}, ${C}, ${H}, ${W}] -> ${K}`;
-  ctx.log(label);
-  const ours = ourConv(s);
-  const tf = ctx.tf ? tfConv(ctx.tf, s, ours.OH, ours.OW) : null;
+  const spec = caseOf(s, pass);
+  ctx.log(spec.op);
+  const ours = spec.prepare();
+  const [OH, OW] = convOutput(s);
+  const tf = ctx.tf ? tfConv(ctx.tf, s, OH, OW) : null;
   try {
-    const flops = 2 * N * K * ours.OH * ours.OW * C * R * R;
-    const simd = ours.call(pass, false);
-    const { probe, gflops: probeRate } = probeCase('probe', await estimateMs(simd), ctx.peakPerMs);
-    const cases: Case[] = [{ name: 'ours', fn: simd }, probe];
+    const { probe, gflops: probeRate } = probeCase('probe', await estimateMs(ours.run), ctx.peakPerMs);
+    const cases: Case[] = [{ name: 'ours', fn: ours.run }, probe];
     // The scalar twin takes seconds on the big shape: one warm-up call (V8 optimises it for the next), few rounds.
-    const scalarRounds = flops > 5e8 ? 2 : 3;
-    if (!ctx.quick) cases.push({ name: 'scalar', fn: ours.call(pass, true), warmup: 1, iterations: 1, rounds: scalarRounds });
+    const scalarRounds = spec.flops > 5e8 ? 2 : 3;
+    if (!ctx.quick) cases.push({ name: 'scalar', fn: ours.scalar, warmup: 1, iterations: 1, rounds: scalarRounds });
     const tfNote = tf ? addTfCases(cases, tf, pass) : null;
     const t = await timeCases(cases, ctx.rounds);
     const ms = t.cpu('ours');
-    const rate = gflops(flops, ms), peakPct = (100 * rate) / probeRate(t.cpu('probe'));
+    const rate = gflops(spec.flops, ms), peakPct = (100 * rate) / probeRate(t.cpu('probe'));
     const row: Row = {
-      op: label, shape: `${shape}${R > 1 ? `, padding ${s.padding}` : ''}`, ms, gflops: rate, peakPct,
+      op: spec.op, shape: spec.shape, ms, gflops: rate, peakPct,
       torch: torchRatio(ctx.torch, torchName(s, pass), ms), simd: t.has('scalar') ? t.cpu('scalar') / ms : 'skipped (--quick)',
-      tf: t.has('tf') ? t.cpu('tf') / ms : 'not loaded',
+      tf: t.has('tf') ? t.cpu('tf') / ms : undefined,
     };
     if (tf && pass === 'weight') {
-      describeFilterGradient(ctx, row, tfNote, t, ms, ours.dw, tf.weightWorkaroundValues, ours.call('weight', false));
+      describeFilterGradient(ctx, row, tfNote, t, ms, ours.tensors.dw, tf.weightWorkaroundValues, ours.run);
     }
     if (tf && pass === 'input') {
       ctx.notes.push(`conv2d backward-input: TF.js's own Conv2DBackpropInput kernel ${t.cpu('tf').toFixed(0)} ms; the same ` +

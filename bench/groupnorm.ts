@@ -4,31 +4,20 @@
  * them. Memory-bound, so no GFLOP/s: the targets are within 2x of PyTorch's fused kernels and at least 20x
  * TF.js-wasm, which has no group norm op and composes it from reshape + moments, differentiated by `tf.grads`.
  */
-import { wasm } from '../bindings/core/instance.ts';
-import { Tensor } from '../bindings/tensor.ts';
+import { GROUP_NORM_SHAPE, kernel } from './kernels.ts';
 import { pseudoRandom, timeCases, type Case } from './measure.ts';
 import type { Context, Row } from './report.ts';
 import { tidyVoid, type TfModule } from './tfjs.ts';
 import { torchRatio } from './torch.ts';
 
-const [N, C, H, W, G] = [16, 64, 32, 32, 32];
+const { N, C, H, W, G } = GROUP_NORM_SHAPE;
 const EPS = 1e-5;
 
 export async function benchGroupNorm(ctx: Context): Promise<Row[]> {
   ctx.log('group norm');
-  const size = N * C * H * W;
-  const x = Tensor.from(pseudoRandom(size, 1), [N, C, H, W]);
-  const dy = Tensor.from(pseudoRandom(size, 2), [N, C, H, W]);
-  const gamma = Tensor.from(pseudoRandom(C, 3), [C]), beta = Tensor.from(pseudoRandom(C, 4), [C]);
-  const y = new Tensor([N, C, H, W]), mean = new Tensor([N, G]), rstd = new Tensor([N, G]);
-  const dx = Tensor.zeros([N, C, H, W]), dgamma = Tensor.zeros([C]), dbeta = Tensor.zeros([C]);
-  const run = (scalar: boolean) => () => {
-    const k = wasm();
-    (scalar ? k.groupNormForwardScalar : k.groupNormForward)(y.ptr, mean.ptr, rstd.ptr, x.ptr, gamma.ptr, beta.ptr, 0, 0, N, C, H * W, G, EPS);
-    (scalar ? k.groupNormBackwardScalar : k.groupNormBackward)(dx.ptr, dgamma.ptr, dbeta.ptr, 0, 0, dy.ptr, x.ptr,
-      mean.ptr, rstd.ptr, gamma.ptr, beta.ptr, 0, N, C, H * W, G);
-  };
-  const cases: Case[] = [{ name: 'ours', fn: run(false), iterations: 10 }, { name: 'scalar', fn: run(true), warmup: 5, iterations: 2 }];
+  const spec = kernel('groupNorm');
+  const ours = spec.prepare();
+  const cases: Case[] = [{ name: 'ours', fn: ours.run, iterations: 10 }, { name: 'scalar', fn: ours.scalar, warmup: 5, iterations: 2 }];
   const tf = ctx.tf ? tfGroupNorm(ctx.tf) : null;
   if (tf) cases.push({ name: 'tf', fn: tf.run, warmup: 5, iterations: 2 });
   try {
@@ -39,16 +28,15 @@ export async function benchGroupNorm(ctx: Context): Promise<Row[]> {
     const met = (tfRatio === undefined || tfRatio >= 20) && (torch === undefined || torch >= 0.5);
     // Bytes: forward reads x twice (statistics, then normalise) and writes y; backward reads x and dy twice
     // (sums, then dx) and writes dx: 8 passes over a 4 MiB tensor at least.
-    const gbPerS = (8 * size * 4) / ms / 1e6;
+    const gbPerS = (8 * N * C * H * W * 4) / ms / 1e6;
     ctx.notes.push(`group norm forward+backward moves at least 8 × 4 MiB: ${gbPerS.toFixed(0)} GB/s at ${ms.toFixed(2)} ms ` +
-      `(the notes measured 33-40 GB/s from wasm to memory, but the tensor fits in the L3 cache).`);
+      '(the tensor fits in the L3 cache of most machines).');
     return [{
-      op: 'group norm forward+backward', shape: `[${N}, ${C}, ${H}, ${W}], ${G} groups`, ms, tf: tfRatio ?? 'not loaded',
-      torch: torch ?? 'not run (notes: 0.77 ms)', simd: t.cpu('scalar') / ms,
+      op: spec.op, shape: spec.shape, ms, tf: tfRatio, torch, simd: t.cpu('scalar') / ms,
       target: '≥ 0.5× PyTorch, ≥ 20× TF.js', met: tfRatio === undefined && torch === undefined ? undefined : met,
     }];
   } finally {
-    for (const t of [x, dy, gamma, beta, y, mean, rstd, dx, dgamma, dbeta]) t.dispose();
+    ours.dispose();
     tf?.dispose();
   }
 }

@@ -6,7 +6,8 @@
  * Loaded lazily: without the package the sampler section says so and measures the rest.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { packageFile } from './package-files.ts';
 
 type Ort = typeof import('onnxruntime-web');
 
@@ -21,9 +22,13 @@ export interface OnnxUNet {
 
 let ort: Ort | null = null;
 
-/** onnxruntime-web configured for the wasm backend on one thread, or the reason it cannot load. */
+/** onnxruntime-web configured for the wasm backend on one thread, or the reason it cannot load or run. */
 export async function loadOrt(): Promise<{ ort: Ort | null; reason?: string }> {
   if (ort) return { ort };
+  // The ONNX graphs stay in the repository (bench/fixtures/); the installed package does not ship them.
+  if (!existsSync(packageFile('bench/fixtures/mnist.onnx'))) {
+    return { ort: null, reason: 'no onnxruntime-web comparison: its ONNX graphs (bench/fixtures/) are in the repository, not in the package' };
+  }
   try {
     const module = await import('onnxruntime-web');
     module.env.wasm.numThreads = 1;
@@ -37,9 +42,9 @@ export async function loadOrt(): Promise<{ ort: Ort | null; reason?: string }> {
 
 /** The session of `model` ('mnist' or 'colored-mnist') at batch N, input [N, C, S, S]. */
 export async function onnxUNet(module: Ort, model: string, N: number, sampleShape: readonly number[]): Promise<OnnxUNet> {
-  const graph = readFileSync(new URL(`fixtures/${model}.onnx`, import.meta.url));
-  const meta = JSON.parse(readFileSync(new URL(`fixtures/${model}.onnx.json`, import.meta.url), 'utf8')) as { source: string; sha256: string };
-  const weights = readFileSync(new URL(`../${meta.source}`, import.meta.url));
+  const graph = readFileSync(packageFile(`bench/fixtures/${model}.onnx`));
+  const meta = JSON.parse(readFileSync(packageFile(`bench/fixtures/${model}.onnx.json`), 'utf8')) as { source: string; sha256: string };
+  const weights = readFileSync(packageFile(meta.source));
   const digest = createHash('sha256').update(weights).digest('hex');
   if (digest !== meta.sha256) {
     throw new Error(`bench/fixtures/${model}.onnx was made from another ${meta.source} (SHA-256 ${meta.sha256.slice(0, 12)}..., ` +

@@ -19,6 +19,7 @@ import { Tensor, tidy } from '../bindings/tensor.ts';
 import { unetFlops } from './flops.ts';
 import { probeCase, pseudoRandom, timeCases, type Case, type Timings } from './measure.ts';
 import { loadOrt, onnxUNet, type OnnxUNet } from './onnx.ts';
+import { packageFile } from './package-files.ts';
 import type { Context } from './report.ts';
 
 const MODELS = ['mnist', 'colored-mnist'];
@@ -35,7 +36,7 @@ export async function benchSamplerForward(ctx: Context): Promise<string> {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const name of ctx.quick ? MODELS.slice(0, 1) : MODELS) {
-    const model = decodeModel(readFileSync(new URL(`../models/${name}.safetensors`, import.meta.url)), name).model as UNet2DModel;
+    const model = decodeModel(readFileSync(packageFile(`models/${name}.safetensors`)), name).model as UNet2DModel;
     const cache = new InferenceCache();
     try {
       await warmUp(model, cache, ort ? await onnxUNet(ort, name, 4, model.sampleShape) : null);

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { DDIMScheduler, DiffusionPipeline, SamplingWorkers, decodeModel, type Denoiser, type GenerateOptions } from '../bindings/index.ts';
 import { timeCases } from './measure.ts';
+import { packageFile } from './package-files.ts';
 import type { Context } from './report.ts';
 
 const IMAGES = 32;
@@ -16,7 +17,7 @@ const STEPS = 20;
 export async function benchSamplingThreads(ctx: Context): Promise<string> {
   if (ctx.quick) return '';
   ctx.log(`sampling: 1 and 2 threads, guidance 1 and 3 (DDIM-${STEPS}, ${IMAGES} digits)`);
-  const { model, metadata } = decodeModel(readFileSync(new URL('../models/mnist.safetensors', import.meta.url)), 'models/mnist.safetensors');
+  const { model, metadata } = decodeModel(readFileSync(packageFile('models/mnist.safetensors')), 'models/mnist.safetensors');
   const pipeline = new DiffusionPipeline({ model: model as Denoiser, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
   const workers = await SamplingWorkers.start(pipeline, 2);
   const options = (guidanceScale: number): GenerateOptions => ({

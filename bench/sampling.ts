@@ -6,7 +6,6 @@
  * with random weights: the work per step is the same, and the report says which one ran.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { decodeModel } from '../bindings/models/model-file.ts';
 import type { Denoiser } from '../bindings/models/denoiser.ts';
 import { UNet2DModel } from '../bindings/models/unet2d.ts';
@@ -15,6 +14,7 @@ import { DiffusionPipeline } from '../bindings/pipelines/index.ts';
 import { DDIMScheduler, DPMSolverMultistepScheduler, type SchedulerOptions } from '../bindings/schedulers/index.ts';
 import { unetFlops } from './flops.ts';
 import { timeCases } from './measure.ts';
+import { packageFile } from './package-files.ts';
 import type { Context } from './report.ts';
 
 const IMAGES = 16;
@@ -56,7 +56,7 @@ export async function benchSampling(ctx: Context): Promise<string> {
 }
 
 function digitModel(): { model: Denoiser; scheduler: SchedulerOptions; source: string } {
-  const file = fileURLToPath(new URL('../models/mnist.safetensors', import.meta.url));
+  const file = packageFile('models/mnist.safetensors');
   if (existsSync(file)) {
     const { model, metadata } = decodeModel(readFileSync(file), 'models/mnist.safetensors');
     return { model: model as Denoiser, scheduler: metadata.scheduler, source: 'models/mnist.safetensors' };

@@ -18,6 +18,9 @@ export async function loadTfWasm(): Promise<{ tf: TfModule | null; reason?: stri
     await tf.ready();
     return { tf };
   } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      return { tf: null, reason: '@tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are not installed (npm install them to compare)' };
+    }
     return { tf: null, reason: (error as Error).message.split('\n')[0] };
   }
 }

@@ -92,8 +92,20 @@ def main():
         'threads': torch.get_num_threads(),
         'capability': next((l.split(':')[1].strip() for l in config.splitlines() if 'CPU capability' in l), '?'),
         'blas': next((m for m in config.replace(',', ' ').split() if m.startswith('BLAS_INFO=')), '?'),
+        'blasLibraries': blas_libraries(),
         'ms': {name: statistics.median(t) for name, t in times.items()},
     }))
+
+
+def blas_libraries():
+    """The BLAS libraries this process has loaded (Linux): BLAS_INFO names the interface PyTorch was built
+    against ('generic' for Debian's), not the library the system's alternatives or LD_LIBRARY_PATH give it."""
+    try:
+        with open('/proc/self/maps') as maps:
+            paths = {line.split()[-1] for line in maps if len(line.split()) >= 6}
+    except OSError:
+        return []
+    return sorted(p for p in paths if any(k in p.rsplit('/', 1)[-1].lower() for k in ('blas', 'mkl', 'blis')))
 
 
 main()

@@ -60,7 +60,8 @@ export { predictsVariance } from './models/denoiser.ts';
 export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
 export { SamplingWorkers } from './pipelines/sampling-workers.ts';
 export {
-  DDPMPipeline, DDIMPipeline, DiffusionPipeline, classifierGradient, type GenerateOptions, type PipelineComponents, type PipelineScheduler, type StepInfo,
+  DDPMPipeline, DDIMPipeline, DiffusionPipeline, RePaintPipeline, classifierGradient, slerp, interpolate, img2imgStart,
+  type GenerateOptions, type InvertOptions, type InterpolateOptions, type InterpolationEnd, type PipelineComponents, type PipelineScheduler, type StepInfo,
 } from './pipelines/index.ts';
 export * from './likelihood/index.ts';
 
@@ -82,3 +83,8 @@ export { toRGBA, toByte, type RGBAOptions, type RGBAImage } from './io/pixels.ts
 
 export * from './data/index.ts';
 export * as datasets from './data/index.ts';
+
+// The determinism self-test: the scenarios and golden outputs shipped in the package, loaded on first call.
+export {
+  selfTest, type SelfTestOptions, type SelfTestReport, type ScenarioResult, type Scenario, type EncodedOutput, type GoldenTable,
+} from './verify/index.ts';

@@ -33,10 +33,15 @@ export const STREAMS = {
   /** Sampling: the initial noise x_T (pipelines/) and each step's noise (schedulers/). */
   initialNoise: 0x696e6974, // 'init'
   samplerNoise: 0x73636864, // 'schd'
+  /** RePaint's undo steps: the forward noise of each training timestep a jump re-noises (schedulers/repaint.ts). */
+  repaintUndoNoise: 0x756e646f, // 'undo'
   /** The Langevin corrector's noise of the score-SDE predictor-corrector sampler (schedulers/score-sde-pc.ts). */
   langevinNoise: 0x6c616e67, // 'lang'
   /** The variational bound: the x_t of each term, by (timestep, example) (likelihood/bound.ts). */
   likelihoodNoise: 0x6e6c6c, // 'nll'
+  /** The editing evaluation's spoiled digits: which stroke pixels are removed, and the noise added (scripts/evaluate-editing.ts). */
+  editingEvalErase: 0x5901,
+  editingEvalNoise: 0x5902,
 } as const;
 
 export type StreamName = keyof typeof STREAMS;

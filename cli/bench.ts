@@ -1,45 +1,34 @@
 /**
- * `ddpm bench`: runs the project's benchmark (bench/main.ts: the kernel tables and the training step), passing
- * --quick through. The benchmark is built by its own issue; until it exists this says so and exits 1.
+ * `ddpm bench`: the benchmark (bench/main.ts, compiled into dist/bench/ and shipped): the kernels and the training
+ * step, GFLOP/s and % of the SIMD128 peak measured in the same run, TF.js and PyTorch where installed. It runs in
+ * a process of its own (it times itself, so nothing else should share its thread), with stdout and stderr passed
+ * through: the Markdown report on stdout, progress on stderr.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Command } from 'commander';
-import { fail } from './errors.ts';
-import { addCommonOptions, packageRoot } from './options.ts';
+import { fileURLToPath } from 'node:url';
 
-export function benchCommand(): Command {
-  const command = new Command('bench')
-    .description('benchmark the kernels and the training step (GFLOP/s, % of the measured peak)')
-    .option('--quick', 'fewer and shorter runs (a rough table in seconds)')
-    .addHelpText('after', `
-Examples:
-  ddpm bench --quick
-  ddpm bench > bench.txt`);
-  return addCommonOptions(command).action(async (flags: { quick?: boolean }) => {
-    process.exitCode = await bench(flags.quick ?? false);
-  });
+export interface BenchFlags {
+  /** Fewer and shorter runs. */
+  quick?: boolean;
+  /** Also write the report to this file. */
+  out?: string;
 }
 
-/** Runs the benchmark in a child process (it times itself, so nothing else should share its thread); returns its exit code. */
-export async function bench(quick: boolean): Promise<number> {
-  const root = packageRoot();
-  const args = [...benchEntry(root), ...(quick ? ['--quick'] : [])];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+/** Runs the benchmark in a child process; returns its exit code. */
+export async function bench(flags: BenchFlags): Promise<number> {
+  const args = [...benchEntry(), ...(flags.quick ? ['--quick'] : []), ...(flags.out ? ['--out', flags.out] : [])];
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1)));
   });
 }
 
-/** The node arguments that start the benchmark: its compiled form, or its TypeScript through tsx. */
-function benchEntry(root: string): string[] {
-  const compiled = join(root, 'dist', 'bench', 'main.js');
+/** The node arguments that start the benchmark: the compiled form beside this file's (dist/cli -> dist/bench). */
+function benchEntry(): string[] {
+  const compiled = fileURLToPath(new URL('../bench/main.js', import.meta.url));
   if (existsSync(compiled)) return [compiled];
-  const source = join(root, 'bench', 'main.ts');
-  if (!existsSync(source)) fail('the benchmark is not built yet: bench/main.ts does not exist in this package');
-  // --import resolves 'tsx' from the working folder, which is the package root (see bench()).
-  if (!existsSync(join(root, 'node_modules', 'tsx'))) fail('the benchmark (bench/main.ts) needs tsx to run: run npm install in the ddpm-wasm folder');
-  return ['--import', 'tsx', source];
+  // Run from the sources (cli/*.ts under tsx): the TypeScript, through tsx.
+  return ['--import', 'tsx', fileURLToPath(new URL('../bench/main.ts', import.meta.url))];
 }

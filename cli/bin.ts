@@ -3,9 +3,12 @@
  * The `ddpm` executable. The packages only the command needs (argument parsing, the progress bar, pictures with
  * sharp, the MNIST digits) are optional peer dependencies, so that installing the library for embedding does not
  * bring them; the command checks for them before it loads (main.ts imports them), and names the missing ones in
- * one line with the command that installs them.
+ * one line with the command that installs them. `ddpm verify` and `ddpm bench` need none of them (light.ts).
  */
 import { createRequire } from 'node:module';
+import { isLightCommand, runLight } from './light.ts';
+
+if (isLightCommand(process.argv.slice(2))) process.exit(await runLight(process.argv.slice(2)));
 
 /** What the command needs beside the library, with what for. */
 const COMMAND_PACKAGES: Record<string, string> = {

@@ -2,19 +2,20 @@
  * `ddpm demo` (what `npm start` runs): the project in about a minute, with no arguments. It trains the 8-mode
  * toy (gaussian8) with the default recipe (under a minute on one core) and samples it as a scatter plot; then, when the package ships the
  * class-conditional digit models (models/mnist.safetensors, models/colored-mnist.safetensors), it draws the
- * digits 0-9 and a few colored digits ('a red 7'). Everything lands in ./out/ (or --out), and the demo replaces
- * its own previous output there.
+ * digits 0-9, a few colored digits ('a red 7') and the reverse process of 16 sevens as an animation. Everything
+ * lands in ./out/ (or --out) under the names of the README's pictures in docs/ (gaussian8.png, mnist-digits.png,
+ * colored-digits.png, denoise-sevens.gif), which are these files; the demo replaces its own previous output there.
  */
-import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { rmSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { decodeModel, type Denoiser } from '../bindings/index.ts';
 import { PALETTE } from '../bindings/data/mnist.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
-import { generateSamples, pictures, samplesPicture } from './generate.ts';
+import { DEFAULT_GUIDANCE, generateSamples, pictures, samplesPicture } from './generate.ts';
 import { SHIPPED_MODELS } from './models.ts';
-import { addCommonOptions, checkFolderExists, integerAtLeast, numberIn, packageRoot, shown } from './options.ts';
+import { addCommonOptions, integerAtLeast, makeFolder, numberIn, packageRoot, shown } from './options.ts';
 import { formatDuration } from './progress.ts';
 import { RUN_FILES } from './run-folder.ts';
 import { sample } from './sample.ts';
@@ -22,8 +23,6 @@ import { train } from './train.ts';
 
 /** The colored digits the demo draws: [digit, color name]. */
 const COLORED_DIGITS: readonly [number, string][] = [[7, 'red'], [3, 'green'], [0, 'blue'], [5, 'yellow'], [2, 'magenta'], [9, 'cyan']];
-/** Classifier-free guidance for the digits: with 3, a classifier recognises all of the shipped model's digits (see the README). */
-const DIGIT_GUIDANCE = 3;
 
 export function demoCommand(): Command {
   const command = new Command('demo')
@@ -51,8 +50,7 @@ export interface DemoFlags {
 /** Runs the demo; returns the exit code. */
 export async function demo({ out, trainSeconds, sampleSteps, models }: DemoFlags): Promise<number> {
   const started = performance.now();
-  checkFolderExists('--out', out, join(out, '..'));
-  mkdirSync(out, { recursive: true });
+  makeFolder('--out', out, out);
   const written: string[] = [];
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -66,7 +64,7 @@ export async function demo({ out, trainSeconds, sampleSteps, models }: DemoFlags
   written.push(join(run, RUN_FILES.lossPng));
 
   say('\n2. Sampling it with DDPM (every one of its 100 timesteps), over the training data in grey:');
-  const samples = { model: join(run, RUN_FILES.model), out: join(out, 'gaussian8-samples.png'), num: 2000 };
+  const samples = { model: join(run, RUN_FILES.model), out: join(out, 'gaussian8.png'), num: 2000 };
   written.push(await sample({ ...samples, sampler: 'ddpm', guidance: 1, classifierScale: 1, seed: 0 }, say));
 
   say('\n3. Digits from the shipped class-conditional models:');
@@ -80,6 +78,12 @@ export async function demo({ out, trainSeconds, sampleSteps, models }: DemoFlags
   if (colored) {
     const labels = Int32Array.from(COLORED_DIGITS, ([digit, color]) => digit * PALETTE.length + PALETTE.findIndex((c) => c.name === color));
     written.push(await drawDigits(colored, labels, join(out, 'colored-digits.png'), sampleSteps, say));
+  }
+  if (digits) {
+    say(`\n4. The reverse process, from noise to 16 sevens (DDIM ${sampleSteps} steps, guidance ${DEFAULT_GUIDANCE}), as an animation:`);
+    const sevens = { model: join(folder, basename(SHIPPED_MODELS.mnist)), class: '7', num: 16, out: join(out, 'sevens.png'), animate: join(out, 'denoise-sevens.gif') };
+    await sample({ ...sevens, sampler: 'ddim', steps: sampleSteps, classifierScale: 1, seed: 0 }, say);
+    written.push(sevens.out, sevens.animate);
   }
 
   say(`\nDone in ${formatDuration((performance.now() - started) / 1000)}. Pictures:`);
@@ -111,10 +115,10 @@ async function drawDigits(shipped: Shipped, labels: Int32Array, path: string, st
   const { model, metadata } = shipped;
   const samples = await generateSamples({
     model, scheduler: metadata.scheduler, sampler: 'ddim', steps: Math.min(steps, metadata.scheduler.numTrainTimesteps ?? steps),
-    num: labels.length, seed: 0, labels, guidance: DIGIT_GUIDANCE,
+    num: labels.length, seed: 0, labels, guidance: DEFAULT_GUIDANCE,
   });
   const captions = Array.from(labels, (label) => metadata.data.classNames[label]);
   await (await pictures()).savePicture(path, await samplesPicture(samples, metadata.data, { captions, columns: labels.length }));
-  say(`wrote ${shown(path)}: ${captions.join(', ')} (${shipped.name}, DDIM ${steps} steps, guidance ${DIGIT_GUIDANCE}, ${formatDuration((performance.now() - started) / 1000)})`);
+  say(`wrote ${shown(path)}: ${captions.join(', ')} (${shipped.name}, DDIM ${steps} steps, guidance ${DEFAULT_GUIDANCE}, ${formatDuration((performance.now() - started) / 1000)})`);
   return path;
 }

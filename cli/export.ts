@@ -13,7 +13,7 @@ import { writeFolderAtomic } from '../bindings/interop/diffusers-folder-files.ts
 import { readFileBytes } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import { resolveModelFile, SHIPPED_MODELS } from './models.ts';
-import { addCommonOptions, checkFolderExists, shown } from './options.ts';
+import { addCommonOptions, checkFolderCreatable, makeFolder, shown } from './options.ts';
 
 export interface ExportFlags {
   model: string;
@@ -29,7 +29,7 @@ export function exportCommand(): Command {
     .description('write a U-Net model as a diffusers pipeline folder (DDPMPipeline.from_pretrained loads it)')
     .requiredOption('--model <file|name>', `a U-Net model file, or a shipped model: ${Object.keys(SHIPPED_MODELS).join(', ')}`)
     .addOption(new Option('--format <format>', 'the folder format').choices(['diffusers']).makeOptionMandatory())
-    .requiredOption('--out <dir>', 'the folder to write (its parent must exist)')
+    .requiredOption('--out <dir>', 'the folder to write (created with its parents)')
     .addOption(new Option('--dtype <type>', 'storage type of the weights').choices(WEIGHT_DTYPES).default('float32'))
     .addOption(new Option('--scheduler <name>', 'ddpm: a DDPMPipeline with DDPMScheduler; ddim: a DDIMPipeline with DDIMScheduler').choices(['ddpm', 'ddim']).default('ddpm'))
     .option('--overwrite', 'replace DIR if it exists (the old folder stays until the new one is complete)')
@@ -52,10 +52,11 @@ export async function exportModel(flags: ExportFlags, say: (line: string) => voi
   } catch (error) {
     fail(`--dtype ${flags.dtype}: ${(error as Error).message.replace(/^diffusers folder: /, '')}; use --dtype float32`);
   }
-  checkFolderExists('--out', flags.out, dirname(resolve(flags.out)));
+  checkFolderCreatable('--out', flags.out, dirname(resolve(flags.out)));
   if (!flags.overwrite && existsSync(flags.out)) fail(`--out ${flags.out}: it already exists; choose another folder, or pass --overwrite to replace it`);
   const path = resolveModelFile(flags.model, '--model');
   const files = modelFileToDiffusersFolder(await readFileBytes(path), { scheduler: flags.scheduler, dtype: flags.dtype, source: shown(path) });
+  makeFolder('--out', flags.out, dirname(resolve(flags.out)));
   await writeFolderAtomic(flags.out, files, { overwrite: flags.overwrite ?? false });
   const bytes = [...files.values()].reduce((n, b) => n + b.length, 0);
   say(`wrote ${shown(flags.out)}: ${flags.scheduler === 'ddpm' ? 'DDPMPipeline with DDPMScheduler' : 'DDIMPipeline with DDIMScheduler'}, ` +

@@ -2,10 +2,10 @@
  * The models the command builds and the ones the package ships.
  *
  * - 2-D data: MLPDenoiser with its defaults (3 residual blocks of width 128).
- * - Images: a U-Net preset by image size. For 28x28 digits: blockOutChannels [32, 64, 64] (28 -> 14 -> 7), one
- *   resnet per level, self-attention at 7x7 with 4 heads, GroupNorm of 8 groups, AdaGN ('scale_shift'). Other
- *   sizes halve until the lowest resolution is at most 8 (or odd) and attend there. `--channels` replaces the
- *   channel list (a tiny U-Net for quick runs); groups and heads shrink to divide it.
+ * - Images: a U-Net preset by image size: one resnet per level, the image halved until the lowest resolution is at
+ *   most 8 (or odd), self-attention there with 4 heads, GroupNorm of 8 groups, AdaGN ('scale_shift'). `ddpm train`
+ *   passes its channel list (train-defaults.ts: 16, 32, 64 for the digits; or --channels), and groups and heads
+ *   shrink to divide it; without one (the noise-aware classifier), [32, 64, 64] for 28x28 digits.
  * - Shipped models: `mnist` and `colored-mnist` name files in the package's models/ folder (resolved from the
  *   package, not from the working folder).
  */
@@ -70,7 +70,7 @@ export function classifierPreset(imageSize: number, inChannels: number, numClass
 }
 
 /** Levels for an image side: halve while the side is above 8 and even (28 -> 14 -> 7: 3 levels), at most 5. */
-function presetLevels(imageSize: number): number {
+export function presetLevels(imageSize: number): number {
   let levels = 1;
   for (let side = imageSize; side > 8 && side % 2 === 0 && levels < PRESET_CHANNELS.length; side /= 2) levels++;
   return levels;

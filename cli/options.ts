@@ -3,10 +3,11 @@
  * bad value is refused before anything runs, in one line that names the flag ("option '--steps <n>' argument
  * '0' is invalid: expected an integer >= 1"). Also where the package's own files are (the shipped models).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { fileErrorReason } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 
 /** An integer of at least `min` (and at most `max`): a flag's value. */
@@ -46,27 +47,53 @@ export function addCommonOptions(command: Command): Command {
 }
 
 /**
- * Checks an output file: its extension is one of `extensions` and its folder exists. Returns the extension
- * (lower case, with the dot).
+ * Checks an output file: its extension is one of `extensions` and its folder exists or can be created (see
+ * checkFolderCreatable). Returns the extension (lower case, with the dot).
  */
 export function checkOutputFile(flag: string, path: string, extensions: readonly string[]): string {
   const extension = extname(path).toLowerCase();
   if (!extensions.includes(extension)) {
     fail(`${flag} ${path}: the file name must end in ${extensions.join(' or ')}`);
   }
-  checkFolderExists(flag, path, dirname(resolve(path)));
+  checkFolderCreatable(flag, path, dirname(resolve(path)));
   return extension;
 }
 
-/** Fails unless `folder` exists and is a folder (the parent of an output path). */
-export function checkFolderExists(flag: string, path: string, folder: string): void {
-  let isFolder = false;
-  try {
-    isFolder = statSync(folder).isDirectory();
-  } catch {
-    fail(`${flag} ${path}: the folder ${shown(folder)} does not exist (create it first)`);
+/**
+ * Fails unless `folder` (the folder of an output `path`) is a folder or can be made one: the nearest part of it
+ * that exists must be a folder. Checked before a command's work; `makeFolder` creates it when the work starts.
+ */
+export function checkFolderCreatable(flag: string, path: string, folder: string): void {
+  for (let part = resolve(folder); dirname(part) !== part; part = dirname(part)) {
+    let info;
+    try {
+      info = statSync(part);
+    } catch {
+      continue; // missing (or under a file, which the walk up reaches)
+    }
+    if (info.isDirectory()) return;
+    fail(`${flag} ${path}: ${shown(part)} is a file, not a folder`);
   }
-  if (!isFolder) fail(`${flag} ${path}: ${shown(folder)} is not a folder`);
+}
+
+/**
+ * Creates `folder` (the folder of an output `path`) with its parents, as `mkdir -p`; fails in one line naming the
+ * flag and the cause (a file in the way, permissions, a read-only disk).
+ */
+export function makeFolder(flag: string, path: string, folder: string): void {
+  checkFolderCreatable(flag, path, folder);
+  // One level at a time, from the nearest existing folder down: Node's recursive mkdir reports a read-only file
+  // system or a permission problem as ENOENT, and the error should name the real cause.
+  const missing: string[] = [];
+  for (let part = resolve(folder); !existsSync(part); part = dirname(part)) missing.unshift(part);
+  for (const part of missing) {
+    try {
+      mkdirSync(part);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(part).isDirectory()) continue; // made meanwhile
+      fail(`${flag} ${path}: cannot create the folder ${shown(folder)}: ${fileErrorReason(error)}`);
+    }
+  }
 }
 
 /** The package's root folder (holding package.json and models/), from this file's place in cli/ or dist/cli/. */

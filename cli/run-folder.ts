@@ -11,13 +11,13 @@
  * previous version or the new one, never half a file; the temporary files a killed run left are removed when the
  * next run opens the folder. While a run trains, it holds train.lock (run-lock.ts): one run per folder.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { StepReport } from '../bindings/index.ts';
-import { fileErrorReason, removeStaleTemporaries, writeFileAtomic } from '../bindings/io/files.ts';
+import { removeStaleTemporaries, writeFileAtomic } from '../bindings/io/files.ts';
 import { pictures } from './generate.ts';
 import { fail } from './errors.ts';
-import { shown } from './options.ts';
+import { makeFolder, shown } from './options.ts';
 import { RunLock } from './run-lock.ts';
 
 export const RUN_FILES = {
@@ -43,23 +43,14 @@ export class RunFolder {
   private constructor(readonly path: string, private readonly lock: RunLock) {}
 
   /**
-   * Opens --out for a run: creates it when missing (its parent must exist), takes its lock (refusing a folder
+   * Opens --out for a run: creates it when missing (with its parents), takes its lock (refusing a folder
    * another run is using, or one that cannot be written), removes the temporary files of dead runs, and refuses
    * a folder that already holds a model unless resuming, and a resume without a training state. `say` prints
    * notices (a stale lock taken over, leftovers removed). Call `close()` when the run ends.
    */
   static async open(out: string, resume: boolean, say: (line: string) => void): Promise<RunFolder> {
     const path = resolve(out);
-    const parent = dirname(path);
-    if (!isFolder(parent)) fail(`--out ${out}: the folder ${shown(parent)} does not exist (create it first)`);
-    if (exists(path) && !isFolder(path)) fail(`--out ${out}: ${shown(path)} is a file, not a folder`);
-    if (!exists(path)) {
-      try {
-        mkdirSync(path);
-      } catch (error) {
-        fail(`--out ${out}: cannot create the folder ${shown(path)}: ${fileErrorReason(error)}`);
-      }
-    }
+    makeFolder('--out', out, path);
     const run = new RunFolder(path, RunLock.acquire(path, shown(path), say));
     try {
       const removed = await removeStaleTemporaries(path);
@@ -129,14 +120,6 @@ function exists(path: string): boolean {
   try {
     statSync(path);
     return true;
-  } catch {
-    return false;
-  }
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -24,8 +24,11 @@ export const SAMPLING_MEMORY_BUDGET = 64 * 2 ** 20;
 export async function defaultBatch(request: SampleRequest): Promise<number> {
   resetPeakBytes();
   const before = memoryStats().liveBytes;
+  // One step (img2img at strength 1, so that it runs): the working memory of a step does not depend on which.
+  const edit = request.edit && !request.edit.mask ? { ...request.edit, strength: 1 } : request.edit;
   await generateSamples({
-    ...request, num: 1, steps: 1, labels: request.labels?.subarray(0, 1) ?? null, condition: conditionsOf(request, 0, 1), onFrame: undefined, firstSample: 0,
+    ...request, num: 1, steps: 1, labels: request.labels?.subarray(0, 1) ?? null, condition: conditionsOf(request, 0, 1), onFrame: undefined,
+    firstSample: 0, edit,
   });
   const perSample = Math.max(1, memoryStats().peakBytes - before);
   return Math.max(1, Math.min(request.num, Math.floor(SAMPLING_MEMORY_BUDGET / perSample)));

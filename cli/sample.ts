@@ -3,29 +3,32 @@
  * cli/generate.ts (DDIM, DDPM, DPM-Solver++, UniPC, Euler, Euler ancestral, Heun), optionally
  * class-conditional (--class, --color), with classifier-free guidance (--guidance) or classifier guidance
  * (--classifier), and writes them as a picture (.png: an image grid, or a scatter plot over the training data
- * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. Samples are
+ * for 2-D models) or as a NumPy array (.npy); --animate also writes the denoising as an animation. With --init,
+ * it edits a picture instead (sample-edit.ts): img2img with --strength, RePaint inpainting with --mask. Samples are
  * drawn --batch at a time, a .npy streamed to its file as they come (sample-batches.ts), so memory does not grow
  * with --num.
  */
 import { rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { decodeModel, OutOfMemoryError, predictsVariance, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
 import { readConditionImages } from './cond-image.ts';
 import { readFileBytes, temporaryPath } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
-  cropImages, defaultSteps, layoutOf, pictures, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS, type SampleRequest,
-  type SamplerName,
+  DEFAULT_GUIDANCE, cropImages, defaultSteps, layoutOf, pictures, plannedEvaluations, samplesPicture, trainingPoints, SAMPLER_INFO, SAMPLERS,
+  type EditRequest, type SampleRequest, type SamplerName,
 } from './generate.ts';
 import { isFolder, loadDiffusersDenoiser } from './diffusers.ts';
 import { exitOnSignal } from './interrupts.ts';
 import { cycleLabels, planLabels } from './labels.ts';
 import { SHIPPED_MODELS, resolveModelFile } from './models.ts';
-import { addCommonOptions, checkOutputFile, integerAtLeast, numberIn, shown } from './options.ts';
+import { addCommonOptions, checkOutputFile, integerAtLeast, makeFolder, numberIn, shown } from './options.ts';
 import { SamplingProgress, formatDuration } from './progress.ts';
+import { editName, INPAINT_DEFAULTS, readEdit, strengthArgument, type EditFlags } from './sample-edit.ts';
 import { AnimationFrames, GatheredSamples, NpySink, SAMPLING_MEMORY_BUDGET, defaultBatch, sampleInBatches, type BatchStep, type SampleSink } from './sample-batches.ts';
 
-export interface SampleFlags {
+export interface SampleFlags extends EditFlags {
   model: string;
   out: string;
   num?: number;
@@ -37,7 +40,10 @@ export interface SampleFlags {
   eta?: number;
   class?: string;
   color?: string;
-  /** Default 1 (a distilled model's guidance is in its weights). */
+  /**
+   * Classifier-free guidance; undefined: DEFAULT_GUIDANCE for a class-conditional model without --classifier, else 1
+   * (a distilled model: the guidance its file records, which is in its weights).
+   */
   guidance?: number;
   classGuidance?: number;
   colorGuidance?: number;
@@ -71,7 +77,9 @@ export function sampleCommand(): Command {
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
-    .addOption(new Option('--guidance <w>', 'classifier-free guidance scale, 1 = none (default: 1)').argParser(numberIn({ min: 0 })))
+    .addOption(new Option('--guidance <w>', `classifier-free guidance scale, 1 = none (default: ${DEFAULT_GUIDANCE} for class-conditional models, ` +
+      'the scale of the README\'s pictures, at which a classifier recognises 100% of the shipped models\' digits; 1 with --classifier ' +
+      'or for an unconditional model)').argParser(numberIn({ min: 0 })))
     .addOption(new Option('--class-guidance <w>', 'colored-mnist-attributes: the digit\'s guidance weight, composed with the color\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
     .addOption(new Option('--color-guidance <w>', 'colored-mnist-attributes: the color\'s guidance weight, composed with the digit\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
     .option('--cond-image <file>', 'a conditioned model\'s input: a grey digit to colour (colorize), a 14x14 digit to enlarge (superres); a PNG, or a .npy [N, C, H, W] in [0, 1]')
@@ -80,10 +88,16 @@ export function sampleCommand(): Command {
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
     .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
-    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate; default: 1)').argParser(integerAtLeast(1, 64)))
+    .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate or --init; default: 1)').argParser(integerAtLeast(1, 64)))
     .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
+    .option('--init <picture>', 'edit a picture of the model\'s size: img2img (with --strength) or inpainting (with --mask)')
+    .addOption(new Option('--strength <s>', 'img2img: how far --init is noised before denoising, in (0, 1], 1 = from noise; the last floor(steps x s) steps run (default: 0.8)').argParser(strengthArgument))
+    .option('--mask <picture>', 'inpaint --init with RePaint: white keeps a pixel, black is painted')
+    .addOption(new Option('--jump-length <j>', `inpainting: RePaint's jumps back, in steps (default: ${INPAINT_DEFAULTS.jumpLength})`).argParser(integerAtLeast(1)))
+    .addOption(new Option('--jump-n-sample <r>', `inpainting: how many times RePaint passes each jump, 1 = no resampling (default: ${INPAINT_DEFAULTS.jumpNSample})`).argParser(integerAtLeast(1)))
     .addHelpText('after', `
-Samplers (--sampler, default ddim; default steps in brackets):
+Samplers (--sampler; default: unipc in 10 steps for images, which the digit judge reads as well as DDIM in 50
+(docs/sampler-quality.md), and ddim in 50 for points or with --eta; each sampler's default steps in brackets):
 ${SAMPLERS.map((name) => `  ${name.padEnd(16)}${SAMPLER_INFO[name].what} [${SAMPLER_INFO[name].steps ?? 'training timesteps'}]`).join('\n')}
 A distilled model (ddpm distill) samples as its file records (DDIM, its step count, guidance 1): leave the
 sampler flags out.
@@ -91,7 +105,8 @@ sampler flags out.
 Examples:
   ddpm sample --model runs/ring/model.safetensors --out ring.png
   ddpm sample --model mnist --out digits.png                     every digit, in turn
-  ddpm sample --model mnist --class 7 --num 16 --guidance 3 --out sevens.png
+  ddpm sample --model mnist --class 7 --num 16 --out sevens.png
+  ddpm sample --model mnist --class 7 --guidance 1 --out plain-sevens.png   no guidance
   ddpm sample --model mnist --sampler dpmsolver++ --karras --steps 10 --out digits.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
   ddpm sample --model colored-mnist-attributes --color red --guidance 3 --out red.png     anything red
@@ -101,7 +116,13 @@ Examples:
   ddpm sample --model runs/ring/model.safetensors --sampler pf-ode --steps 100 --out ring.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
   ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
-  ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png`);
+  ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png
+  ddpm sample --model mnist --init digit.png --strength 0.6 --class 3 --out cleaned.png     img2img
+  ddpm sample --model mnist --init digit.png --mask mask.png --out completed.png            inpainting
+
+Inpainting (--mask) samples with RePaint: DDPM steps (--eta 1; 0 is DDIM-like) that keep the picture's white-masked
+pixels, noised to each step's level, jumping back --jump-length steps --jump-n-sample times to blend them
+(default ${INPAINT_DEFAULTS.steps} steps, ${INPAINT_DEFAULTS.jumpLength} x ${INPAINT_DEFAULTS.jumpNSample}). Pictures for --init and --mask have the model's size (digits: 28x28).`);
   return addCommonOptions(command).action(async (flags: SampleFlags) => {
     await sample(flags);
   });
@@ -111,14 +132,21 @@ Examples:
 export async function sample(given: SampleFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
   const extension = checkOutputFile('--out', given.out, ['.png', '.npy']);
   if (given.animate !== undefined) checkOutputFile('--animate', given.animate, ['.gif', '.webp']);
+  if (given.init !== undefined && given.workers !== undefined && given.workers > 1) {
+    fail(`--workers ${given.workers}: editing a picture (--init) samples on one thread; leave out --workers`);
+  }
   const loaded = await loadDenoiser(given.model, given.maxParams);
   const { model, path } = loaded;
-  const { flags, metadata } = applySamplingRecord(given, loaded.metadata, path);
+  if (given.mask !== undefined && loaded.metadata.sampling) {
+    fail(`--mask ${given.mask}: ${shown(path)} was distilled for ${loaded.metadata.sampling.sampler} in ${loaded.metadata.sampling.steps} steps, and inpainting runs RePaint's DDPM steps; inpaint with the model it was distilled from`);
+  }
+  const { flags, metadata } = applySamplingRecord(given, model, loaded.metadata, path);
+  const edit = await readEdit(flags, metadata.data, given.sampler !== undefined);
   const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
   const conditions = await conditionsOf(flags, model, metadata);
   const num = labels?.length ?? flags.num ?? conditions?.count ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
-  const steps = checkSampling(flags, model, metadata);
+  const steps = checkSampling(flags, model, metadata, edit);
   const images = layoutOf(metadata.data, num).kind === 'images';
   if (extension === '.png' && images && num > MAX_GRID_IMAGES) {
     fail(`--num ${num}: a .png grid holds at most ${MAX_GRID_IMAGES.toLocaleString('en-US')} images; write a .npy for more`);
@@ -128,9 +156,13 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
     corrector: flags.sampler === 'sde-pc' ? flags.corrector ?? (model.sampleShape.length === 1 ? 'ald' : 'langevin') : undefined,
-    guidance: guidanceOf(flags, model), eta: flags.eta, classifier: classifier?.model, classifierScale: flags.classifierScale,
-    condition: conditions?.values,
+    guidance: guidanceOf(flags, model), eta: flags.eta ?? (edit?.mask ? INPAINT_DEFAULTS.eta : undefined), classifier: classifier?.model,
+    classifierScale: flags.classifierScale, condition: conditions?.values, edit,
   };
+  // The output folders are made once the flags and the model are checked, before the sampling (with their parents).
+  for (const [flag, file] of [['--out', flags.out], ['--animate', flags.animate]] as const) {
+    if (file !== undefined) makeFolder(flag, file, dirname(resolve(file)));
+  }
   const batch = Math.min(num, flags.batch ?? await defaultBatch(request));
   const batches = Math.ceil(num / batch);
   if (flags.workers !== undefined && flags.workers > 1 && flags.animate !== undefined) fail(`--workers ${flags.workers}: --animate records every step, which one thread does; leave out --workers`);
@@ -141,8 +173,8 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   let sink: SampleSink | null = null;
   const stopListening = exitOnSignal(() => { sink?.abortSync(); rmSync(temporaryPath(flags.out), { force: true }); },
     (line) => process.stderr.write(`${line}\n`), `stopped; ${shown(flags.out)} was not written`);
-  const samplerName = `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`;
-  const evaluations = SAMPLER_INFO[flags.sampler].evaluations?.(steps) ?? steps;
+  const samplerName = editName(edit, `${flags.sampler.toUpperCase()}${flags.karras ? ' Karras' : ''}`);
+  const evaluations = plannedEvaluations(request, steps);
   const progress = new SamplingProgress(evaluations * batches, `sampling ${num} with ${samplerName}${batches > 1 ? ` in ${batches} batches of ${batch}` : ''}`);
   try {
     sink = extension === '.npy' ? await NpySink.create(flags.out, metadata.data, num) : new GatheredSamples(model.sampleShape, num);
@@ -170,7 +202,9 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
     stopListening();
   }
   const what = `${num} ${images ? 'images' : 'points'}`;
-  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${samplerName} ${steps} steps${batches > 1 ? `, ${batches} batches of ${batch}` : ''}, ${formatDuration((performance.now() - started) / 1000)}`);
+  const guided = flags.guidance !== 1 ? `, guidance ${flags.guidance}` : '';
+  say(`wrote ${shown(flags.out)}: ${what} from ${shown(path)}, ${samplerName} ${steps} steps${guided}${batches > 1 ? `, ${batches} batches of ${batch}` : ''}, ` +
+    formatDuration((performance.now() - started) / 1000));
   if (frames) {
     await (await pictures()).savePicture(flags.animate!, await animation(frames.frames, frames.captions, metadata, flags.animate!));
     say(`wrote ${shown(flags.animate!)}: ${frames.frames.length} frames, from noise to samples`);
@@ -248,9 +282,17 @@ function guidanceOf(flags: Resolved, model: Denoiser): number | number[] {
 }
 
 /** The flags with their defaults, and for a distilled model the sampling its file records (other flags refused). */
-function applySamplingRecord(flags: SampleFlags, meta: ModelMetadata, path: string): { flags: Resolved; metadata: ModelMetadata } {
+function applySamplingRecord(flags: SampleFlags, model: Denoiser, meta: ModelMetadata, path: string): { flags: Resolved; metadata: ModelMetadata } {
   const record = meta.sampling;
-  if (!record) return { flags: { ...flags, sampler: flags.sampler ?? 'ddim', guidance: flags.guidance ?? 1 }, metadata: meta };
+  if (!record) {
+    const guidance = flags.guidance ?? (model.numClasses > 0 && flags.classifier === undefined ? DEFAULT_GUIDANCE : 1);
+    // Images: UniPC in 10 steps reads as well as DDIM in 50 (docs/sampler-quality.md). Points keep DDIM, and so
+    // does --eta (DDIM's own option) without --sampler.
+    const unipc = flags.sampler === undefined && meta.data.sampleShape.length > 1 && flags.eta === undefined;
+    const sampler = flags.sampler ?? (unipc ? IMAGE_SAMPLER.sampler : 'ddim');
+    const steps = flags.steps ?? (unipc && flags.mask === undefined ? IMAGE_SAMPLER.steps : undefined);
+    return { flags: { ...flags, sampler, steps, guidance }, metadata: meta };
+  }
   const distilled = `${shown(path)} was distilled for ${record.sampler} in ${record.steps} steps with the guidance in its weights`;
   if (flags.sampler !== undefined && flags.sampler !== record.sampler) fail(`--sampler ${flags.sampler}: ${distilled}; leave --sampler out`);
   if (flags.steps !== undefined && flags.steps !== record.steps) fail(`--steps ${flags.steps}: ${distilled}; leave --steps out (or pass --steps ${record.steps})`);
@@ -262,18 +304,31 @@ function applySamplingRecord(flags: SampleFlags, meta: ModelMetadata, path: stri
   };
 }
 
+/**
+ * The sampler of image models when no --sampler is given: the fewest model evaluations at which the judge of
+ * scripts/sampler-quality.ts reads the shipped digit models as well as with DDIM-50 (docs/sampler-quality.md).
+ */
+export const IMAGE_SAMPLER = { sampler: 'unipc', steps: 10 } as const;
+
 type Resolved = SampleFlags & Required<Pick<SampleFlags, 'sampler' | 'guidance'>>;
 
 /** Checks the sampler's flags against the model; returns the number of steps. */
-function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata): number {
+function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata, edit: EditRequest | undefined): number {
   const T = meta.scheduler.numTrainTimesteps ?? 1000;
-  if (flags.eta !== undefined && flags.sampler !== 'ddim') fail(`--eta applies to --sampler ddim, not ${flags.sampler}`);
-  if (flags.corrector !== undefined && flags.sampler !== 'sde-pc') fail(`--corrector applies to --sampler sde-pc, not ${flags.sampler}`);
+  if (flags.eta !== undefined && flags.sampler !== 'ddim' && !edit?.mask) fail(`--eta applies to --sampler ddim and to inpainting (--mask), not ${flags.sampler}`);
+  if (flags.corrector !== undefined && (flags.sampler !== 'sde-pc' || edit?.mask)) fail(`--corrector applies to --sampler sde-pc, not ${edit?.mask ? 'inpainting (--mask)' : flags.sampler}`);
   if (flags.guidance !== 1 && model.numClasses === 0) {
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }
   if (flags.classifier === undefined && flags.classifierScale !== 1) fail('--classifier-scale needs --classifier');
-  if (predictsVariance(model)) {
+  if (edit?.mask && predictsVariance(model)) {
+    fail(`--mask ${flags.mask}: inpainting runs RePaint's DDPM steps with a fixed variance, and this model predicts its own (learned_range); ` +
+      'edit it with --init and --strength (img2img) instead');
+  }
+  if (edit && !edit.mask && (flags.sampler === 'sde-pc' || flags.sampler === 'pf-ode')) {
+    fail(`--init ${flags.init}: img2img starts part-way through the sampler's steps, which --sampler ${flags.sampler} cannot (its calls run as one plan); use ddim, ddpm, dpmsolver++, unipc, euler or heun`);
+  }
+  if (predictsVariance(model) && !edit?.mask) {
     const stochastic = ['euler-ancestral', 'sde-pc'].includes(flags.sampler) || (flags.sampler === 'ddim' && (flags.eta ?? 0) > 0);
     if (stochastic) {
       fail(`--sampler ${flags.sampler}${flags.sampler === 'ddim' ? ` --eta ${flags.eta}` : ''}: a learned-variance model sampled with a scheduler that ignores variance ` +
@@ -283,10 +338,13 @@ function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata): n
   if (flags.karras && !SAMPLER_INFO[flags.sampler].karras) {
     fail(`--karras applies to ${SAMPLERS.filter((name) => SAMPLER_INFO[name].karras).join(', ')}, not --sampler ${flags.sampler}`);
   }
-  const steps = flags.steps ?? defaultSteps(flags.sampler, meta.scheduler);
+  const steps = flags.steps ?? (edit?.mask ? Math.min(INPAINT_DEFAULTS.steps, T) : defaultSteps(flags.sampler, meta.scheduler));
   if (steps > T) fail(`--steps ${steps}: the model was trained with ${T} timesteps, so at most ${T} sampling steps`);
   const { order } = SAMPLER_INFO[flags.sampler];
-  if (steps < order) fail(`--steps ${steps}: ${flags.sampler} is a solver of order ${order}, so at least ${order} steps (allowed: ${order}..${T})`);
+  if (!edit?.mask && steps < order) fail(`--steps ${steps}: ${flags.sampler} is a solver of order ${order}, so at least ${order} steps (allowed: ${order}..${T})`);
+  if (edit?.strength !== undefined && Math.floor(steps * edit.strength) < 1) {
+    fail(`--strength ${edit.strength} with --steps ${steps} runs no step (floor(${steps} x ${edit.strength}) = 0): raise --strength to at least ${1 / steps} or --steps to at least ${Math.ceil(1 / edit.strength)}`);
+  }
   return steps;
 }
 

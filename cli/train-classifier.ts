@@ -4,6 +4,7 @@
  * --timesteps and --schedule must be those of the diffusion model it will guide.
  */
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DDPMScheduler, NoiseAwareClassifier, describeData, encodeModel, type SchedulerOptions } from '../bindings/index.ts';
 import { writeFileAtomic } from '../bindings/io/files.ts';
@@ -12,7 +13,7 @@ import { BUILTIN_DATA, isDigits, isToy, loadData } from './data.ts';
 import { fail } from './errors.ts';
 import { signalExitCode, watchInterrupts } from './interrupts.ts';
 import { classifierPreset } from './models.ts';
-import { addCommonOptions, checkOutputFile, integerAtLeast, integerList, numberIn, shown } from './options.ts';
+import { addCommonOptions, checkOutputFile, integerAtLeast, integerList, makeFolder, numberIn, shown } from './options.ts';
 import { TrainingProgress, formatDuration } from './progress.ts';
 import { SCHEDULE_CHOICES, type ScheduleChoice } from './train-settings.ts';
 
@@ -70,6 +71,7 @@ export async function trainClassifier(flags: ClassifierFlags): Promise<number> {
     const trainer = new ClassifierTrainer({
       classifier, dataset, scheduler: new DDPMScheduler(schedulerOptions), batchSize: flags.batch, learningRate: flags.lr, seed: flags.seed,
     });
+    makeFolder('--out', flags.out, dirname(resolve(flags.out)));
     process.stdout.write(`training a classifier (${classifier.params.size.toLocaleString('en-US')} parameters) on ${flags.data} ` +
       `(${dataset.size} samples, ${dataset.numClasses} classes) for ${flags.steps} steps -> ${shown(flags.out)}\n`);
     const started = performance.now();

@@ -1,6 +1,6 @@
 /**
- * The settings of a training run, from the flags of `ddpm train`: defaults by data, checks of the combinations,
- * and, when resuming, the run's
+ * The settings of a training run, from the flags of `ddpm train`: defaults by data (for images, derived from the
+ * image size and the number of images: train-defaults.ts), checks of the combinations, and, when resuming, the run's
  * own settings read back from its training state: a flag left out takes the run's value, a flag given with
  * another value is refused (it would not continue the same run).
  */
@@ -13,6 +13,8 @@ import { fail } from './errors.ts';
 import { AttributeDataset } from '../bindings/data/attributes.ts';
 import { BUILTIN_DATA, isDigits, isToy } from './data.ts';
 import { mlpPreset, unetPreset } from './models.ts';
+import { imageDefaults } from './train-defaults.ts';
+import type { DataRequest } from './data.ts';
 
 export type ModelChoice = 'mlp' | 'unet';
 export type ScheduleChoice = 'linear' | 'cosine';
@@ -45,7 +47,7 @@ export interface RunSettings {
   classCond: boolean;
   /** Images only. */
   imageSize: number | null;
-  /** U-Net channels per level; null for the preset. */
+  /** U-Net channels per level (images); null for 2-D points. */
   channels: number[] | null;
   /** A folder's images read as grey. */
   grayscale: boolean;
@@ -83,6 +85,8 @@ export const FLAG_OF: Readonly<Record<keyof RunSettings, string>> = {
 /**
  * Defaults by kind of data. The 2-D recipe is the one the gaussian8 quality test checks (test/quality): 100
  * diffusion steps, a short warm-up, a cosine decay to the last step and a fast EMA, about 45 s on one core.
+ * For images, the model's width and depth, the batch, the steps, the learning rate, the EMA and the warm-up
+ * follow from the image size and the number of images (train-defaults.ts); the rest is IMAGE_DEFAULTS.
  *
  * Images predict v (Salimans & Ho 2022), not eps: with T = 1000 and the linear schedule, sqrt(ab_t) is below
  * 0.008 at the top timesteps, so the clean image estimated from a predicted eps multiplies the model's error by
@@ -93,23 +97,30 @@ export const FLAG_OF: Readonly<Record<keyof RunSettings, string>> = {
  */
 export const POINT_DEFAULTS = {
   model: 'mlp', batch: 256, lr: 2e-3, steps: 5000, timesteps: 100, warmup: 100, lrDecay: 'cosine', emaDecay: 0.995, prediction: 'epsilon',
+  channels: null,
 } as const;
 export const IMAGE_DEFAULTS = {
-  model: 'unet', batch: 64, lr: 1e-3, steps: 4000, timesteps: 1000, warmup: TRAINER_DEFAULTS.warmupSteps, lrDecay: 'constant',
-  emaDecay: TRAINER_DEFAULTS.emaDecay, prediction: 'v_prediction',
+  model: 'unet', timesteps: 1000, lrDecay: 'constant', prediction: 'v_prediction',
 } as const;
 
-/** The default number of steps for a data set. */
-export function defaultSteps(data: string): number {
-  return isToy(data) ? POINT_DEFAULTS.steps : IMAGE_DEFAULTS.steps;
+/** The default number of steps of a run with these settings on `numSamples` samples. */
+export function defaultSteps(s: RunSettings, numSamples: number): number {
+  return isToy(s.data) ? POINT_DEFAULTS.steps : imageDefaults(s.imageSize!, numSamples, s.batch).steps;
 }
 
-/** Fills in the defaults by data and checks the combinations. */
-export function resolveSettings(flags: SettingFlags): RunSettings {
+/** The data the flags ask for (checked before it is loaded). */
+export function dataRequestOf(flags: SettingFlags): DataRequest {
+  const s = resolveSettings(flags, 0);
+  return { data: s.data, imageSize: s.imageSize ?? 0, channels: s.grayscale ? 1 : 3, task: s.task };
+}
+
+/** Fills in the defaults by data (`numSamples`: the data set's size) and checks the combinations. */
+export function resolveSettings(flags: SettingFlags, numSamples: number): RunSettings {
   if (flags.data === undefined) fail(`--data is required: one of ${BUILTIN_DATA.join(', ')}, or a folder of images`);
   const data = flags.data;
   const points = isToy(data);
-  const defaults = points ? POINT_DEFAULTS : IMAGE_DEFAULTS;
+  const imageSize = flags.imageSize ?? (isDigits(data) ? 28 : 32);
+  const defaults = points ? POINT_DEFAULTS : { ...IMAGE_DEFAULTS, ...imageDefaults(imageSize, numSamples, flags.batch) };
   const s: RunSettings = {
     data,
     model: flags.model ?? defaults.model,
@@ -122,8 +133,8 @@ export function resolveSettings(flags: SettingFlags): RunSettings {
     timesteps: flags.timesteps ?? defaults.timesteps,
     prediction: flags.prediction ?? defaults.prediction,
     classCond: flags.classCond ?? false,
-    imageSize: points ? null : flags.imageSize ?? (isDigits(data) ? 28 : 32),
-    channels: flags.channels ?? null,
+    imageSize: points ? null : imageSize,
+    channels: flags.channels ?? defaults.channels,
     grayscale: flags.grayscale ?? false,
     seed: flags.seed ?? 0,
     variance: flags.variance ?? 'fixed-small',
@@ -158,8 +169,9 @@ function checkPointSettings(s: RunSettings, flags: SettingFlags): void {
   const what = `${s.data} is 2-D points`;
   if (s.model !== 'mlp') fail(`--model ${s.model} needs images; ${what} (use --model mlp)`);
   if (s.classCond) fail(`--class-cond: ${s.data} has no classes`);
+  // A resumed run's stored flags say 'none' as false (grayscale) or null (task).
   for (const key of ['imageSize', 'channels', 'grayscale', 'task'] as const) {
-    if (flags[key] !== undefined && flags[key] !== false) fail(`${FLAG_OF[key]} applies to images; ${what}`);
+    if (flags[key] !== undefined && flags[key] !== false && flags[key] !== null) fail(`${FLAG_OF[key]} applies to images; ${what}`);
   }
 }
 

@@ -6,7 +6,7 @@
 import * as assert from 'uvu/assert';
 import { Tensor, type Shape } from '../bindings/index.ts';
 // @ts-expect-error: a plain-JavaScript module (browsers load it as is), untyped
-import { floats } from './runtimes/scenarios/inputs.js';
+import { floats } from '../bindings/verify/scenarios/inputs.js';
 
 /** A deterministic stream of floats in [-1, 1) (mulberry32: integer arithmetic only), shared with the harness. */
 export const seededFloats = (count: number, seed: number): Float32Array => floats(count, seed);

@@ -1,17 +1,22 @@
 /**
  * The sampler page: loads a model in a worker (worker.js), and on Sample draws every step of the reverse
- * process as it arrives: the sample x_t on the left, the model's predicted x0 on the right.
+ * process as it arrives: the sample x_t on the left, the model's predicted x0 on the right. A drawing pad
+ * (drawing.js) lets the visitor draw a digit, which Edit completes (inpainting: the strokes are kept) or cleans
+ * up (img2img) with a few-step sampler (edit.js), drawn the same way.
  *
- * The model file comes from ?model=<path from the repository root> (default models/mnist.safetensors); the other
+ * The model file comes from ?model=<path from the folder above web/> (default models/mnist.safetensors); the other
  * settings can be given as ?class=7&color=red&n=4&seed=0&steps=50&guidance=2 and are written back after each run.
  *
  * Hook for tests and the console (the UI itself uses it): `window.ddpm`
  *   ready      a promise of the loaded model's description (replaced when the model changes)
  *   sample()   runs with the form's settings; resolves with { total, ms } when the last step is drawn
+ *   edit()     edits the drawing (the form's mode and strength) with the form's settings; resolves as sample()
+ *   strokes()  the strokes drawn on the pad, in cells of its 28x28 grid
  *   stop()     ends the current run
  * and `document.body.dataset.state` is 'loading', 'ready', 'sampling', 'done', 'stopped' or 'error'.
  */
 import { applyQuery, currentClass, readControls, showClassPickers, writeQuery } from './controls.js';
+import { drawingPad } from './drawing.js';
 
 const DEFAULT_MODEL = 'models/mnist.safetensors';
 /** About how wide each picture is drawn, in CSS pixels (an integer multiple of its size, so pixels stay square). */
@@ -20,11 +25,12 @@ const PICTURE_WIDTH = 340;
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const canvases = { sample: $('canvas-sample'), x0: $('canvas-x0') };
+const pad = drawingPad($('pad'), () => { $('edit').disabled = editDisabled(); });
 
 /** The worker, the loaded model's description, and the run under way. */
 const session = { worker: null, url: null, model: null, run: null, nextId: 1, initial: applyQuery(params) };
 
-window.ddpm = { ready: null, sample, stop };
+window.ddpm = { ready: null, sample, edit, stop, strokes: () => pad.strokes() };
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -32,6 +38,13 @@ function setState(state) {
   $('sample').textContent = busy ? 'Stop' : 'Sample';
   $('sample').classList.toggle('stop', busy);
   $('sample').disabled = state === 'loading' || (state === 'error' && session.model === null);
+  $('edit').disabled = editDisabled();
+}
+
+/** Edit needs a loaded model, a drawing, and no run under way. */
+function editDisabled() {
+  const state = document.body.dataset.state;
+  return pad.isEmpty() || session.model === null || state === 'loading' || state === 'sampling';
 }
 
 function say(message, kind = 'info') {
@@ -58,7 +71,9 @@ function loadModel(url) {
     };
   });
   ready.catch(() => {});
-  worker.postMessage({ type: 'load', url: new URL(`/${url.replace(/^\//, '')}`, location.href).href });
+  // Paths are from the folder above the page's (the repository under `npm run web`, the site's root in the static
+  // build of `npm run web:build`), so the page works from any folder of a host.
+  worker.postMessage({ type: 'load', url: new URL(`../${url.replace(/^\//, '')}`, location.href).href });
   window.ddpm.ready = ready;
   return ready;
 }
@@ -102,7 +117,23 @@ function fail(reject, message, stage) {
  * Runs the sampler with the form's settings (stopping a run under way first); resolves with { total, ms } once
  * the final image is drawn.
  */
-async function sample() {
+function sample() {
+  return run('sample', {}, (o) => `sampling ${o.batchSize} × ${o.caption ? `'${o.caption}'` : 'image'}${o.caption ? `, guidance ${o.guidance}` : ''}…`);
+}
+
+/** Edits the drawing: completes it (its strokes kept) or cleans it up, with the form's digit, count, seed and guidance. */
+function edit() {
+  if (pad.isEmpty()) {
+    say('draw a digit on the pad first', 'error');
+    return Promise.reject(new Error('draw a digit on the pad first'));
+  }
+  const mode = document.querySelector('input[name="edit-mode"]:checked')?.value ?? 'complete';
+  const extra = { mode, strength: Number($('strength').value), ink: pad.ink() };
+  return run('edit', extra, (o) => `${mode === 'complete' ? 'completing' : 'cleaning up'} your drawing as ${o.batchSize} × ${o.caption ? `'${o.caption}'` : 'image'}…`);
+}
+
+/** Runs a job of the worker ('sample' or 'edit') with the form's settings and `extra`; resolves with { total, ms }. */
+async function run(type, extra, describe) {
   if (session.run) {
     stop();
     await window.ddpm.ready;
@@ -117,15 +148,15 @@ async function sample() {
   }
   writeQuery(session.url);
   const id = session.nextId++;
-  const { caption, ...request } = options;
+  const { caption: _caption, ...request } = options;
   const done = new Promise((resolve, reject) => {
     session.run = { id, resolve, reject, started: performance.now(), timer: setInterval(tick, 100) };
   });
   resetProgress();
   setState('sampling');
-  say(`sampling ${options.batchSize} × ${caption ? `'${caption}'` : 'image'}${caption ? `, guidance ${options.guidance}` : ''}…`);
-  updateReadout(0, options.steps, null);
-  session.worker.postMessage({ type: 'sample', id, ...request });
+  say(describe(options));
+  updateReadout(0, type === 'sample' ? options.steps : '…', null);
+  session.worker.postMessage({ type, id, ...request, ...extra });
   return await done;
 }
 
@@ -209,6 +240,12 @@ $('model').addEventListener('change', () => {
 });
 $('dice').addEventListener('click', () => { $('seed').value = String(crypto.getRandomValues(new Uint32Array(1))[0] % 100000); });
 $('guidance').addEventListener('input', () => { $('guidance-value').value = $('guidance').value; });
+$('strength').addEventListener('input', () => { $('strength-value').value = $('strength').value; });
+$('edit').addEventListener('click', () => { edit().catch(() => {}); });
+$('clear').addEventListener('click', () => pad.clear());
+for (const radio of document.querySelectorAll('input[name="edit-mode"]')) {
+  radio.addEventListener('change', () => { $('strength-field').hidden = $('edit-clean').checked === false; });
+}
 
 const initialModel = params.get('model') ?? DEFAULT_MODEL;
 chooseModel(initialModel);

@@ -1,16 +1,17 @@
 /**
- * A tiny static server for the sampler page: serves the repository's files read-only on 127.0.0.1 (the page in
- * web/, the built library in dist/, the models in models/ and any model file you trained inside the repository),
- * never dotfiles or node_modules/ (but the one package file the library imports, see bare-imports.js).
- * `npm run web` runs it and prints the page's address. 127.0.0.1 is a secure context, so module workers and
- * crypto.subtle work. Node only.
+ * A tiny static server for the pages (the sampler, the benchmark and verify page, the training page): serves the
+ * repository's files read-only on 127.0.0.1 (the pages in web/, the built library in dist/, the models in models/
+ * and any model file you trained inside the repository), never dotfiles or node_modules/ (but the package files
+ * the built code imports, see bare-imports.js). `npm run web` runs it and prints the pages' addresses; with
+ * --root it serves another folder instead, e.g. the static site `npm run web:build` writes. 127.0.0.1 is a secure
+ * context, so module workers and crypto.subtle work. Node only.
  *
- *   node web/server.js [--port N]     (default 8080; 0 = any free port; a busy port falls back to a free one)
+ *   node web/server.js [--port N] [--root FOLDER]   (port default 8080; 0 = any free port; a busy port falls back)
  */
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isServedPackageFile, rewriteBareImports } from './bare-imports.js';
 
@@ -92,18 +93,26 @@ async function main(argv) {
     console.error(`web/server.js: --port must be an integer from 0 to 65535, got ${argv[at + 1] ?? process.env.PORT}`);
     process.exit(2);
   }
+  const rootAt = argv.indexOf('--root');
+  const root = rootAt >= 0 ? resolve(argv[rootAt + 1] ?? '') : ROOT;
+  if (rootAt >= 0 && !existsSync(join(root, 'web/index.html'))) {
+    console.error(`web/server.js: --root ${argv[rootAt + 1] ?? ''}: no web/index.html there (build a site with \`npm run web:build\`)`);
+    process.exit(2);
+  }
   let server;
   try {
-    server = await startServer({ port: wanted });
+    server = await startServer({ root, port: wanted });
   } catch (error) {
     if (error.code !== 'EADDRINUSE') throw error;
-    server = await startServer({ port: 0 });
+    server = await startServer({ root, port: 0 });
     console.log(`port ${wanted} is taken: using ${new URL(server.origin).port} instead`);
   }
-  console.log(`ddpm-wasm sampler: ${server.url}`);
-  if (!existsSync(resolve(ROOT, 'dist/bindings/index.js'))) console.log('warning: dist/ is not built yet: run `npm run build` first');
+  console.log(`ddpm-wasm sampler:              ${server.url}`);
+  console.log(`benchmark and verify:           ${server.url}bench.html`);
+  console.log(`training in the browser:        ${server.url}train.html`);
+  if (root === ROOT && !existsSync(resolve(ROOT, 'dist/bindings/index.js'))) console.log('warning: dist/ is not built yet: run `npm run build` first');
   for (const name of ['mnist', 'colored-mnist']) {
-    if (!existsSync(resolve(ROOT, `models/${name}.safetensors`))) console.log(`note: models/${name}.safetensors is not there yet (pass ?model=<path> to use another model file)`);
+    if (!existsSync(resolve(root, `models/${name}.safetensors`))) console.log(`note: models/${name}.safetensors is not there yet (pass ?model=<path> to use another model file)`);
   }
   console.log('Ctrl-C stops the server.');
   const stop = () => server.close().then(() => process.exit(0));

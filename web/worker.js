@@ -1,23 +1,25 @@
 /**
  * The page's sampler, in a module worker so the page stays responsive: loads the built library and one model
- * file, runs DDIM sampling on request and posts every step's images (the sample x_t and the model's predicted
- * x0, as RGBA grids) back to the page. One worker serves one model; the page ends it (terminate) to stop a run
- * or to switch models.
+ * file, runs DDIM sampling, or an edit of the visitor's drawing (edit.js), on request and posts every step's
+ * images (the sample x_t and the model's predicted x0, as RGBA grids) back to the page. One worker serves one
+ * model; the page ends it (terminate) to stop a run or to switch models.
  *
  * Messages in:   { type: 'load', url }
  *                { type: 'sample', id, batchSize, steps, seed, classLabel, guidance }
+ *                { type: 'edit', id, mode ('complete' | 'clean'), ink (28x28 Float32Array), strength, batchSize, seed, classLabel, guidance }
  * Messages out:  { type: 'ready', model }                 (the model's description, see `describeModel`)
  *                { type: 'step', id, index, total, timestep, sample, x0, ms }   (images: { width, height, data })
  *                { type: 'done', id, total, ms }
  *                { type: 'error', id?, stage, message }   (stage: 'library', 'model' or 'sample')
  */
+import { disposeEdit, editRun } from './edit.js';
 import { gridOptions } from './layout.js';
 
 let lib = null;
 let loaded = null;
 
 self.onmessage = ({ data: message }) => {
-  const run = message.type === 'load' ? load(message) : message.type === 'sample' ? sample(message) : null;
+  const run = message.type === 'load' ? load(message) : message.type === 'sample' ? sample(message) : message.type === 'edit' ? edit(message) : null;
   run?.catch((error) => self.postMessage({ type: 'error', id: message.id, stage: error.stage ?? 'sample', message: error.message }));
 };
 
@@ -67,26 +69,46 @@ function describeModel({ url, model, metadata }, bytes) {
 
 async function sample({ id, batchSize, steps, seed, classLabel, guidance }) {
   if (!loaded) throw staged('sample', 'no model is loaded yet');
-  const { DDIMPipeline, DDIMScheduler, toRGBA } = await library();
+  const { DDIMPipeline, DDIMScheduler } = await library();
   const { model, metadata } = loaded;
   const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
-  const shape = [batchSize, ...metadata.data.sampleShape];
-  const layout = gridOptions(batchSize, metadata.data);
   const options = { batchSize, numInferenceSteps: steps, seed };
   if (model.numClasses > 0) {
     options.classLabels = new Int32Array(batchSize).fill(classLabel);
     if (guidance !== 1) options.guidanceScale = guidance;
   }
+  await stream(id, pipeline, options);
+}
+
+/** An edit of the drawing (edit.js): img2img or inpainting with few steps, streamed as sampling is. */
+async function edit({ id, ...request }) {
+  if (!loaded) throw staged('sample', 'no model is loaded yet');
+  const { pipeline, options } = editRun(await library(), loaded, request);
+  try {
+    await stream(id, pipeline, options);
+  } finally {
+    disposeEdit(options);
+  }
+}
+
+/** Runs `pipeline.generate(options)`, posting every step's images and then 'done' with the number of steps. */
+async function stream(id, pipeline, options) {
+  const { toRGBA } = await library();
+  const { metadata } = loaded;
+  const shape = [options.batchSize, ...metadata.data.sampleShape];
+  const layout = gridOptions(options.batchSize, metadata.data);
   const started = performance.now();
+  let steps = 0;
   options.onStep = ({ index, total, timestep, sample: x, predOriginalSample }) => {
     const frame = toRGBA(x.toFloat32Array(), shape, layout);
     const x0 = toRGBA(predOriginalSample.toFloat32Array(), shape, layout);
     const ms = performance.now() - started;
+    steps = total;
     self.postMessage({ type: 'step', id, index, total, timestep, sample: frame, x0, ms }, [frame.data.buffer, x0.data.buffer]);
   };
   const out = await pipeline.generate(options);
   out.dispose();
-  self.postMessage({ type: 'done', id, total: pipeline.scheduler.timesteps.length, ms: performance.now() - started });
+  self.postMessage({ type: 'done', id, total: steps, ms: performance.now() - started });
 }
 
 /** The message for a model file the server does not have: the shipped ones may not be trained yet. */

@@ -8,7 +8,9 @@
  *   const pipe = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
  */
 import type { Denoiser } from './denoiser.ts';
-import { decodeModel, type ModelMetadata } from './model-file.ts';
+import { buildFromFile, checkModelFile } from './model-loading.ts';
+import type { ModelMetadata } from './model-metadata.ts';
+import { createDenoiser } from './denoisers.ts';
 
 /** A denoiser read from a model file, and the file's metadata. */
 export interface LoadedModel {
@@ -19,19 +21,17 @@ export interface LoadedModel {
 /**
  * Reads a diffusion model file (safetensors with ddpm-wasm's metadata) into a denoiser the pipelines accept.
  * `source` names the file in error messages (default 'the model file'). Throws when the bytes are not a model
- * file, or hold a noise-aware classifier (load those with `decodeModel`).
+ * file, or hold a noise-aware classifier (load those with `decodeModel`), before building anything.
  */
 export function loadModel(bytes: Uint8Array | ArrayBuffer, source = 'the model file'): LoadedModel {
   if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) {
     throw new Error(`loadModel: bytes must be a Uint8Array or an ArrayBuffer (the file's contents), got ${describe(bytes)}`);
   }
-  const { model, metadata } = decodeModel(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes, source);
-  if (metadata.kind === 'classifier') {
-    model.params.values.dispose();
-    model.params.grads.dispose();
+  const file = checkModelFile(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes, source);
+  if (file.metadata.kind === 'classifier') {
     throw new Error(`loadModel: ${source} holds a noise-aware classifier, not a diffusion model (load it with decodeModel and pass it to a pipeline's classifier option)`);
   }
-  return { model, metadata };
+  return buildFromFile(file, createDenoiser);
 }
 
 function describe(value: unknown): string {

@@ -11,8 +11,8 @@ import type { Tensor } from '../tensor.ts';
 import type { Denoiser } from './denoiser.ts';
 import type { Model, ModelKind } from './model.ts';
 import { FORMAT_VERSION, type ModelMetadata } from './model-metadata.ts';
-import { loadModelFile, type DecodeModelOptions } from './model-loading.ts';
-import { MODEL_KINDS } from './registry.ts';
+import { buildFromFile, checkModelFile, type DecodeModelOptions } from './model-loading.ts';
+import { createModel, MODEL_KINDS } from './registry.ts';
 
 export { FORMAT_VERSION, readMetadata, type ModelMetadata, type SamplingRecord } from './model-metadata.ts';
 export { DEFAULT_MAX_PARAMETERS, disposeModel, type DecodeModelOptions } from './model-loading.ts';
@@ -32,7 +32,7 @@ export function encodeModel(model: Model | Denoiser, meta: Omit<ModelMetadata, '
  * (options: `maxParameters`, default 2^28, and `strict`, default true; see model-loading.ts).
  */
 export function decodeModel(bytes: Uint8Array, source = 'the model file', options: DecodeModelOptions = {}): { model: Model; metadata: ModelMetadata } {
-  return loadModelFile(bytes, source, options);
+  return buildFromFile(checkModelFile(bytes, source, options), createModel);
 }
 
 /** A description of a dataset for model metadata. */

@@ -8,15 +8,20 @@
  *    (a corrupted `numBlocks: 1000000`) fails at its first declaration past it, before any allocation;
  * 4. tensor names, shapes, the data's sampleShape and the class names are compared with the model, so missing
  *    and unexpected tensors are errors naming the first few;
- * 5. the weights are read one tensor at a time, each checked to be finite.
+ * 5. the weights are read one tensor at a time, then checked to be finite (in WebAssembly, all at once; the
+ *    first bad tensor and element are named).
  *
+ * Steps 1 and 2 (`checkModelFile`) tell what the file holds before anything is built, so a caller can refuse a
+ * kind it does not take (loadModel, a classifier) at no cost; `buildFromFile` does the rest with the model
+ * factory it is given, so a sampler that builds only denoisers does not carry the classifier's code.
  * A model built for a file that turns out to be bad is freed before the error is thrown.
  */
 import { readSafetensorsHeader, readTensorData, type HeaderEntry } from '../io/safetensors.ts';
 import { withParameterLimit } from '../nn/parameter-limit.ts';
-import type { Model } from './model.ts';
+import { withoutInitialisation } from '../nn/parameters.ts';
+import { countNonFinite } from '../ops/elementwise.ts';
+import type { Model, ModelKind } from './model.ts';
 import { readMetadata, type ModelMetadata } from './model-metadata.ts';
-import { createModel } from './registry.ts';
 
 /** The default of `maxParameters`: 2^28 parameters, 1 GiB of float32 (with gradients, half of wasm32's 4 GiB). */
 export const DEFAULT_MAX_PARAMETERS = 2 ** 28;
@@ -31,8 +36,23 @@ export interface DecodeModelOptions {
   strict?: boolean;
 }
 
-/** Reads a model file: checks it, rebuilds the model from its config and loads its weights. */
-export function loadModelFile(bytes: Uint8Array, source: string, options: DecodeModelOptions = {}): { model: Model; metadata: ModelMetadata } {
+/** A model file whose header and metadata are checked (steps 1 and 2): nothing is allocated yet. */
+export interface CheckedModelFile {
+  readonly metadata: ModelMetadata;
+  readonly bytes: Uint8Array;
+  readonly source: string;
+  readonly entries: HeaderEntry[];
+  readonly dataStart: number;
+  /** The parameters the file holds (the sum of its tensors' sizes). */
+  readonly fileParameters: number;
+  readonly strict: boolean;
+}
+
+/** Builds the model of a kind with its config (models/registry.ts: createModel, or createDenoiser). */
+export type ModelFactory<M extends Model> = (kind: ModelKind, config: object) => M;
+
+/** Steps 1 and 2: the safetensors header, the metadata and the parameter count, checked. */
+export function checkModelFile(bytes: Uint8Array, source: string, options: DecodeModelOptions = {}): CheckedModelFile {
   const { maxParameters, strict } = checkOptions(options);
   const { entries, metadata: raw, dataStart } = readSafetensorsHeader(bytes, source);
   const metadata = readMetadata(raw, source);
@@ -41,16 +61,21 @@ export function loadModelFile(bytes: Uint8Array, source: string, options: Decode
     throw new Error(`${source} holds ${fileParameters.toLocaleString('en-US')} parameters (${mib(fileParameters)}), more than the limit of ` +
       `${maxParameters.toLocaleString('en-US')}; pass a larger maxParameters (ddpm sample --max-params) to load it`);
   }
-  const model = buildModel(metadata, source, fileParameters);
+  return { metadata, bytes, source, entries, dataStart, fileParameters, strict };
+}
+
+/** Steps 3 to 5: builds the file's model with `create` and loads its weights. */
+export function buildFromFile<M extends Model>(file: CheckedModelFile, create: ModelFactory<M>): { model: M; metadata: ModelMetadata } {
+  const { metadata, bytes, source, entries, dataStart } = file;
+  const model = buildModel(file, create);
   try {
-    checkAgainstModel(model, entries, metadata, source, strict);
+    checkAgainstModel(model, entries, metadata, source, file.strict);
     const byName = new Map(entries.map((entry) => [entry.name, entry]));
     for (const p of model.params.parameters) {
       const data = readTensorData(bytes, dataStart, byName.get(p.name)!);
-      const bad = data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`${source}: tensor '${p.name}' holds ${data[bad]} at element ${bad}; a model's weights must be finite numbers`);
       model.params.values.view().set(data, p.offset); // view() after the read: converting may have grown the memory
     }
+    if (countNonFinite(model.params.values) > 0) throw new Error(nonFiniteMessage(model, source));
   } catch (error) {
     disposeModel(model);
     throw error;
@@ -68,15 +93,24 @@ export function disposeModel(model: Model): void {
  * The model of a file's metadata, built no larger than twice the file's parameter count plus 2^20: room enough
  * to name the tensors a slightly different config misses, never the cost of a config gone wild.
  */
-function buildModel(meta: ModelMetadata, source: string, fileParameters: number): Model {
+function buildModel<M extends Model>({ metadata, source, fileParameters }: CheckedModelFile, create: ModelFactory<M>): M {
   const limit = 2 * fileParameters + 2 ** 20;
   const tooLarge = (declared: number, name: string) => `it describes a model far larger than the file: more than ` +
     `${limit.toLocaleString('en-US')} parameters ('${name}' takes it to ${declared.toLocaleString('en-US')}), where the file holds ${fileParameters.toLocaleString('en-US')}`;
   try {
-    return withParameterLimit(limit, tooLarge, () => createModel(meta.kind, meta.config));
+    // Not initialised: checkAgainstModel requires the file to hold every parameter, and each is read from it.
+    return withParameterLimit(limit, tooLarge, () => withoutInitialisation(() => create(metadata.kind, metadata.config)));
   } catch (error) {
     throw new Error(`${source}: its model config is invalid: ${(error as Error).message}`);
   }
+}
+
+/** The error for weights that are not all finite: the first tensor (in the model's order) and element that is not. */
+function nonFiniteMessage(model: Model, source: string): string {
+  const p = model.params.parameters.find((q) => countNonFinite(q.value) > 0)!;
+  const data = p.value.toFloat32Array();
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  return `${source}: tensor '${p.name}' holds ${data[bad]} at element ${bad}; a model's weights must be finite numbers`;
 }
 
 /** Names, shapes, sample shape and classes of the file against the model built from its config. */

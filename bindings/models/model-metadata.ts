@@ -13,9 +13,10 @@
  * hints); here its values only have to be plain JSON of bounded size.
  */
 import { nearestName, unknownKeyMessage } from '../core/names.ts';
-import { DDPMScheduler, KNOWN_OPTIONS, type SchedulerOptions } from '../schedulers/index.ts';
+import { DDPMScheduler } from '../schedulers/ddpm.ts';
+import { KNOWN_OPTIONS, type SchedulerOptions } from '../schedulers/options.ts';
 import type { ModelKind } from './model.ts';
-import { MODEL_KINDS } from './registry.ts';
+import { MODEL_KINDS } from './denoisers.ts';
 
 export const FORMAT_VERSION = 1;
 

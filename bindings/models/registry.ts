@@ -1,17 +1,14 @@
-/** Builds a model from its kind and config, as stored in model files and sent to training workers. */
+/**
+ * Builds a model of any kind from its kind and config, as stored in model files and sent to training workers.
+ * Denoisers alone are built by models/denoisers.ts, which code that only samples imports instead.
+ */
 import { NoiseAwareClassifier, type ClassifierConfig } from './classifier.ts';
-import { MLPDenoiser, type MLPDenoiserConfig } from './mlp.ts';
+import { createDenoiser } from './denoisers.ts';
 import type { Model, ModelKind } from './model.ts';
-import { UNet2DModel } from './unet2d.ts';
-import type { UNet2DConfig } from './unet2d-config.ts';
 
-export const MODEL_KINDS: readonly ModelKind[] = ['mlp', 'unet2d', 'classifier'];
+export { MODEL_KINDS } from './denoisers.ts';
 
 export function createModel(kind: ModelKind, config: object, seed = 0): Model {
-  switch (kind) {
-    case 'mlp': return new MLPDenoiser(config as MLPDenoiserConfig, seed);
-    case 'unet2d': return new UNet2DModel(config as UNet2DConfig, seed);
-    case 'classifier': return new NoiseAwareClassifier(config as ClassifierConfig, seed);
-    default: throw new Error(`unknown model kind '${String(kind)}'; kinds are ${MODEL_KINDS.join(', ')}`);
-  }
+  if (kind === 'classifier') return new NoiseAwareClassifier(config as ClassifierConfig, seed);
+  return createDenoiser(kind, config, seed);
 }

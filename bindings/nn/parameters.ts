@@ -29,6 +29,23 @@ export class Parameter {
   }
 }
 
+let initialising = true;
+
+/**
+ * Runs `fn`, which builds a model whose every value is loaded afterwards (models/model-loading.ts: from a file
+ * that must hold them all), with its parameters left at zero instead of drawn: their initial values would be
+ * overwritten, and drawing them is a third of loading a model. Not reentrant.
+ */
+export function withoutInitialisation<T>(fn: () => T): T {
+  if (!initialising) throw new Error('withoutInitialisation: already inside withoutInitialisation');
+  initialising = false;
+  try {
+    return fn();
+  } finally {
+    initialising = true;
+  }
+}
+
 export class ParameterSet {
   private readonly list: Parameter[] = [];
   private readonly byName = new Map<string, Parameter>();
@@ -50,14 +67,17 @@ export class ParameterSet {
     return p;
   }
 
-  /** Allocates the flat buffers, points every parameter at its slice and initialises the values from `seed`. */
+  /**
+   * Allocates the flat buffers, points every parameter at its slice and initialises the values from `seed`
+   * (inside `withoutInitialisation`, leaves them at zero).
+   */
   allocate(seed: number): this {
     this.values = keep(Tensor.zeros([this.size]));
     this.grads = keep(Tensor.zeros([this.size]));
     for (const p of this.list) {
       p.value = this.values.subview(p.offset, p.shape);
       p.grad = this.grads.subview(p.offset, p.shape);
-      initialise(p, seed);
+      if (initialising) initialise(p, seed);
     }
     return this;
   }

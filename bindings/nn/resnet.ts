@@ -15,7 +15,8 @@
  * with the same bits: groupNormSilu (padded for conv1), conv1 with the time bias in its epilogue ('default'), or
  * groupNormSilu with AdaGN's scale and shift ('scale_shift'), and conv2 with the shortcut added in its epilogue.
  */
-import { addChannelBias, channelBiasBackward, linear, linearBackward, silu } from '../ops/index.ts';
+import { addChannelBias, channelBiasBackward, silu } from '../ops/elementwise.ts';
+import { linear, linearBackward } from '../ops/linear.ts';
 import { groupNormSilu } from '../ops/groupnorm-silu.ts';
 import { groupNormBackwardWithStatistics, groupNormForward } from '../ops/groupnorm.ts';
 import type { Tensor } from '../tensor.ts';

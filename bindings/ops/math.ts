@@ -17,6 +17,8 @@ export const log = (x: number): number => wasm().mathLog(x);
 export const cos = (x: number): number => wasm().mathCos(x);
 /** The sine of x (radians). */
 export const sin = (x: number): number => wasm().mathSin(x);
+/** The angle in [0, π] whose cosine is x (x in [-1, 1]; NaN outside), as slerp needs. */
+export const acos = (x: number): number => wasm().mathAcos(x);
 /** The hyperbolic tangent. */
 export const tanh = (x: number): number => wasm().mathTanh(x);
 /** x^y. */

@@ -8,10 +8,12 @@
  *   pipelines draw it, to replay a diffusers run seeded with `generator=torch.manual_seed(seed)`: one randn of the
  *   whole batch for x_T, then one randn of the sample's shape at every step where diffusers' scheduler draws
  *   (`drawsNoise`). With `seeds`, one generator per image (diffusers' list of generators), each drawing [1, ...].
- *   As in diffusers, an image then depends on the batch size.
+ *   As in diffusers, an image then depends on the batch size. Its generator (ops/torch-random.ts) is imported
+ *   only when a run asks for it, so a sampler bundled without it (and Node, which then never loads it) does not
+ *   carry PyTorch's Mersenne Twister.
  */
 import { randn } from '../ops/random.ts';
-import { TorchGenerator, type TorchCpuCapability, type TorchSeed } from '../ops/torch-random.ts';
+import type { TorchCpuCapability, TorchSeed } from '../ops/torch-random.ts';
 import { STREAMS } from '../random-streams.ts';
 import { Tensor } from '../tensor.ts';
 
@@ -36,7 +38,8 @@ export function philoxNoise(seed: number, firstSample = 0): NoiseSource {
 }
 
 /** PyTorch's noise, drawn as diffusers draws it: one generator for the batch, or one per image (`seeds`). */
-export function torchNoise(seeds: TorchSeed | readonly TorchSeed[], capability: TorchCpuCapability): NoiseSource {
+export async function torchNoise(seeds: TorchSeed | readonly TorchSeed[], capability: TorchCpuCapability): Promise<NoiseSource> {
+  const { TorchGenerator } = await import('../ops/torch-random.ts');
   const generators = (Array.isArray(seeds) ? seeds : [seeds]).map((seed) => new TorchGenerator(seed, { capability }));
   const draw = (shape: readonly number[]): Tensor => {
     if (generators.length === 1) return generators[0].randn(shape);

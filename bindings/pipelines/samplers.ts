@@ -14,22 +14,21 @@ import type { PipelineScheduler } from './pipeline.ts';
 export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun' | 'sde-pc' | 'pf-ode';
 
 /**
- * Each sampler: its scheduler, what it is (for --help), its order (the fewest steps), its default steps and the
- * model evaluations of n steps (n when absent).
+ * Each sampler: its scheduler, what it is (for --help), its order (the fewest steps) and its default steps (the
+ * model evaluations of a run are its scheduler's `timesteps`, one entry per evaluation).
  */
-export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean; evaluations?: (steps: number) => number }>> = {
+export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean }>> = {
   ddim: { what: 'DDIM (Song et al. 2021), deterministic, first order', order: 1, steps: 50, karras: false },
   ddpm: { what: 'ancestral DDPM (Ho et al. 2020), one step per training timestep by default', order: 1, steps: null, karras: false },
   'dpmsolver++': { what: 'DPM-Solver++ 2M (Lu et al. 2022), second-order multistep', order: 2, steps: 20, karras: true },
   unipc: { what: 'UniPC-bh2 (Zhao et al. 2023), second-order predictor-corrector', order: 2, steps: 20, karras: true },
   euler: { what: "Euler's method on the ODE (Karras et al. 2022), first order", order: 1, steps: 50, karras: true },
   'euler-ancestral': { what: 'Euler ancestral, stochastic, first order', order: 1, steps: 50, karras: false },
-  heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true, evaluations: (n) => 2 * n - 1 },
+  heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true },
   'sde-pc': {
     what: 'score-SDE predictor-corrector (Song et al. 2021): reverse diffusion + one Langevin step per timestep', order: 1, steps: null, karras: false,
-    evaluations: (n) => 2 * n,
   },
-  'pf-ode': { what: "score-SDE probability-flow ODE (Song et al. 2021), Heun's method in log ab, deterministic", order: 2, steps: null, karras: false, evaluations: (n) => 2 * n - 1 },
+  'pf-ode': { what: "score-SDE probability-flow ODE (Song et al. 2021), Heun's method in log ab, deterministic", order: 2, steps: null, karras: false },
 };
 export const SAMPLERS = Object.keys(SAMPLER_INFO) as SamplerName[];
 

@@ -68,6 +68,12 @@ export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
   /** The options its `step` takes (see each scheduler's step). */
   abstract readonly stepOptionNames: readonly string[];
 
+  /**
+   * How many entries of `timesteps` make one step (diffusers' `order`): 2 for Heun, whose steps evaluate the model
+   * twice; 1 otherwise. img2img starts at entry order · t_start.
+   */
+  get order(): number { return 1; }
+
   /** The number of sampling steps a pipeline takes when none is asked for: min(50, numTrainTimesteps). */
   get defaultInferenceSteps(): number { return Math.min(50, this.common.numTrainTimesteps); }
 
@@ -265,17 +271,17 @@ export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
   firstSample = 0;
 
   /**
-   * The step's noise in noise block `block`: the given tensor, or drawn from the seed (see SAMPLER_NOISE_STRIDE),
-   * from the numbers of sample `firstSample` on.
+   * The step's noise in noise block `block` of `stream` (default STREAMS.samplerNoise): the given tensor, or drawn
+   * from the seed (see SAMPLER_NOISE_STRIDE), from the numbers of sample `firstSample` on.
    */
-  protected stepNoise(op: string, sample: Tensor, block: number, options: StepNoiseOptions): Tensor {
+  protected stepNoise(op: string, sample: Tensor, block: number, options: StepNoiseOptions, stream: number = STREAMS.samplerNoise): Tensor {
     if (options.noise !== undefined) {
       sameShape(op, 'sample', sample.shape, 'options.noise', tensorArg(op, 'options.noise', options.noise));
       return options.noise;
     }
     const seed = options.seed ?? this.common.seed;
     const first = this.firstSample * (sample.size / sample.shape[0]);
-    return randn(sample.shape, { seed, stream: STREAMS.samplerNoise, offset: block * SAMPLER_NOISE_STRIDE + first });
+    return randn(sample.shape, { seed, stream, offset: block * SAMPLER_NOISE_STRIDE + first });
   }
 
   /** Validates step's options object against the allowed keys. */

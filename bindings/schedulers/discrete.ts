@@ -57,6 +57,11 @@ export abstract class DiscreteSigmaScheduler<Options extends BaseSchedulerOption
     return { timesteps, sigmas };
   }
 
+  /** The VE sample of Karras et al.: x = x0 + sigma·noise (diffusers' add_noise of these schedulers). */
+  protected override noiseLevel(sigma: number): { onSample: number; onNoise: number } {
+    return { onSample: 1, onNoise: sigma };
+  }
+
   /**
    * x0 = a·sample + b·modelOutput at noise level sigma, for samples of the VE view (x = x0 + sigma eps):
    * sample - sigma·eps; modelOutput · (-sigma / sqrt(sigma² + 1)) + sample / (sigma² + 1) for v; or the output.

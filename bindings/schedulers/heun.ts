@@ -32,6 +32,8 @@ export class HeunDiscreteScheduler extends DiscreteSigmaScheduler<HeunDiscreteSc
   readonly stepOptionNames: readonly string[] = STEP_OPTIONS;
   /** Every option with its default (diffusers' HeunDiscreteScheduler defaults: note betaStart 0.00085, betaEnd 0.012). */
   static readonly defaults: Readonly<Required<HeunDiscreteSchedulerOptions>> = DEFAULTS;
+  /** Two entries of `timesteps` per step (diffusers' order 2). */
+  override get order(): number { return 2; }
   /** The first-order step's sample, x0, sigma and dt, while the second evaluation is due. */
   private first: { sample: Tensor; x0: Tensor; sigma: number; dt: number } | null = null;
 

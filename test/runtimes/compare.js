@@ -1,14 +1,18 @@
 /**
  * Compares every runtime's outputs with the golden ones and explains each difference: the scenario and output,
  * which runtimes agree with the golden hash and which do not, and for each disagreeing group the first
- * differing element (index, both values as hex floats), how many elements differ and by how many ulp.
- * Pure functions over plain data (reports and the golden table), so they are unit-tested without runtimes.
+ * differing element (index, both values as hex floats), how many elements differ and by how many ulp (the
+ * element comparison is the shipped self-test's, bindings/verify/difference.js). Pure functions over plain data
+ * (reports and the golden table), so they are unit-tested without runtimes.
  */
 import { createHash } from 'node:crypto';
+import { describeDifference } from '../../bindings/verify/difference.js';
+
+export { describeDifference, formatValue, hexFloat } from '../../bindings/verify/difference.js';
 
 /**
  * `golden`: { [scenario]: { [output]: { dtype, shape, sha256, base64 } } }.
- * `reports`: [{ runtime, report }] for the runtimes that ran (report.results as produced by collect.js).
+ * `reports`: [{ runtime, report }] for the runtimes that ran (report.results as produced by bindings/verify/collect.js).
  * Returns { passed: [names], pending: [{ name, missing }], failures: [{ name, message, noGolden }] }, in
  * scenario order; `noGolden`: the only problem is a missing golden entry (the runtimes agree with each other).
  */
@@ -52,7 +56,31 @@ function compareScenario(name, goldenOutputs, reports) {
   return { problems, noGolden: noGolden && problems.length === 1 };
 }
 
-export const NO_GOLDEN = 'no golden hashes (a new or renamed scenario): run `npm run test:runtimes -- --update` and commit test/runtimes/golden.json';
+/**
+ * Where a runtime's self-test verdict (passed or not) differs from what its outputs say against `golden`: a bug in
+ * the shipped comparison (bindings/verify/difference.js) or a golden table that dist/ does not carry yet.
+ */
+export function verdictDisagreements(golden, reports) {
+  const messages = [];
+  for (const { runtime, report } of reports) {
+    for (const result of report.results) {
+      const verdict = report.verdicts?.[result.name];
+      const expected = golden[result.name];
+      const matches = Boolean(expected && result.outputs && !result.error && !result.pending) &&
+        Object.keys(expected).length === result.outputs.length &&
+        result.outputs.every((o) => expected[o.name]?.sha256 === o.sha256 && expected[o.name].dtype === o.dtype &&
+          expected[o.name].shape.join() === o.shape.join());
+      if (verdict === undefined) messages.push(`✗ ${runtime}: its self-test gave no verdict for '${result.name}'`);
+      else if ((verdict === 'passed') !== matches) {
+        messages.push(`✗ ${runtime}: its self-test says '${result.name}' ${verdict}, but its outputs ${matches ? 'match' : 'do not match'} ` +
+          'the golden table (is dist/ built from the current bindings/verify/golden.json?)');
+      }
+    }
+  }
+  return messages;
+}
+
+export const NO_GOLDEN = 'no golden hashes (a new or renamed scenario): run `npm run test:runtimes -- --update` and commit bindings/verify/golden.json';
 
 /** Returns null when every runtime's output has the golden hash, dtype and shape, else the explanation. */
 function compareOutput(output, golden, ran) {
@@ -88,87 +116,6 @@ function compareOutput(output, golden, ran) {
   if (absent.length > 0) lines.push(`  ${absent.join(', ')}: no output '${output}'`);
   if (golden && groups.size === 0 && absent.length === 0) lines.push('  no runtime produced it (a stale golden entry: run --update)');
   return lines.join('\n');
-}
-
-/** "first difference at [i] (index [a, b]): <value> vs golden <value>; n of N elements differ, at most k ulp". */
-export function describeDifference(entry, reference, refLabel = 'golden') {
-  if (entry.dtype !== reference.dtype) return `dtype ${entry.dtype}, ${refLabel} has ${reference.dtype}`;
-  const a = typedArray(entry), b = typedArray(reference);
-  if (a.length !== b.length || entry.shape.join() !== reference.shape.join()) {
-    return `shape [${entry.shape.join(', ')}] (${a.length} elements), ${refLabel} has [${reference.shape.join(', ')}] (${b.length})`;
-  }
-  let firstAt = -1, count = 0, maxUlp = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (Object.is(a[i], b[i])) continue;
-    if (firstAt < 0) firstAt = i;
-    count++;
-    maxUlp = Math.max(maxUlp, ulpDistance(entry.dtype, a[i], b[i]));
-  }
-  if (firstAt < 0) return '(same values, different bytes)';
-  const index = entry.shape.length > 1 ? ` (index [${unravel(firstAt, entry.shape).join(', ')}])` : '';
-  const ulp = entry.dtype === 'f32' || entry.dtype === 'f64' ? `, at most ${maxUlp} ulp apart` : '';
-  return `first difference at [${firstAt}]${index}: ${formatValue(entry.dtype, a[firstAt])} vs ${refLabel} ` +
-    `${formatValue(reference.dtype, b[firstAt])}; ${count} of ${a.length} elements differ${ulp}`;
-}
-
-const ARRAYS = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u32: Uint32Array, u8: Uint8Array };
-
-function typedArray({ dtype, base64 }) {
-  const bytes = Buffer.from(base64, 'base64');
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return new ARRAYS[dtype](copy.buffer);
-}
-
-function unravel(index, shape) {
-  const out = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out.unshift(index % shape[d]);
-    index = Math.floor(index / shape[d]);
-  }
-  return out;
-}
-
-/** Distance in representable values (ulp) between two finite floats of the same type. */
-function ulpDistance(dtype, x, y) {
-  if (dtype !== 'f32' && dtype !== 'f64') return 0;
-  const ordered = (v) => {
-    const bits = dtype === 'f32' ? BigInt(new Uint32Array(new Float32Array([v]).buffer)[0]) : new BigUint64Array(new Float64Array([v]).buffer)[0];
-    const signBit = dtype === 'f32' ? 1n << 31n : 1n << 63n;
-    return bits & signBit ? -(bits ^ signBit) : bits;
-  };
-  const d = ordered(x) - ordered(y);
-  return Number(d < 0n ? -d : d);
-}
-
-/** A value as a hex float, its decimal form and its bits, e.g. `0x1.921fb6p+1 (3.14159274, bits 0x40490fdb)`. */
-export function formatValue(dtype, value) {
-  if (dtype === 'f32') {
-    const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
-    return `${hexFloat(BigInt(bits), 8, 23, 6)} (${value.toPrecision(9).replace(/\.?0+(e|$)/, '$1')}, bits 0x${bits.toString(16).padStart(8, '0')})`;
-  }
-  if (dtype === 'f64') {
-    const bits = new BigUint64Array(new Float64Array([value]).buffer)[0];
-    return `${hexFloat(bits, 11, 52, 13)} (${value}, bits 0x${bits.toString(16).padStart(16, '0')})`;
-  }
-  const bits = dtype === 'u8' ? value : value >>> 0;
-  return `${value} (0x${bits.toString(16).padStart(dtype === 'u8' ? 2 : 8, '0')})`;
-}
-
-/** C's %a: [-]0x1.<fraction>p<exponent>, [-]0x0.<fraction>p-<bias-1> for subnormals. */
-export function hexFloat(bits, exponentBits, fractionBits, hexDigits) {
-  const sign = bits >> BigInt(exponentBits + fractionBits) ? '-' : '';
-  const exponentMax = (1n << BigInt(exponentBits)) - 1n;
-  const exponent = (bits >> BigInt(fractionBits)) & exponentMax;
-  const fraction = bits & ((1n << BigInt(fractionBits)) - 1n);
-  const bias = Number(exponentMax >> 1n);
-  if (exponent === exponentMax) return fraction ? 'nan' : `${sign}inf`;
-  if (exponent === 0n && fraction === 0n) return `${sign}0x0p+0`;
-  // Left-align the fraction on a hex-digit boundary (23 bits -> 24 = 6 digits, 52 bits = 13 digits).
-  const digits = (fraction << BigInt(hexDigits * 4 - fractionBits)).toString(16).padStart(hexDigits, '0').replace(/0+$/, '');
-  const lead = exponent === 0n ? '0' : '1';
-  const power = exponent === 0n ? 1 - bias : Number(exponent) - bias;
-  return `${sign}0x${lead}${digits ? `.${digits}` : ''}p${power >= 0 ? '+' : ''}${power}`;
 }
 
 const sha256Of = (base64) => createHash('sha256').update(Buffer.from(base64, 'base64')).digest('hex');

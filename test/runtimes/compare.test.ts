@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 // @ts-expect-error: a plain-JavaScript module of the harness (it runs in browsers as is), untyped
-import { compareAll, formatValue, hexFloat } from './compare.js';
+import { compareAll, formatValue, hexFloat, verdictDisagreements } from './compare.js';
 
 interface Entry { name: string; dtype: string; shape: number[]; sha256: string; base64: string }
 
@@ -105,6 +105,19 @@ test('compareAll: errors, pending ops and corrupted transfers', () => {
   corrupted.base64 = entry('y', nudged).base64;
   const sent = { runtime: 'chromium', report: report([{ name: 's', outputs: [corrupted] }]) };
   assert.match(compareAll(golden, [sent]).failures[0].message, 'chromium sent bytes whose SHA-256 is');
+});
+
+test('verdictDisagreements: a runtime whose self-test verdict contradicts its outputs is named', () => {
+  const judged = (runtime: string, values: Float32Array, verdict: string) => ({
+    runtime, report: { ...report([{ name: 's', outputs: [entry('y', values, [2, 3])] }]), verdicts: { s: verdict } },
+  });
+  assert.equal(verdictDisagreements(golden, [judged('node', base, 'passed'), judged('deno', nudged, 'failed')]), []);
+  const wrong = verdictDisagreements(golden, [judged('bun', nudged, 'passed'), judged('webkit', base, 'failed')]);
+  assert.equal(wrong.length, 2);
+  assert.match(wrong[0], "bun: its self-test says 's' passed, but its outputs do not match");
+  assert.match(wrong[1], "webkit: its self-test says 's' failed, but its outputs match");
+  const silent = { runtime: 'firefox', report: report([{ name: 's', outputs: [entry('y', base, [2, 3])] }]) };
+  assert.match(verdictDisagreements(golden, [silent])[0], "firefox: its self-test gave no verdict for 's'");
 });
 
 test.run();

@@ -1,7 +1,7 @@
 /**
- * The golden outputs (test/runtimes/golden.json): per scenario and output, the dtype, shape, SHA-256 and bytes
- * (base64; the bytes let a failure show the first differing element). Written one output per line, sorted, so
- * a diff names exactly the outputs that changed. Node only.
+ * The golden outputs (bindings/verify/golden.json, shipped in the package for the self-test): per scenario and
+ * output, the dtype, shape, SHA-256 and bytes (base64; the bytes let a failure show the first differing element).
+ * Written one output per line, sorted, so a diff names exactly the outputs that changed. Node only.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 

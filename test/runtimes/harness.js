@@ -1,33 +1,37 @@
 /**
- * The cross-runtime determinism harness: runs the scenarios (scenarios.js) in Node, Deno, Bun, Chromium, Firefox,
- * WebKit and workerd against the built package (dist/, rebuilt first when older than its sources), and compares every
- * output's SHA-256 with test/runtimes/golden.json. Used by test/runtimes/main.js (`npm run test:runtimes`) and
- * by test/run.mjs (`npm test`). Node only.
+ * The cross-runtime determinism harness: runs the library's self-test (`selfTest`: the scenarios of
+ * bindings/verify/scenarios.js) in Node, Deno, Bun, Chromium, Firefox, WebKit, workerd and Deno on arm64 (under
+ * qemu) against the built package (dist/, rebuilt first when older than its sources), compares every output's
+ * SHA-256 with the shipped golden table (bindings/verify/golden.json), and checks that each runtime's own verdicts
+ * agree. Used by test/runtimes/main.js (`npm run test:runtimes`) and by test/run.mjs (`npm test`). Node only.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareAll, NO_GOLDEN } from './compare.js';
+import { compareAll, NO_GOLDEN, verdictDisagreements } from './compare.js';
 import { readGolden, updateGolden, writeGolden } from './golden.js';
 import { killAll, RUNTIMES } from './runtimes.js';
 import { startServer } from './server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 // Started first because they take longest: the two cores stay busy while Node, Deno and Bun fill the gaps.
-const START_ORDER = ['firefox', 'chromium', 'webkit', 'workerd', 'deno', 'bun', 'node'];
+const START_ORDER = ['arm64', 'firefox', 'chromium', 'webkit', 'workerd', 'deno', 'bun', 'node'];
+/** The shipped golden table: the one the runtimes' own self-tests compare with. */
+export const SHIPPED_GOLDEN = join(ROOT, 'bindings/verify/golden.json');
 
 /**
  * Options (all optional): update (rewrite the golden file from Node's results), runtimes (names), filter
- * (substring of scenario names), scenarios (module path from the repo root), golden (path), jobs (runtimes
+ * (substring of scenario names), scenarios (another scenario module, its path from the repo root; default: the
+ * shipped ones), golden (path, default the shipped golden.json), jobs (runtimes
  * at a time, default 2), timeoutMs (per runtime, default 60 s), build (rebuild a stale dist/, default true),
  * ci (a runtime that is not installed fails instead of being skipped; default: CI=true), log.
  * Returns { passed, failed, skipped }: scenarios, plus one failure per broken or (on CI) missing runtime.
  */
 export async function runHarness(options = {}) {
   const o = {
-    update: false, runtimes: RUNTIMES.map((r) => r.name), filter: '', scenarios: 'test/runtimes/scenarios.js',
-    golden: join(ROOT, 'test/runtimes/golden.json'), jobs: 2, timeoutMs: 60_000, build: true,
+    update: false, runtimes: RUNTIMES.map((r) => r.name), filter: '', scenarios: '',
+    golden: SHIPPED_GOLDEN, jobs: 2, timeoutMs: 60_000, build: true,
     ci: process.env.CI === 'true', log: console.log, ...options,
   };
   const started = performance.now();
@@ -68,6 +72,10 @@ export async function runHarness(options = {}) {
     summary.passed += passed.length;
     summary.skipped += pending.length;
     for (const { message } of failures.filter((f) => !f.noGolden)) fail(message);
+    // The runtimes judged their own outputs against the golden table they ship with: they must agree with us.
+    if (!o.update && o.scenarios === '' && o.golden === SHIPPED_GOLDEN) {
+      for (const message of verdictDisagreements(golden, reports)) fail(message);
+    }
     const unrecorded = failures.filter((f) => f.noGolden).map((f) => f.name);
     if (unrecorded.length > 0) {
       summary.failed += unrecorded.length;
@@ -111,7 +119,7 @@ async function runAll(selected, context, jobs) {
 
 function applyUpdate(o, golden, node, fail) {
   if (!node) return fail('✗ --update: Node did not run the scenarios, golden.json left as it was'), golden;
-  const updated = updateGolden(golden, node.report, o.filter === '' && o.scenarios === 'test/runtimes/scenarios.js');
+  const updated = updateGolden(golden, node.report, o.filter === '' && o.scenarios === '');
   writeGolden(o.golden, updated.golden);
   const where = relative(process.cwd(), o.golden);
   if (updated.changes.length === 0) o.log(`  ${where}: unchanged`);
@@ -121,7 +129,8 @@ function applyUpdate(o, golden, node, fail) {
 
 /** Builds dist/ when a source is newer than it (when `o.build`, else warns); returns a problem to report, or null. */
 async function ensureDist(o) {
-  const source = newest([join(ROOT, 'assembly'), join(ROOT, 'bindings'), join(ROOT, 'asconfig.json'), join(ROOT, 'tsconfig.json')], '.ts', '.json');
+  // bindings/ has JavaScript too: the self-test's scenarios (copied into dist/ by the build).
+  const source = newest([join(ROOT, 'assembly'), join(ROOT, 'bindings'), join(ROOT, 'asconfig.json'), join(ROOT, 'tsconfig.json')], '.ts', '.json', '.js');
   const dist = join(ROOT, 'dist/bindings');
   const oldestDist = existsSync(join(dist, 'index.js')) ? oldest(dist, '.js') : null;
   if (oldestDist && source.mtimeMs <= oldestDist.mtimeMs) return null;

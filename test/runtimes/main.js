@@ -1,10 +1,11 @@
 /**
  * `npm run test:runtimes [-- options] [filter]`: the cross-runtime determinism harness from the command line.
  *
- *   --update              rewrite golden.json from Node's results (prints what changed), then compare
- *   --runtimes=a,b        only these (node, deno, bun, chromium, firefox, webkit, workerd; default all seven)
- *   --scenarios=path      another scenario module, relative to the repo root (default test/runtimes/scenarios.js)
- *   --golden=path         another golden file (default test/runtimes/golden.json)
+ *   --update              rewrite bindings/verify/golden.json from Node's results (prints what changed), then compare
+ *   --runtimes=a,b        only these (node, deno, bun, chromium, firefox, webkit, workerd, arm64; default all eight)
+ *   --scenarios=path      another scenario module, relative to the repo root (default: the shipped ones,
+ *                        bindings/verify/scenarios.js)
+ *   --golden=path         another golden file (default bindings/verify/golden.json, shipped in dist/)
  *   --jobs=N              runtimes run at a time (default 2)
  *   --timeout=S           seconds each runtime may take (default 60)
  *   --no-build            test dist/ as it is (with a warning) even when older than its sources;

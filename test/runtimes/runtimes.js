@@ -1,6 +1,6 @@
 /**
- * The seven runtimes and how to run the scenarios in each. Node, Deno and Bun run test/runtimes/entry-cli.js
- * and print their results; Chromium and Firefox (puppeteer-core, Firefox over WebDriver BiDi) and WebKit
+ * The eight runtimes and how to run the scenarios in each. Node, Deno and Bun (and Deno on arm64 under qemu:
+ * arm64.js) run test/runtimes/entry-cli.js and print their results; Chromium and Firefox (puppeteer-core, Firefox over WebDriver BiDi) and WebKit
  * (WebKitGTK's MiniBrowser under a private Xvfb) load page.html from the harness's server, which POSTs its
  * results back; workerd (Cloudflare Workers' runtime) serves a bundled Worker that answers them (workerd.js).
  * Nothing is downloaded. Every process started here is ended in `finally`, and once more by
@@ -10,7 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RESULT_MARKER } from './collect.js';
+import { RESULT_MARKER } from './report.js';
+import { arm64Runtime } from './arm64.js';
 import { stopAllWorkerd, workerdRuntime } from './workerd.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -71,22 +72,40 @@ function removeDir(dir) {
  * The runtimes, in the order they are reported. `check(root)` returns null when the runtime is installed, or
  * why not; `run(ctx)` returns the report ({ engine, results, ms } or { engine, error }).
  */
+/** Deno's flags: the import map resolves the built code's npm imports to node_modules, with npm off. */
+const denoFlags = (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
+  `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`];
+
 export const RUNTIMES = [
   cliRuntime('node', () => process.execPath, () => []),
-  cliRuntime('deno', (root) => join(root, 'node_modules/.bin/deno'),
-    // The import map resolves the library's one npm import (@assemblyscript/loader) to node_modules, with npm off.
-    (root) => ['run', '--no-prompt', '--no-config', '--no-lock', '--no-npm', '--no-remote', `--allow-read=${root}`,
-      `--import-map=${join(root, 'test/runtimes/deno-import-map.json')}`]),
+  cliRuntime('deno', (root) => join(root, 'node_modules/.bin/deno'), denoFlags),
   cliRuntime('bun', (root) => join(root, 'node_modules/.bin/bun'), () => ['--no-install']),
-  { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium', launchChromium) },
-  { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox', launchFirefox) },
+  { name: 'chromium', check: () => missing(CHROMIUM, 'apt-get install chromium'), run: (ctx) => runPage(ctx, 'chromium') },
+  { name: 'firefox', check: () => missing(FIREFOX, 'apt-get install firefox-esr'), run: (ctx) => runPage(ctx, 'firefox') },
   {
     name: 'webkit',
     check: () => missing(MINIBROWSER, 'apt-get install webkit2gtk-driver') ?? missing(XVFB, 'apt-get install xvfb'),
-    run: (ctx) => runPage(ctx, 'webkit', launchWebKit),
+    run: (ctx) => runPage(ctx, 'webkit'),
   },
   workerdRuntime,
+  withRun(arm64Runtime(denoFlags)),
 ];
+
+/**
+ * A command-line runtime described by `command` (arm64.js) run like the others, its reports labelled; emulated,
+ * it gets ten times the others' time (about 30 s against 1 s natively; 180 s on this machine under heavy load).
+ */
+function withRun(runtime) {
+  return {
+    ...runtime,
+    async run({ root, filter, scenarios, timeoutMs }) {
+      const report = await runEntry(runtime.name, {
+        root, entry: join(root, 'test/runtimes/entry-cli.js'), args: [filter, scenarios], timeoutMs: 10 * timeoutMs,
+      });
+      return { ...report, engine: `${report.engine} ${runtime.label()}` };
+    },
+  };
+}
 
 function missing(path, hint) {
   return existsSync(path) ? null : `${path} not found (${hint})`;
@@ -103,14 +122,25 @@ function cliRuntime(name, binary, flags) {
       const probe = spawnSync(bin, ['--version'], { timeout: 10_000, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
       return probe.status === 0 ? null : `${bin} --version failed (${probe.error?.message ?? probe.stderr.trim()}): npm install`;
     },
-    async run({ root, filter, scenarios, timeoutMs }) {
-      const args = [...flags(root), join(root, 'test/runtimes/entry-cli.js'), filter, scenarios];
-      const { stdout, stderr, code } = await runProcess(binary(root), args, { cwd: root, timeoutMs });
-      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
-      if (!line) throw new Error(`exited with ${code} and no result${tail('stderr', stderr)}${tail('stdout', stdout)}`);
-      return JSON.parse(line.slice(RESULT_MARKER.length));
-    },
+    /** The command line that runs `entry` (a path) with `args`. */
+    command: (root, entry, args) => [binary(root), [...flags(root), entry, ...args]],
+    run: ({ root, filter, scenarios, timeoutMs }) =>
+      runEntry(name, { root, entry: join(root, 'test/runtimes/entry-cli.js'), args: [filter, scenarios], timeoutMs }),
   };
+}
+
+/**
+ * Runs the script `entry` in the command-line runtime `name` (node, deno, bun) and returns the JSON it prints
+ * after RESULT_MARKER. Used by the harness and `npm run bench:engines`.
+ */
+export async function runEntry(name, { root, entry, args = [], timeoutMs }) {
+  const runtime = RUNTIMES.find((r) => r.name === name && r.command);
+  if (!runtime) throw new Error(`${name} is not a command-line runtime`);
+  const [command, commandArgs] = runtime.command(root, entry, args);
+  const { stdout, stderr, code } = await runProcess(command, commandArgs, { cwd: root, timeoutMs });
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
+  if (!line) throw new Error(`exited with ${code} and no result${tail('stderr', stderr)}${tail('stdout', stdout)}`);
+  return JSON.parse(line.slice(RESULT_MARKER.length));
 }
 
 function runProcess(command, args, { cwd, timeoutMs }) {
@@ -132,12 +162,22 @@ function runProcess(command, args, { cwd, timeoutMs }) {
 // ---------------------------------------------------------------------------------------------------------
 // Browsers: open page.html, wait for its POST, close everything whatever happened.
 
-async function runPage({ server, filter, scenarios, timeoutMs }, name, launch) {
+function runPage({ server, filter, scenarios, timeoutMs }, name) {
+  return postedByPage(name, { server, path: 'test/runtimes/page.html', query: (id) => ({ id, filter, scenarios }), timeoutMs });
+}
+
+const LAUNCHERS = { chromium: launchChromium, firefox: launchFirefox, webkit: launchWebKit };
+
+/**
+ * Opens `path` (from the server's root) in the browser `name` (chromium, firefox or webkit) with the query
+ * `query(id)`, and resolves with the JSON the page POSTs to /result/<id> (the server is server.js's); closes the
+ * browser whatever happens. Used by the harness, the page tests and `npm run bench:engines`.
+ */
+export async function postedByPage(name, { server, path, query, timeoutMs }) {
   const id = `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-  const query = new URLSearchParams({ id, filter, scenarios });
   const result = server.waitFor(id, timeoutMs);
   result.catch(() => {});  // awaited below; this only keeps an early timeout from being "unhandled"
-  const launching = launch(`${server.origin}/test/runtimes/page.html?${query}`);
+  const launching = LAUNCHERS[name](`${server.origin}/${path}?${new URLSearchParams(query(id))}`);
   launching.catch(() => {});
   let browser = null;
   try {

@@ -121,24 +121,27 @@ export const workerdRuntime = {
   },
 };
 
-/** Bundles a Worker that runs the scenarios of `scenariosPath` (from the repo root) against dist/ and answers JSON. */
+/**
+ * Bundles a Worker that runs the self-test of dist/ (report.js; the scenarios of `scenariosPath` from the repo
+ * root, or the shipped ones) and answers its report as JSON.
+ */
 async function bundleScenarioWorker(root, scenariosPath, outfile) {
   const esbuild = await import('esbuild');
   const from = (path) => JSON.stringify(join(root, path));
   const source = `
     import * as lib from ${from('dist/bindings/index.js')};
-    import { collect, describeError } from ${from('test/runtimes/collect.js')};
-    import { scenarios } from ${from(scenariosPath)};
+    import { harnessReport } from ${from('test/runtimes/report.js')};
+    ${scenariosPath ? `import * as custom from ${from(scenariosPath)};` : ''}
     import wasm from './ddpm.wasm';
     export default {
       async fetch(request) {
         const filter = new URL(request.url).searchParams.get('filter') ?? '';
         try {
           await lib.init(wasm);
-          return Response.json(await collect(lib, scenarios, { filter }));
         } catch (error) {
-          return Response.json({ error: describeError(error) });
+          return Response.json({ error: String(error.stack ?? error) });
         }
+        return Response.json(await harnessReport(lib, { filter, scenarios: ${scenariosPath ? 'custom.scenarios' : 'null'} }));
       },
     };`;
   await esbuild.build({

@@ -3,14 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
-  HeunDiscreteScheduler, init, KNOWN_OPTIONS, ScoreSdeODEScheduler, ScoreSdePCScheduler, UniPCMultistepScheduler,
+  DDIMInverseScheduler, DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
+  HeunDiscreteScheduler, init, KNOWN_OPTIONS, RePaintScheduler, ScoreSdeODEScheduler, ScoreSdePCScheduler, UniPCMultistepScheduler,
 } from '../../bindings/index.ts';
 
 await init();
 
 const CLASSES = [DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler, EulerDiscreteScheduler,
-  EulerAncestralDiscreteScheduler, HeunDiscreteScheduler, ScoreSdePCScheduler, ScoreSdeODEScheduler] as const;
+  EulerAncestralDiscreteScheduler, HeunDiscreteScheduler, ScoreSdePCScheduler, ScoreSdeODEScheduler, RePaintScheduler, DDIMInverseScheduler] as const;
 
 test('KNOWN_OPTIONS is exactly the union of the options of the schedulers, and each config has them all', () => {
   const union = new Set(CLASSES.flatMap((C) => Object.keys(C.defaults)));

@@ -41,4 +41,20 @@ test('web/server.js serves the library with the import resolved, the loader file
   }
 });
 
+test('the benchmark\'s tinybench is resolved and served the same way', async () => {
+  ensureBuilt();
+  const rewritten = rewriteBareImports("import { Bench } from 'tinybench';\nimport z from 'tinybench-extra';");
+  assert.is(rewritten, `import { Bench } from '${BARE_IMPORTS.tinybench}';\nimport z from 'tinybench-extra';`);
+  const server = await startServer();
+  try {
+    const timing = await (await fetch(`${server.origin}/dist/bench/timing.js`)).text();
+    assert.ok(timing.includes(`from '${BARE_IMPORTS.tinybench}'`), 'rewritten');
+    const file = await fetch(`${server.origin}${BARE_IMPORTS.tinybench}`);
+    assert.is(file.status, 200);
+    assert.match(await file.text(), /Bench/);
+  } finally {
+    await server.close();
+  }
+});
+
 test.run();

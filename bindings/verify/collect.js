@@ -1,12 +1,10 @@
 /**
- * Runs the scenarios in whatever runtime loaded this module (Node, Deno, Bun or a browser page) and packs every
- * output as { name, dtype, shape, sha256, base64 }: the hash is what the harness compares with the golden one,
- * the bytes are what it shows the first differing element from. Plain JavaScript, web APIs only
- * (crypto.subtle, btoa, performance), so the same file serves every runtime.
+ * Runs the scenarios in whatever runtime loaded this module (Node, Deno, Bun, a browser, workerd) and packs every
+ * output as { name, dtype, shape, sha256, base64 }: the bytes are what the self-test compares with the golden
+ * ones (and shows the first differing element from), the hash what the cross-runtime harness groups runtimes by.
+ * Plain JavaScript, web APIs only (btoa, performance, and crypto.subtle where there is one: a page served over
+ * plain http from another host than localhost has none, and gets sha256 null), so one file serves every runtime.
  */
-
-/** Printed by entry-cli.js before its one line of JSON. */
-export const RESULT_MARKER = '@@ddpm-wasm-runtimes@@';
 
 const DTYPES = [
   ['f32', Float32Array], ['f64', Float64Array], ['i32', Int32Array], ['u32', Uint32Array], ['u8', Uint8Array],
@@ -14,28 +12,32 @@ const DTYPES = [
 
 /**
  * Runs each scenario whose name contains `filter` and returns
- * { results: [{ name, outputs?, pending?, error?, ms }], ms }, in scenario order.
+ * { results: [{ name, outputs?, pending?, error?, ms }], ms }, in scenario order; `onResult(result)` is called
+ * after each one (progress).
+ * (Types: collect.d.ts.)
  */
-export async function collect(lib, scenarios, { filter = '' } = {}) {
+export async function collect(lib, scenarios, { filter = '', onResult = () => {} } = {}) {
   const start = performance.now();
   await lib.init();
   const results = [];
   for (const scenario of scenarios) {
     if (!scenario.name.includes(filter)) continue;
     const missing = (scenario.needs ?? []).filter((name) => typeof (lib.ops[name] ?? lib[name]) !== 'function');
-    if (missing.length > 0) {
-      results.push({ name: scenario.name, pending: missing });
-      continue;
-    }
-    const t0 = performance.now();
-    try {
-      const outputs = await runScenario(lib, scenario);
-      results.push({ name: scenario.name, outputs: await Promise.all(outputs.map(encode)), ms: performance.now() - t0 });
-    } catch (error) {
-      results.push({ name: scenario.name, error: describeError(error), ms: performance.now() - t0 });
-    }
+    const result = missing.length > 0 ? { name: scenario.name, pending: missing } : await runAndEncode(lib, scenario);
+    results.push(result);
+    onResult(result);
   }
   return { results, ms: performance.now() - start };
+}
+
+async function runAndEncode(lib, scenario) {
+  const t0 = performance.now();
+  try {
+    const outputs = await runScenario(lib, scenario);
+    return { name: scenario.name, outputs: await Promise.all(outputs.map(encode)), ms: performance.now() - t0 };
+  } catch (error) {
+    return { name: scenario.name, error: describeError(error), ms: performance.now() - t0 };
+  }
 }
 
 /** Runs one scenario and returns its outputs as [{ name, array, shape }], copied out of wasm memory. */
@@ -75,9 +77,10 @@ async function encode({ name, array, shape }) {
     if (at >= 0) throw new Error(`output '${name}' has NaN at [${at}] (NaN bits are not portable)`);
   }
   const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  return { name, dtype, shape, sha256: await sha256(bytes), base64: toBase64(bytes) };
+  return { name, dtype, shape, sha256: globalThis.crypto?.subtle ? await sha256(bytes) : null, base64: toBase64(bytes) };
 }
 
+/** The SHA-256 of `bytes` as 64 hex digits (crypto.subtle: a secure context). */
 export async function sha256(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');

@@ -1,7 +1,7 @@
 /**
  * End-to-end scenarios: training runs and sampling through the public diffusion API. Each returns the losses,
  * a strided probe of the trained weights (values, so a failure shows an element), a SHA-256 of all of them
- * (every bit counts), and the samples. Async: they free their own tensors (the harness frees the returned ones).
+ * (every bit counts), and the samples. Async: they free their own tensors (collect.js frees the returned ones).
  */
 import { floats } from './inputs.js';
 
