@@ -29,3 +29,4 @@ export * from './torch-random';
 export * from './half';
 export * from './likelihood';
 export * from './per-item';
+export * from './learned-variance';

@@ -38,7 +38,15 @@ export { Context, type PassOptions, type DropoutAddress } from './nn/context.ts'
 export { TrainingLoop, type LoopReport, type BatchMetrics } from './train/loop.ts';
 export { AdamW, TrainingDivergedError, clipGradNorm, type OptimizerOptions, type LearningRateDecay, type UpdateReport } from './train/optimizer.ts';
 export { EMA } from './train/ema.ts';
-export { Trainer, TRAINER_DEFAULTS, type TrainerOptions, type StepReport, type TrainingHyperparameters } from './train/trainer.ts';
+export {
+  Trainer, TRAINER_DEFAULTS, LOSS_OPTION_DEFAULTS, TIMESTEP_SAMPLINGS,
+  type TrainerOptions, type StepReport, type TrainingHyperparameters, type TimestepSampling,
+} from './train/trainer.ts';
+export { DiffusionObjective, LOSS_TYPES, type LossType, type ObjectiveConfig, type ShardLoss } from './train/objective.ts';
+export { LossSecondMomentResampler, HISTORY_PER_TERM, UNIFORM_PROB, type SamplerState } from './train/timestep-sampler.ts';
+export { minSnrWeights, snrAt, offsetNoise, addOffsets } from './train/loss-weights.ts';
+export { attributeLabelCount, encodeAttributes, decodeAttributes, onlyAttribute } from './core/attribute-labels.ts';
+export { posteriorTables, type PosteriorTables } from './schedulers/posterior-tables.ts';
 export {
   ClassifierTrainer, CLASSIFIER_TRAINER_DEFAULTS,
   type ClassifierTrainerOptions, type ClassifierStepReport, type ClassifierBatch, type ClassifierHyperparameters,
@@ -47,7 +55,8 @@ export { encodeTrainingState, restoreTrainingState } from './train/training-stat
 export { DistillationTrainer, type DistillationOptions } from './train/distillation.ts';
 export { ProgressiveDistillation, type ProgressiveDistillationOptions, type DistillationStepReport } from './train/progressive-distillation.ts';
 export { DistillationTeacher, studentGrid, type DistillationRecipe } from './train/distillation-teacher.ts';
-export { guidedForward } from './models/guidance.ts';
+export { guidedForward, composedGuidedForward } from './models/guidance.ts';
+export { predictsVariance } from './models/denoiser.ts';
 export { SAMPLERS, SAMPLER_INFO, samplerScheduler, type SamplerName } from './pipelines/samplers.ts';
 export { SamplingWorkers } from './pipelines/sampling-workers.ts';
 export {

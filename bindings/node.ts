@@ -4,7 +4,7 @@
  * diffusers pipeline folders on disk (written atomically: a failed export leaves no folder). Import them from
  * 'ddpm-wasm/node'; the main entry point stays free of Node modules so that it loads in browsers.
  */
-export { mnistDataset, coloredMnistDataset, PALETTE, type MnistOptions } from './data/mnist.ts';
+export { mnistDataset, coloredMnistDataset, coloredMnistAttributesDataset, PALETTE, type MnistOptions } from './data/mnist.ts';
 export { imageFolderDataset } from './data/folder.ts';
 export { writeFileAtomic, readFileBytes } from './io/files.ts';
 export { NpyFileWriter } from './io/npy-file.ts';

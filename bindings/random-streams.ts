@@ -18,6 +18,12 @@ export const STREAMS = {
   trainTimesteps: 0x7101,
   trainNoise: 0x7102,
   trainLabelDrop: 0x7103,
+  /** Importance-sampled timesteps after the warm-up (train/timestep-sampler.ts): a uniform number per sample. */
+  trainTimestepsImportance: 0x7104,
+  /** Offset noise: one normal number per (sample, channel) (train/trainer.ts). */
+  trainNoiseOffset: 0x7105,
+  /** Label dropout per attribute of a model with labels per attribute: a uniform number per (sample, attribute). */
+  trainAttributeDrop: 0x7106,
   /** Progressive distillation: the student timestep of each sample, and its noise (train/distillation.ts). */
   distillationTimesteps: 0x7301,
   distillationNoise: 0x7302,

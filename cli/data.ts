@@ -5,10 +5,11 @@
  */
 import { statSync } from 'node:fs';
 import { TOY_NAMES, toyDataset, type Dataset, type ToyName } from '../bindings/index.ts';
-import { coloredMnistDataset, mnistDataset } from '../bindings/data/mnist.ts';
+import { coloredMnistAttributesDataset, coloredMnistDataset, mnistDataset } from '../bindings/data/mnist.ts';
+import { ConditionedDataset, type ConditionTask } from '../bindings/data/conditioned.ts';
 import { fail } from './errors.ts';
 
-export const DIGIT_DATA = ['mnist', 'colored-mnist'] as const;
+export const DIGIT_DATA = ['mnist', 'colored-mnist', 'colored-mnist-attributes'] as const;
 export const BUILTIN_DATA: readonly string[] = [...TOY_NAMES, ...DIGIT_DATA];
 
 /** Points of the toys in a training run (and in the scatter plot's background). */
@@ -33,13 +34,21 @@ export interface DataRequest {
   channels: number;
   /** The digits' split: 'train' (default) or the held-out 'test' digits. */
   split?: 'train' | 'test';
+  /** A conditioning task: each sample paired with its conditioning image (data/conditioned.ts). */
+  task?: ConditionTask | null;
 }
 
 /** Loads the data a run asked for. */
-export async function loadData({ data, imageSize, channels, split = 'train' }: DataRequest): Promise<Dataset> {
+export async function loadData(request: DataRequest): Promise<Dataset> {
+  const dataset = await loadPlainData(request);
+  return request.task ? new ConditionedDataset(dataset, request.task) : dataset;
+}
+
+async function loadPlainData({ data, imageSize, channels, split = 'train' }: DataRequest): Promise<Dataset> {
   if (isToy(data)) return toyDataset(data, TOY_SIZE, 0);
   if (data === 'mnist') return mnistDataset({ split, imageSize });
   if (data === 'colored-mnist') return coloredMnistDataset({ split, imageSize });
+  if (data === 'colored-mnist-attributes') return coloredMnistAttributesDataset({ split, imageSize });
   checkFolder(data);
   // Loaded on demand: the folder reader brings in the image decoder, which the other data do not need.
   const { imageFolderDataset } = await import('../bindings/data/folder.ts');

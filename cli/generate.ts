@@ -5,8 +5,8 @@
  */
 import {
   DDPMScheduler, DiffusionPipeline, img2imgStart, RePaintScheduler, samplerScheduler, SAMPLER_INFO, Tensor, tidy, toyDataset,
-  type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SamplerName, type SamplingWorkers,
-  type SchedulerOptions,
+  type CorrectorType, type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SamplerName,
+  type SamplingWorkers, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
 
@@ -57,10 +57,15 @@ export interface SampleRequest {
   steps?: number;
   /** Karras et al.'s sigmas, for the samplers that have them. */
   karras?: boolean;
+  /** sde-pc: the Langevin corrector's step rule. Default: the scheduler's ('langevin'). */
+  corrector?: CorrectorType;
   num: number;
   seed: number;
   labels?: Int32Array | null;
-  guidance?: number;
+  /** The guidance weight, or one per attribute (composed) for a model with labels per attribute. */
+  guidance?: number | readonly number[];
+  /** The conditioning images of a conditioned model, [num, ...condition shape] flat. */
+  condition?: Float32Array;
   eta?: number;
   classifier?: NoiseAwareClassifier;
   classifierScale?: number;
@@ -74,7 +79,8 @@ export interface SampleRequest {
 
 /** The pipeline of a request: its model with its sampler's scheduler. */
 export function requestPipeline(request: SampleRequest): DiffusionPipeline {
-  const scheduler = request.edit?.mask ? repaintScheduler(request.scheduler) : samplerScheduler(request.sampler, request.scheduler, { karras: request.karras });
+  const scheduler = request.edit?.mask ? repaintScheduler(request.scheduler)
+    : samplerScheduler(request.sampler, request.scheduler, { karras: request.karras, corrector: request.corrector });
   return new DiffusionPipeline({ model: request.model, scheduler });
 }
 
@@ -94,6 +100,10 @@ export async function generateSamples(request: SampleRequest, workers: SamplingW
   if (onFrame) options.onStep = (info) => onFrame(info.sample.toFloat32Array(), info.index, info.total, info.timestep);
   const tensors: Tensor[] = [];
   try {
+    if (request.condition) {
+      const k = model.conditionChannels ?? 0;
+      options.condition = tensors[tensors.length] = Tensor.from(request.condition, [num, k, ...model.sampleShape.slice(1)]);
+    }
     if (edit) {
       options.image = tensors[tensors.length] = Tensor.from(edit.image, [1, ...model.sampleShape]);
       if (edit.mask) {
@@ -123,7 +133,7 @@ export function plannedEvaluations(request: SampleRequest, steps: number): numbe
     s.setTimesteps(steps, edit.jumpLength, edit.jumpNSample);
     return Array.from(s.timesteps).filter((t, k, all) => k === 0 || t < all[k - 1]).length;
   }
-  const s = samplerScheduler(request.sampler, request.scheduler, { karras: request.karras });
+  const s = samplerScheduler(request.sampler, request.scheduler, { karras: request.karras, corrector: request.corrector });
   s.setTimesteps(steps);
   const begin = edit ? img2imgStart('ddpm sample', steps, edit.strength ?? 0.8, s.order).begin : 0;
   s.reset();

@@ -63,7 +63,8 @@ export function describeBytes(bytes: Uint8Array, source: string, fileSize: numbe
 function describeData(data: ModelMetadata['data']): string {
   const classes = data.classNames.length;
   const names = classes === 0 ? 'no classes' : `${classes} classes: ${data.classNames.slice(0, 12).join(', ')}${classes > 12 ? ', ...' : ''}`;
-  return `${data.name}, samples [${data.sampleShape.join(', ')}], ${names}`;
+  const condition = data.condition ? `; conditioned (${data.condition.task}) on images [${data.condition.inputShape.join(', ')}]` : '';
+  return `${data.name}, samples [${data.sampleShape.join(', ')}], ${names}${condition}`;
 }
 
 /** `{ a: 1, b: [2, 3] }` as 'a 1, b [2, 3]'. */

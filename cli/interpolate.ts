@@ -66,6 +66,9 @@ Examples:
 export async function interpolateFrames(flags: InterpolateFlags, say: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
   const extension = checkOutputFile('--out', flags.out, ['.png', '.gif', '.webp']);
   const { model, metadata, path } = await loadDiffusionModel(flags.model, flags.maxParams);
+  if (model.conditionChannels) {
+    fail(`--model ${flags.model}: ${shown(path)} is conditioned on an image (${metadata.data.condition?.task ?? 'conditionChannels'}), which ddpm interpolate does not take; sample it with ddpm sample --cond-image`);
+  }
   const T = metadata.scheduler.numTrainTimesteps ?? 1000;
   const record = metadata.sampling;
   if (record && flags.steps !== undefined && flags.steps !== record.steps) {

@@ -5,9 +5,12 @@
  *   (mnist: '0'..'9'; colored-mnist: '7 red', label digit * 6 + color; a folder: its sub-folders).
  * - --class is a class index or name; for colored-mnist it is the digit (0-9), which --color completes.
  * - Without --class (or with only one of digit and color), every matching class is drawn in turn.
+ * - colored-mnist-attributes (labels per attribute, core/attribute-labels.ts): --class and --color each name one
+ *   attribute, and one left out means 'any': `--color red` alone is the single label 'any red' (red digits of
+ *   every kind), `--class 7` alone '7 any'; with neither, every (digit, color) pair in turn.
  */
 import { PALETTE } from '../bindings/data/mnist.ts';
-import type { ModelMetadata } from '../bindings/index.ts';
+import { encodeAttributes, type ModelMetadata } from '../bindings/index.ts';
 import { fail } from './errors.ts';
 
 export interface LabelPlan {
@@ -29,6 +32,7 @@ export function planLabels(data: ModelMetadata['data'], conditional: boolean, fl
     }
     return { candidates: [], names };
   }
+  if (data.name === 'colored-mnist-attributes') return attributeLabels(names, flags);
   if (flags.color !== undefined && !colored) {
     fail(`--color ${flags.color}: only colored-mnist models know colors; this model was trained on '${data.name}'`);
   }
@@ -59,6 +63,25 @@ function coloredDigits(names: readonly string[], flags: { class?: string; color?
     tints = [color];
   }
   return { candidates: digits.flatMap((d) => tints.map((c) => d * colors.length + c)), names };
+}
+
+/** colored-mnist-attributes: the digit and the color each given or 'any' (see the top of the file). */
+function attributeLabels(names: readonly string[], flags: { class?: string; color?: string }): LabelPlan {
+  const colors = PALETTE.map((c) => c.name), sizes = [10, colors.length];
+  let digit: number | null = null, color: number | null = null;
+  if (flags.class !== undefined) {
+    digit = Number(flags.class);
+    if (!/^\d+$/.test(flags.class.trim()) || digit > 9) fail(`--class ${flags.class}: colored-mnist-attributes digits are 0-9 (leave --class out for any digit)`);
+  }
+  if (flags.color !== undefined) {
+    color = colors.indexOf(flags.color.trim().toLowerCase());
+    if (color < 0) fail(`--color ${flags.color}: no such color; the colors are ${colors.join(', ')} (leave --color out for any color)`);
+  }
+  if (digit === null && color === null) {
+    const pairs = Array.from({ length: 10 }, (_, d) => colors.map((_, c) => encodeAttributes([d, c], sizes))).flat();
+    return { candidates: pairs, names };
+  }
+  return { candidates: [encodeAttributes([digit ?? sizes[0], color ?? sizes[1]], sizes)], names };
 }
 
 /** A class given as an index or a name. */

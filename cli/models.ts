@@ -19,6 +19,9 @@ import { packageRoot, shown } from './options.ts';
 export const SHIPPED_MODELS: Readonly<Record<string, string>> = {
   mnist: 'models/mnist.safetensors',
   'colored-mnist': 'models/colored-mnist.safetensors',
+  'colored-mnist-attributes': 'models/colored-mnist-attributes.safetensors',
+  colorize: 'models/colorize.safetensors',
+  superres: 'models/superres.safetensors',
   'mnist-4step': 'models/mnist-4step.safetensors',
   'colored-mnist-4step': 'models/colored-mnist-4step.safetensors',
 };
@@ -31,8 +34,18 @@ export function mlpPreset(): MLPDenoiserConfig {
   return { dataDim: 2 };
 }
 
+/** What the U-Net preset adds for the training options: a learned variance, a conditioning image, labels per attribute. */
+export interface PresetExtras {
+  /** 2 · inChannels for a model that predicts its variance. Default: inChannels. */
+  outChannels?: number;
+  /** Channels of a conditioning image joined to the input. Default: none. */
+  conditionChannels?: number;
+  /** Labels per attribute (instead of numClasses). */
+  classAttributes?: number[];
+}
+
 /** The U-Net for images of side `imageSize` with `inChannels` channels and `numClasses` labels (0: unconditional). */
-export function unetPreset(imageSize: number, inChannels: number, numClasses: number, channels?: readonly number[]): UNet2DConfig {
+export function unetPreset(imageSize: number, inChannels: number, numClasses: number, channels?: readonly number[], extras: PresetExtras = {}): UNet2DConfig {
   const blockOutChannels = channels ? [...channels] : PRESET_CHANNELS.slice(0, presetLevels(imageSize));
   const lowest = imageSize / 2 ** (blockOutChannels.length - 1);
   if (!Number.isInteger(lowest)) {
@@ -44,6 +57,9 @@ export function unetPreset(imageSize: number, inChannels: number, numClasses: nu
     sampleSize: imageSize, inChannels, blockOutChannels, layersPerBlock: 1, attentionResolutions: [lowest],
     numHeads: largestDivisor(4, [last]), normNumGroups: largestDivisor(8, blockOutChannels),
     resnetTimeScaleShift: 'scale_shift', numClassEmbeds: numClasses,
+    ...(extras.outChannels !== undefined && extras.outChannels !== inChannels && { outChannels: extras.outChannels }),
+    ...(extras.conditionChannels && { conditionChannels: extras.conditionChannels }),
+    ...(extras.classAttributes && { classAttributes: extras.classAttributes }),
   };
 }
 
@@ -66,6 +82,13 @@ function largestDivisor(limit: number, values: readonly number[]): number {
   return 1;
 }
 
+/** How to make a shipped model that is not there yet, where it is not 'ddpm train --data NAME --class-cond'. */
+const MAKE_SHIPPED: Readonly<Record<string, string>> = {
+  'colored-mnist-attributes': 'ddpm train --data colored-mnist-attributes --class-cond --cond-drop 0.2',
+  colorize: 'ddpm train --data colored-mnist --task colorize',
+  superres: 'ddpm train --data mnist --task superres',
+};
+
 /**
  * The file a `--model` value names: a shipped model's name (resolved in the package) or a path. A shipped model
  * that is not there yet is reported as such, not as a missing path. `flag` ('--model', or '' for an argument)
@@ -77,7 +100,7 @@ export function resolveModelFile(value: string, flag: string): string {
   const path = join(packageRoot(), shipped);
   if (!existsSync(path)) {
     fail(`${flag ? `${flag} ` : ''}${value}: the shipped model '${value}' is missing (${shown(path)} is not there yet); train one with ` +
-      `'ddpm train --data ${value} --class-cond --out runs/${value}' and pass --model runs/${value}/model.safetensors`);
+      `'${MAKE_SHIPPED[value] ?? `ddpm train --data ${value} --class-cond`} --out runs/${value}' and pass --model runs/${value}/model.safetensors`);
   }
   return path;
 }

@@ -26,7 +26,10 @@ export async function defaultBatch(request: SampleRequest): Promise<number> {
   const before = memoryStats().liveBytes;
   // One step (img2img at strength 1, so that it runs): the working memory of a step does not depend on which.
   const edit = request.edit && !request.edit.mask ? { ...request.edit, strength: 1 } : request.edit;
-  await generateSamples({ ...request, num: 1, steps: 1, labels: request.labels?.subarray(0, 1) ?? null, onFrame: undefined, firstSample: 0, edit });
+  await generateSamples({
+    ...request, num: 1, steps: 1, labels: request.labels?.subarray(0, 1) ?? null, condition: conditionsOf(request, 0, 1), onFrame: undefined,
+    firstSample: 0, edit,
+  });
   const perSample = Math.max(1, memoryStats().peakBytes - before);
   return Math.max(1, Math.min(request.num, Math.floor(SAMPLING_MEMORY_BUDGET / perSample)));
 }
@@ -47,7 +50,7 @@ export async function sampleInBatches(
     for (let first = 0, b = 0; first < request.num; first += batch, b++) {
       const size = Math.min(batch, request.num - first);
       const samples = await generateSamples({
-        ...request, num: size, firstSample: first, labels: request.labels?.subarray(first, first + size) ?? null,
+        ...request, num: size, firstSample: first, labels: request.labels?.subarray(first, first + size) ?? null, condition: conditionsOf(request, first, size),
         onFrame: onStep ? (sample, index, total, timestep) => onStep(b, index, total, timestep, sample) : undefined,
       }, workers);
       await onBatch(samples, first);
@@ -126,4 +129,11 @@ export class AnimationFrames {
     }
     this.frames[k].set(sample, b * this.batch * this.perSample);
   }
+}
+
+/** The conditioning images of samples [first, first + size) of a request, if it has any. */
+function conditionsOf(request: SampleRequest, first: number, size: number): Float32Array | undefined {
+  if (!request.condition) return undefined;
+  const per = request.condition.length / request.num;
+  return request.condition.subarray(first * per, (first + size) * per);
 }

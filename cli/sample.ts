@@ -11,7 +11,8 @@
 import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { decodeModel, OutOfMemoryError, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { decodeModel, OutOfMemoryError, predictsVariance, type Denoiser, type ModelMetadata, type NoiseAwareClassifier } from '../bindings/index.ts';
+import { readConditionImages } from './cond-image.ts';
 import { readFileBytes, temporaryPath } from '../bindings/io/files.ts';
 import { fail } from './errors.ts';
 import {
@@ -35,6 +36,7 @@ export interface SampleFlags extends EditFlags {
   sampler?: SamplerName;
   steps?: number;
   karras?: boolean;
+  corrector?: 'langevin' | 'ald';
   eta?: number;
   class?: string;
   color?: string;
@@ -43,6 +45,9 @@ export interface SampleFlags extends EditFlags {
    * (a distilled model: the guidance its file records, which is in its weights).
    */
   guidance?: number;
+  classGuidance?: number;
+  colorGuidance?: number;
+  condImage?: string;
   classifier?: string;
   classifierScale: number;
   seed: number;
@@ -68,12 +73,16 @@ export function sampleCommand(): Command {
     .addOption(new Option('--sampler <name>', 'how to sample (see Samplers below)').choices(SAMPLERS))
     .addOption(new Option('--steps <k>', 'sampling steps (default: see Samplers below)').argParser(integerAtLeast(1)))
     .option('--karras', "use Karras et al.'s noise levels (dpmsolver++, unipc, euler, heun)")
+    .addOption(new Option('--corrector <rule>', "sde-pc only: the Langevin corrector's step size, per sample's signal-to-noise ratio (langevin) or by the noise level (ald) (default: ald for 2-D points, langevin for images)").choices(['langevin', 'ald']))
     .addOption(new Option('--eta <e>', 'ddim only: noise of each step, 0 = deterministic (default: 0)').argParser(numberIn({ min: 0 })))
     .option('--class <c>', 'the class to draw: an index or a name (colored-mnist: the digit, with --color)')
     .option('--color <name>', 'colored-mnist only: red, green, blue, yellow, magenta or cyan')
     .addOption(new Option('--guidance <w>', `classifier-free guidance scale, 1 = none (default: ${DEFAULT_GUIDANCE} for class-conditional models, ` +
       'the scale of the README\'s pictures, at which a classifier recognises 100% of the shipped models\' digits; 1 with --classifier ' +
       'or for an unconditional model)').argParser(numberIn({ min: 0 })))
+    .addOption(new Option('--class-guidance <w>', 'colored-mnist-attributes: the digit\'s guidance weight, composed with the color\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
+    .addOption(new Option('--color-guidance <w>', 'colored-mnist-attributes: the color\'s guidance weight, composed with the digit\'s (default: --guidance)').argParser(numberIn({ min: 0 })))
+    .option('--cond-image <file>', 'a conditioned model\'s input: a grey digit to colour (colorize), a 14x14 digit to enlarge (superres); a PNG, or a .npy [N, C, H, W] in [0, 1]')
     .option('--classifier <file>', 'a noise-aware classifier (ddpm train-classifier) for classifier guidance')
     .addOption(new Option('--classifier-scale <s>', 'weight of the classifier guidance').argParser(numberIn({ min: 0 })).default(1))
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
@@ -100,6 +109,11 @@ Examples:
   ddpm sample --model mnist --class 7 --guidance 1 --out plain-sevens.png   no guidance
   ddpm sample --model mnist --sampler dpmsolver++ --karras --steps 10 --out digits.png
   ddpm sample --model colored-mnist --class 7 --color red --out red-sevens.png
+  ddpm sample --model colored-mnist-attributes --color red --guidance 3 --out red.png     anything red
+  ddpm sample --model colored-mnist-attributes --class 7 --color red --class-guidance 3 --color-guidance 2 --out red-7.png
+  ddpm sample --model colorize --cond-image grey.png --num 8 --out colored.png
+  ddpm sample --model superres --cond-image small.png --out large.png                     14x14 -> 28x28
+  ddpm sample --model runs/ring/model.safetensors --sampler pf-ode --steps 100 --out ring.png
   ddpm sample --model runs/ring/model.safetensors --out ring.npy --num 10000
   ddpm sample --model mnist --num 100000 --out digits.npy        streamed to the file, batch by batch
   ddpm sample --model mnist --class 3 --animate denoise.gif --out threes.png
@@ -130,7 +144,8 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   const edit = await readEdit(flags, metadata.data, given.sampler !== undefined);
   const classifier = flags.classifier !== undefined ? await loadClassifier(flags.classifier, model, metadata, flags.maxParams) : null;
   const { labels, captions, columns, title } = chooseLabels(flags, model, metadata, classifier);
-  const num = labels?.length ?? flags.num ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
+  const conditions = await conditionsOf(flags, model, metadata);
+  const num = labels?.length ?? flags.num ?? conditions?.count ?? (metadata.data.sampleShape.length === 1 ? 2000 : 16);
   const steps = checkSampling(flags, model, metadata, edit);
   const images = layoutOf(metadata.data, num).kind === 'images';
   if (extension === '.png' && images && num > MAX_GRID_IMAGES) {
@@ -140,8 +155,9 @@ export async function sample(given: SampleFlags, say: (line: string) => void = (
   const started = performance.now();
   const request: SampleRequest = {
     model, scheduler: metadata.scheduler, sampler: flags.sampler, steps, karras: flags.karras, num, seed: flags.seed, labels,
-    guidance: flags.guidance, eta: flags.eta ?? (edit?.mask ? INPAINT_DEFAULTS.eta : undefined), classifier: classifier?.model,
-    classifierScale: flags.classifierScale, edit,
+    corrector: flags.sampler === 'sde-pc' ? flags.corrector ?? (model.sampleShape.length === 1 ? 'ald' : 'langevin') : undefined,
+    guidance: guidanceOf(flags, model), eta: flags.eta ?? (edit?.mask ? INPAINT_DEFAULTS.eta : undefined), classifier: classifier?.model,
+    classifierScale: flags.classifierScale, condition: conditions?.values, edit,
   };
   // The output folders are made once the flags and the model are checked, before the sampling (with their parents).
   for (const [flag, file] of [['--out', flags.out], ['--animate', flags.animate]] as const) {
@@ -235,13 +251,34 @@ function chooseLabels(flags: Resolved, model: Denoiser, meta: ModelMetadata, cla
   const several = plan.candidates.length > 1;
   const num = flags.num ?? (several ? plan.candidates.length : 16);
   const labels = cycleLabels(plan.candidates, num);
-  const colored = data.name === 'colored-mnist' && plan.candidates.length % 6 === 0 && plan.candidates.length > 10;
+  const colored = data.name.startsWith('colored-mnist') && plan.candidates.length % 6 === 0 && plan.candidates.length > 10;
   return {
     labels,
     captions: several ? Array.from(labels, (label) => plan.names[label]) : undefined,
     columns: several ? Math.min(plan.candidates.length, colored ? 6 : 10) : undefined,
     title: several ? undefined : plan.names[plan.candidates[0]],
   };
+}
+
+/** The conditioning images of a conditioned model from --cond-image (null for other models). */
+async function conditionsOf(flags: SampleFlags, model: Denoiser, meta: ModelMetadata): Promise<{ values: Float32Array; count: number } | null> {
+  const condition = meta.data.condition;
+  if (!condition || !(model.conditionChannels ?? 0)) {
+    if (flags.condImage !== undefined) fail(`--cond-image ${flags.condImage}: the model takes no conditioning image (it was trained on '${meta.data.name}' without --task)`);
+    return null;
+  }
+  if (flags.condImage === undefined) {
+    const [C, H, W] = condition.inputShape;
+    fail(`--cond-image is required: the model (${condition.task}) takes a ${C === 1 ? 'grey ' : ''}${W}x${H} image to ${condition.task === 'colorize' ? 'colour' : 'enlarge'}`);
+  }
+  return readConditionImages(flags.condImage!, condition, flags.num ?? null);
+}
+
+/** The guidance: one weight, or for a model with labels per attribute and a weight given per attribute, both (composed). */
+function guidanceOf(flags: Resolved, model: Denoiser): number | number[] {
+  if (flags.classGuidance === undefined && flags.colorGuidance === undefined) return flags.guidance;
+  if (!model.classAttributes) fail(`--${flags.classGuidance !== undefined ? 'class' : 'color'}-guidance: weights per attribute need a model with labels per attribute (colored-mnist-attributes)`);
+  return [flags.classGuidance ?? flags.guidance, flags.colorGuidance ?? flags.guidance];
 }
 
 /** The flags with their defaults, and for a distilled model the sampling its file records (other flags refused). */
@@ -279,10 +316,25 @@ type Resolved = SampleFlags & Required<Pick<SampleFlags, 'sampler' | 'guidance'>
 function checkSampling(flags: Resolved, model: Denoiser, meta: ModelMetadata, edit: EditRequest | undefined): number {
   const T = meta.scheduler.numTrainTimesteps ?? 1000;
   if (flags.eta !== undefined && flags.sampler !== 'ddim' && !edit?.mask) fail(`--eta applies to --sampler ddim and to inpainting (--mask), not ${flags.sampler}`);
+  if (flags.corrector !== undefined && (flags.sampler !== 'sde-pc' || edit?.mask)) fail(`--corrector applies to --sampler sde-pc, not ${edit?.mask ? 'inpainting (--mask)' : flags.sampler}`);
   if (flags.guidance !== 1 && model.numClasses === 0) {
     fail(`--guidance ${flags.guidance}: classifier-free guidance needs a class-conditional model; this one was trained on '${meta.data.name}' without class labels`);
   }
   if (flags.classifier === undefined && flags.classifierScale !== 1) fail('--classifier-scale needs --classifier');
+  if (edit?.mask && predictsVariance(model)) {
+    fail(`--mask ${flags.mask}: inpainting runs RePaint's DDPM steps with a fixed variance, and this model predicts its own (learned_range); ` +
+      'edit it with --init and --strength (img2img) instead');
+  }
+  if (edit && !edit.mask && (flags.sampler === 'sde-pc' || flags.sampler === 'pf-ode')) {
+    fail(`--init ${flags.init}: img2img starts part-way through the sampler's steps, which --sampler ${flags.sampler} cannot (its calls run as one plan); use ddim, ddpm, dpmsolver++, unipc, euler or heun`);
+  }
+  if (predictsVariance(model) && !edit?.mask) {
+    const stochastic = ['euler-ancestral', 'sde-pc'].includes(flags.sampler) || (flags.sampler === 'ddim' && (flags.eta ?? 0) > 0);
+    if (stochastic) {
+      fail(`--sampler ${flags.sampler}${flags.sampler === 'ddim' ? ` --eta ${flags.eta}` : ''}: a learned-variance model sampled with a scheduler that ignores variance ` +
+        '(it adds noise of its own); use --sampler ddpm (the learned variance) or a deterministic one (ddim, dpmsolver++, unipc, euler, heun, pf-ode)');
+    }
+  }
   if (flags.karras && !SAMPLER_INFO[flags.sampler].karras) {
     fail(`--karras applies to ${SAMPLERS.filter((name) => SAMPLER_INFO[name].karras).join(', ')}, not --sampler ${flags.sampler}`);
   }

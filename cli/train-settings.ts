@@ -5,10 +5,12 @@
  * another value is refused (it would not continue the same run).
  */
 import {
-  describeData,
-  type Dataset, type ModelMetadata, type PredictionType, type SchedulerOptions, type TrainingHyperparameters,
+  LOSS_OPTION_DEFAULTS, TRAINER_DEFAULTS, describeData,
+  type ConditionTask, type Dataset, type LossType, type ModelMetadata, type PredictionType, type SchedulerOptions, type TimestepSampling,
+  type TrainingHyperparameters,
 } from '../bindings/index.ts';
 import { fail } from './errors.ts';
+import { AttributeDataset } from '../bindings/data/attributes.ts';
 import { BUILTIN_DATA, isDigits, isToy } from './data.ts';
 import { mlpPreset, unetPreset } from './models.ts';
 import { imageDefaults } from './train-defaults.ts';
@@ -17,9 +19,17 @@ import type { DataRequest } from './data.ts';
 export type ModelChoice = 'mlp' | 'unet';
 export type ScheduleChoice = 'linear' | 'cosine';
 export type LrDecayChoice = 'cosine' | 'constant';
+/** --variance: the reverse process's variance ('learned-range', 'learned': the model predicts it). */
+export type VarianceChoice = 'fixed-small' | 'fixed-large' | 'learned-range' | 'learned';
 export const MODEL_CHOICES: readonly ModelChoice[] = ['mlp', 'unet'];
 export const SCHEDULE_CHOICES: readonly ScheduleChoice[] = ['linear', 'cosine'];
 export const LR_DECAY_CHOICES: readonly LrDecayChoice[] = ['cosine', 'constant'];
+export const VARIANCE_CHOICES: readonly VarianceChoice[] = ['fixed-small', 'fixed-large', 'learned-range', 'learned'];
+export const LOSS_CHOICES: readonly LossType[] = ['simple', 'hybrid'];
+export const TIMESTEP_SAMPLING_CHOICES: readonly TimestepSampling[] = ['uniform', 'importance'];
+export const TASK_CHOICES: readonly ConditionTask[] = ['colorize', 'superres'];
+
+const isLearned = (variance: VarianceChoice) => variance === 'learned-range' || variance === 'learned';
 
 /** What defines a run (and must stay the same when it is resumed). */
 export interface RunSettings {
@@ -42,6 +52,22 @@ export interface RunSettings {
   /** A folder's images read as grey. */
   grayscale: boolean;
   seed: number;
+  /** The reverse process's variance; a learned one doubles the U-Net's output channels. */
+  variance: VarianceChoice;
+  loss: LossType;
+  timestepSampling: TimestepSampling;
+  /** Min-SNR-gamma (0: off). */
+  snrGamma: number;
+  /** Offset noise (0: off). */
+  noiseOffset: number;
+  /** Zero terminal SNR (Lin et al. 2024): rescaled betas, and trailing timesteps when sampling. */
+  zeroSnr: boolean;
+  /** A conditioning task (data/conditioned.ts), or null. */
+  task: ConditionTask | null;
+  /** Classifier-free label dropout (per attribute for labels per attribute). */
+  condDrop: number;
+  /** beta_0 of the linear schedule (diffusers' beta_start); null: the default (1e-4). */
+  betaStart: number | null;
 }
 
 /** The flags of `ddpm train` that make up RunSettings (undefined when not given). */
@@ -52,6 +78,8 @@ export const FLAG_OF: Readonly<Record<keyof RunSettings, string>> = {
   data: '--data', model: '--model', batch: '--batch', lr: '--lr', warmup: '--warmup', lrDecay: '--lr-decay', emaDecay: '--ema-decay',
   schedule: '--schedule', timesteps: '--timesteps', prediction: '--prediction', classCond: '--class-cond',
   imageSize: '--image-size', channels: '--channels', grayscale: '--grayscale', seed: '--seed',
+  variance: '--variance', loss: '--loss', timestepSampling: '--timestep-sampling', snrGamma: '--snr-gamma', noiseOffset: '--noise-offset',
+  zeroSnr: '--zero-snr', task: '--task', condDrop: '--cond-drop', betaStart: '--beta-start',
 };
 
 /**
@@ -83,7 +111,7 @@ export function defaultSteps(s: RunSettings, numSamples: number): number {
 /** The data the flags ask for (checked before it is loaded). */
 export function dataRequestOf(flags: SettingFlags): DataRequest {
   const s = resolveSettings(flags, 0);
-  return { data: s.data, imageSize: s.imageSize ?? 0, channels: s.grayscale ? 1 : 3 };
+  return { data: s.data, imageSize: s.imageSize ?? 0, channels: s.grayscale ? 1 : 3, task: s.task };
 }
 
 /** Fills in the defaults by data (`numSamples`: the data set's size) and checks the combinations. */
@@ -109,18 +137,41 @@ export function resolveSettings(flags: SettingFlags, numSamples: number): RunSet
     channels: flags.channels ?? defaults.channels,
     grayscale: flags.grayscale ?? false,
     seed: flags.seed ?? 0,
+    variance: flags.variance ?? 'fixed-small',
+    loss: flags.loss ?? (isLearned(flags.variance ?? 'fixed-small') ? 'hybrid' : 'simple'),
+    timestepSampling: flags.timestepSampling ?? 'uniform',
+    snrGamma: flags.snrGamma ?? 0,
+    noiseOffset: flags.noiseOffset ?? 0,
+    zeroSnr: flags.zeroSnr ?? false,
+    task: flags.task ?? null,
+    condDrop: flags.condDrop ?? TRAINER_DEFAULTS.condDropProb,
+    betaStart: flags.betaStart ?? null,
   };
   if (points) checkPointSettings(s, flags);
   else checkImageSettings(s);
+  checkLossSettings(s);
   return s;
+}
+
+/** The loss and schedule options against each other (the Trainer checks them again, in its own words). */
+function checkLossSettings(s: RunSettings): void {
+  if (isLearned(s.variance) && s.loss !== 'hybrid') fail(`--loss ${s.loss}: --variance ${s.variance} is learned by the hybrid loss (--loss hybrid)`);
+  if (!isLearned(s.variance) && s.loss === 'hybrid') fail('--loss hybrid trains the variance: add --variance learned-range (or learned)');
+  if (isLearned(s.variance) && s.model !== 'unet') fail(`--variance ${s.variance} needs a U-Net (images): the MLP predicts no variance`);
+  if (s.betaStart !== null && s.schedule !== 'linear') fail(`--beta-start applies to --schedule linear, not ${s.schedule}`);
+  if (s.betaStart !== null && !(s.betaStart < 0.02)) fail(`--beta-start ${s.betaStart} must be below the last beta, 0.02`);
+  if (s.zeroSnr && s.prediction === 'epsilon') {
+    fail("--zero-snr with --prediction epsilon: at the last timestep the noise is all there is, so eps gives no image; use --prediction v_prediction");
+  }
 }
 
 function checkPointSettings(s: RunSettings, flags: SettingFlags): void {
   const what = `${s.data} is 2-D points`;
   if (s.model !== 'mlp') fail(`--model ${s.model} needs images; ${what} (use --model mlp)`);
   if (s.classCond) fail(`--class-cond: ${s.data} has no classes`);
-  for (const key of ['imageSize', 'channels', 'grayscale'] as const) {
-    if (flags[key] !== undefined && flags[key] !== false) fail(`${FLAG_OF[key]} applies to images; ${what}`);
+  // A resumed run's stored flags say 'none' as false (grayscale) or null (task).
+  for (const key of ['imageSize', 'channels', 'grayscale', 'task'] as const) {
+    if (flags[key] !== undefined && flags[key] !== false && flags[key] !== null) fail(`${FLAG_OF[key]} applies to images; ${what}`);
   }
 }
 
@@ -129,6 +180,9 @@ function checkImageSettings(s: RunSettings): void {
   if (isDigits(s.data) && s.imageSize! < 28) fail(`--image-size ${s.imageSize}: ${s.data} digits are 28x28, so the size must be at least 28`);
   if (s.imageSize! < 4) fail(`--image-size ${s.imageSize}: images must be at least 4 pixels wide`);
   if (s.grayscale && isDigits(s.data)) fail(`--grayscale applies to a folder of images, not to ${s.data}`);
+  if (s.task === 'colorize' && s.data !== 'colored-mnist') fail(`--task colorize colours grey digits: it trains on --data colored-mnist, not ${s.data}`);
+  if (s.task !== null && s.data === 'colored-mnist-attributes') fail(`--task ${s.task}: use --data colored-mnist or mnist (the attributes are labels, not a task)`);
+  if (s.task !== null && s.classCond) fail(`--task ${s.task} conditions on an image: leave out --class-cond`);
 }
 
 /** The model's kind and config for the settings and the loaded data. */
@@ -137,25 +191,49 @@ export function modelConfigOf(s: RunSettings, dataset: Dataset): { kind: 'mlp' |
   if (s.classCond && classes === 0) fail(`--class-cond: ${s.data} has no classes (a folder needs one sub-folder of images per class)`);
   if (s.model === 'mlp') return { kind: 'mlp', config: mlpPreset() };
   const [channels] = dataset.sampleShape;
-  return { kind: 'unet2d', config: unetPreset(s.imageSize!, channels, classes, s.channels ?? undefined) };
+  const attributes = s.classCond && dataset instanceof AttributeDataset ? dataset.sizes : undefined;
+  return {
+    kind: 'unet2d',
+    config: unetPreset(s.imageSize!, channels, attributes ? 0 : classes, s.channels ?? undefined, {
+      outChannels: isLearned(s.variance) ? 2 * channels : undefined,
+      conditionChannels: dataset.condition?.shape[0],
+      classAttributes: attributes ? [...attributes] : undefined,
+    }),
+  };
 }
 
 /** The scheduler config of a run: 2-D points are not clipped to [-1, 1] (they spread over about [-4, 4]). */
 export function schedulerOptionsOf(s: RunSettings): SchedulerOptions {
-  return { numTrainTimesteps: s.timesteps, betaSchedule: s.schedule, predictionType: s.prediction, clipSample: !isToy(s.data) };
+  const options: SchedulerOptions & { varianceType?: string; rescaleBetasZeroSnr?: boolean } = {
+    numTrainTimesteps: s.timesteps, betaSchedule: s.schedule, predictionType: s.prediction, clipSample: !isToy(s.data),
+  };
+  // Options at their defaults are left out, so the configs of runs without them stay as they were.
+  if (s.variance !== 'fixed-small') options.varianceType = s.variance.replace('-', '_');
+  if (s.betaStart !== null) options.betaStart = s.betaStart;
+  if (s.zeroSnr) Object.assign(options, { rescaleBetasZeroSnr: true, timestepSpacing: 'trailing' });
+  return options as SchedulerOptions;
 }
 
 /** The Trainer's hyperparameters for the settings, training to step `steps`. */
 export function trainerOptionsOf(s: RunSettings, steps: number): Partial<TrainingHyperparameters> {
   const decaySteps = s.lrDecay === 'cosine' ? steps : 0;
-  return { batchSize: s.batch, learningRate: s.lr, warmupSteps: s.warmup, decaySteps, emaDecay: s.emaDecay, seed: s.seed };
+  return {
+    batchSize: s.batch, learningRate: s.lr, warmupSteps: s.warmup, decaySteps, emaDecay: s.emaDecay, seed: s.seed, condDropProb: s.condDrop,
+    loss: s.loss, timestepSampling: s.timestepSampling, snrGamma: s.snrGamma, noiseOffset: s.noiseOffset,
+  };
 }
 
 /** A run's settings as its training state records them (data only when it is built in; a folder must be named again). */
 export function storedSettings(meta: ModelMetadata): SettingFlags {
   const config = meta.config as Record<string, unknown>;
   const options = (meta.training.options ?? {}) as Partial<TrainingHyperparameters>;
+  const scheduler = meta.scheduler as SchedulerOptions & { varianceType?: string; rescaleBetasZeroSnr?: boolean };
+  const loss = { ...LOSS_OPTION_DEFAULTS, ...options };
   const stored: SettingFlags = {
+    variance: (scheduler.varianceType ?? 'fixed_small').replace('_', '-') as VarianceChoice,
+    loss: loss.loss, timestepSampling: loss.timestepSampling, snrGamma: loss.snrGamma, noiseOffset: loss.noiseOffset,
+    zeroSnr: scheduler.rescaleBetasZeroSnr ?? false, task: (meta.data.condition?.task as ConditionTask | undefined) ?? null,
+    condDrop: options.condDropProb, betaStart: scheduler.betaStart ?? null,
     data: BUILTIN_DATA.includes(meta.data.name) ? meta.data.name : undefined,
     model: meta.kind === 'mlp' ? 'mlp' : 'unet',
     batch: options.batchSize, lr: options.learningRate, warmup: options.warmupSteps, emaDecay: options.emaDecay, seed: options.seed,

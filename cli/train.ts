@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import {
-  DDPMScheduler, TRAINER_DEFAULTS, Trainer, TrainingDivergedError, PREDICTION_TYPES,
+  DDPMScheduler, TRAINER_DEFAULTS, Trainer, TrainingDivergedError, PREDICTION_TYPES, tidy,
   describeData, encodeModel, encodeTrainingState, restoreTrainingState,
   type Dataset, type Denoiser, type ModelMetadata, type SchedulerOptions, type StepReport,
 } from '../bindings/index.ts';
@@ -23,8 +23,9 @@ import { addCommonOptions, integerAtLeast, integerList, numberIn, shown } from '
 import { TrainingProgress, formatDuration } from './progress.ts';
 import { RUN_FILES, RunFolder } from './run-folder.ts';
 import {
-  IMAGE_DEFAULTS, LR_DECAY_CHOICES, MODEL_CHOICES, POINT_DEFAULTS, SCHEDULE_CHOICES, checkSameData, dataRequestOf, defaultSteps, mergeResumed, modelConfigOf,
-  resolveSettings, schedulerOptionsOf, storedSettings, trainerOptionsOf, type RunSettings, type SettingFlags,
+  IMAGE_DEFAULTS, LOSS_CHOICES, LR_DECAY_CHOICES, MODEL_CHOICES, POINT_DEFAULTS, SCHEDULE_CHOICES, TASK_CHOICES, TIMESTEP_SAMPLING_CHOICES,
+  VARIANCE_CHOICES, checkSameData, dataRequestOf, defaultSteps, mergeResumed, modelConfigOf, resolveSettings, schedulerOptionsOf, storedSettings,
+  trainerOptionsOf, type RunSettings, type SettingFlags,
 } from './train-settings.ts';
 import { TimeEstimate, timedSteps } from './train-estimate.ts';
 
@@ -73,7 +74,16 @@ export function trainCommand(): Command {
     .addOption(new Option('--schedule <kind>', 'the beta schedule (default: linear)').choices(SCHEDULE_CHOICES))
     .addOption(new Option('--timesteps <t>', `diffusion steps T (default: ${POINT_DEFAULTS.timesteps} for 2-D data, ${IMAGE_DEFAULTS.timesteps} for images)`).argParser(integerAtLeast(2)))
     .addOption(new Option('--prediction <type>', `what the model predicts (default: ${POINT_DEFAULTS.prediction} for 2-D data, ${IMAGE_DEFAULTS.prediction} for images)`).choices(PREDICTION_TYPES))
-    .option('--class-cond', 'condition on the class labels (classifier-free guidance at sampling)')
+    .option('--class-cond', 'condition on the class labels (classifier-free guidance at sampling; colored-mnist-attributes: digit and color apart)')
+    .addOption(new Option('--cond-drop <p>', `probability of dropping a label for classifier-free guidance (per attribute for colored-mnist-attributes; default: ${TRAINER_DEFAULTS.condDropProb})`).argParser(numberIn({ min: 0, max: 0.999 })))
+    .addOption(new Option('--beta-start <b>', 'the linear schedule\'s first beta (default: 1e-4); below the 8-bit bin width (2/255)² it sharpens the likelihood bound\'s decoder').argParser(numberIn({ positive: true, max: 0.0199 })))
+    .addOption(new Option('--task <task>', 'condition on an image: colorize (grey digits of colored-mnist) or superres (2x, from 14x14)').choices(TASK_CHOICES))
+    .addOption(new Option('--variance <type>', "the reverse process's variance; learned-range and learned: the model predicts it (default: fixed-small)").choices(VARIANCE_CHOICES))
+    .addOption(new Option('--loss <loss>', 'simple (MSE) or hybrid (MSE + 0.001 x the bound, which trains a learned variance; default with one)').choices(LOSS_CHOICES))
+    .addOption(new Option('--timestep-sampling <how>', 'uniform, or importance (by the loss history, after a warm-up; default: uniform)').choices(TIMESTEP_SAMPLING_CHOICES))
+    .addOption(new Option('--snr-gamma <g>', 'Min-SNR-gamma loss weighting (Hang et al. 2023; 5 is usual); 0 = off (default)').argParser(numberIn({ min: 0, max: 1e6 })))
+    .addOption(new Option('--noise-offset <x>', 'offset noise (e.g. 0.1); 0 = off (default)').argParser(numberIn({ min: 0, max: 10 })))
+    .option('--zero-snr', 'rescale the betas to zero terminal SNR, and sample with trailing timesteps (Lin et al. 2024)')
     .addOption(new Option('--image-size <s>', 'side of the images (default: 28 for digits, 32 for a folder)').argParser(integerAtLeast(4)))
     .addOption(new Option('--channels <list>', 'U-Net channels per level, e.g. 16,32 (default: by the data)').argParser(integerList))
     .option('--grayscale', "read a folder's images as grey (default: RGB)")
@@ -101,6 +111,9 @@ Ctrl-C, SIGTERM and SIGHUP stop after the current step, write a checkpoint and e
 Examples:
   ddpm train --data gaussian8 --out runs/ring
   ddpm train --data mnist --class-cond --out runs/digits
+  ddpm train --data mnist --class-cond --variance learned-range --loss hybrid --timestep-sampling importance --out runs/hybrid
+  ddpm train --data colored-mnist --task colorize --out runs/colorize
+  ddpm train --data colored-mnist-attributes --class-cond --out runs/attributes
   ddpm train --data ./photos --image-size 32 --out runs/photos
   ddpm train --out runs/digits --resume --steps 8000`);
   return addCommonOptions(command).action(async (flags: TrainFlags) => {
@@ -264,7 +277,7 @@ class TrainingSession {
   private async checkpoint(): Promise<void> {
     const { trainer } = this;
     const state = encodeTrainingState(trainer, this.meta);
-    const model = encodeModel(trainer.model, { ...this.meta, training: { steps: trainer.step, options: trainer.options } }, trainer.ema);
+    const model = encodeModel(trainer.model, { ...this.meta, training: { steps: trainer.step, options: trainer.storedOptions } }, trainer.ema);
     await this.folder.writeCheckpoint(state, model);
     this.lastSave = performance.now();
     this.savedStep = trainer.step;
@@ -277,8 +290,10 @@ class TrainingSession {
     const classes = preview.numClasses;
     const num = points ? 1000 : classes > 0 ? 2 * Math.min(classes, 8) : 16;
     const labels = classes > 0 ? Int32Array.from({ length: num }, (_, i) => i % Math.min(classes, 8)) : null;
+    // A conditioned model previews on the conditions of the first training samples.
+    const condition = dataset.condition ? tidy(() => dataset.batch(Int32Array.from({ length: num }, (_, i) => i)).condition!.toFloat32Array()) : undefined;
     return {
-      model: preview, scheduler: this.meta.scheduler, sampler: 'ddim', num, seed: PREVIEW_SEED, labels,
+      model: preview, scheduler: this.meta.scheduler, sampler: 'ddim', num, seed: PREVIEW_SEED, labels, condition,
       steps: Math.min(PREVIEW_STEPS, this.settings.timesteps),
     };
   }

@@ -90,7 +90,7 @@ function notes(e: Evaluation, judge: JudgeSummary, model: ModelSummary): string 
   const perSample = e.samplingSeconds / e.samples;
   return [
     `Model: ${count(model.parameters)} parameters, ${count(model.trainingSteps)} training steps, ${trained}.`,
-    `Sampling: DDIM, ${e.steps} steps, guidance ${e.guidance}, eta ${e.eta}, seed ${e.seed}: ${count(e.samples)} samples in ${duration(e.samplingSeconds)} ` +
+    `Sampling: ${e.sampler.toUpperCase()}, ${e.steps} steps, guidance ${e.guidance}, eta ${e.eta}, seed ${e.seed}: ${count(e.samples)} samples in ${duration(e.samplingSeconds)} ` +
       `(${perSample.toFixed(2)} s each).`,
     'Judge: a small CNN trained only on real digits (the training split; the held-out digits are 100 per digit), ' +
       `trained in ${duration(judge.trainingSeconds)}${judge.cached ? ' (read from its cache)' : ''}.`,

@@ -1,7 +1,7 @@
 /**
- * Pictures of a 2-D model sampled with the score-SDE samplers (bindings/schedulers/score-sde*.ts) until
- * `ddpm sample --sampler sde-pc | pf-ode` exists: a scatter plot per sampler over the training data (the command's
- * picture), and the ring's quality numbers (the share of samples within 3 std of their nearest mode, and the
+ * Pictures of a 2-D model sampled with the score-SDE samplers (bindings/schedulers/score-sde*.ts), the three of
+ * README's table at once (`ddpm sample --sampler sde-pc | pf-ode` draws each of them too): a scatter plot per sampler
+ * over the training data (the command's picture), and the ring's quality numbers (the share of samples within 3 std of their nearest mode, and the
  * count of each mode) for each: the predictor-corrector sampler with each corrector (1 corrector step, snr 0.16)
  * and the probability-flow ODE, all with the model's T steps.
  *

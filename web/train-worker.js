@@ -5,7 +5,7 @@
  * step is a function of the recipe and the step's number alone.
  *
  * Messages in:   { type: 'start', steps, seed, sampleEvery }    { type: 'pause' }    { type: 'resume' }
- *                { type: 'weights' }    (the SHA-256 of the parameters and of the EMA, and the trainer's options)
+ *                { type: 'weights' }    (the SHA-256 of the parameters and of the EMA, and the trainer's options as its training state records them)
  * Messages out:  { type: 'started', parameters }   { type: 'step', step, loss, learningRate }
  *                { type: 'samples', step, points }  { type: 'paused', step }  { type: 'done', step, ms }
  *                { type: 'weights', step, params, ema, options }   { type: 'error', message }
@@ -82,5 +82,5 @@ async function weights() {
     return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
   };
   const { trainer } = run;
-  self.postMessage({ type: 'weights', step: trainer.step, params: await hash(trainer.model.params.values), ema: await hash(trainer.ema), options: trainer.options });
+  self.postMessage({ type: 'weights', step: trainer.step, params: await hash(trainer.model.params.values), ema: await hash(trainer.ema), options: trainer.storedOptions });
 }

@@ -18,8 +18,16 @@ export interface Dataset {
   readonly numClasses: number;
   /** A name per class label, when labelled (e.g. '7', or '7 red' for colored digits). */
   readonly classNames: readonly string[];
-  /** The samples at `indices` as one tensor [B, ...sampleShape], and their labels (null when unlabelled). */
-  batch(indices: Int32Array): { x: Tensor; labels: Int32Array | null };
+  /**
+   * For a conditioning task (data/conditioned.ts): the shape of one conditioning image as the model takes it
+   * ([k, H, W]), and the task's name. Absent otherwise.
+   */
+  readonly condition?: { readonly task: string; readonly shape: readonly number[]; readonly inputShape: readonly number[] };
+  /**
+   * The samples at `indices` as one tensor [B, ...sampleShape], their labels (null when unlabelled), and for a
+   * conditioning task their conditioning images [B, ...condition.shape].
+   */
+  batch(indices: Int32Array): { x: Tensor; labels: Int32Array | null; condition?: Tensor };
 }
 
 /** A dataset held in memory as one Float32Array of samples, back to back. */

@@ -13,6 +13,7 @@
 import { randInt } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import { tidy } from '../tensor.ts';
+import { AttributeDataset } from './attributes.ts';
 import { ArrayDataset } from './dataset.ts';
 import { requireOptional } from './optional-package.ts';
 
@@ -97,4 +98,10 @@ export function coloredMnistDataset(options: MnistOptions = {}): ArrayDataset {
   const classLabels = Int32Array.from(labels, (digit, i) => digit * PALETTE.length + colors[i]);
   const classNames = Array.from({ length: 10 * PALETTE.length }, (_, k) => `${Math.floor(k / PALETTE.length)} ${PALETTE[k % PALETTE.length].name}`);
   return new ArrayDataset('colored-mnist', data, [3, S, S], classLabels, classNames);
+}
+
+/** colored-mnist labelled per attribute, digit and color (data/attributes.ts): 'colored-mnist-attributes'. */
+export function coloredMnistAttributesDataset(options: MnistOptions = {}): AttributeDataset {
+  const digits = Array.from({ length: 10 }, (_, d) => String(d));
+  return new AttributeDataset(coloredMnistDataset(options), 'colored-mnist-attributes', [10, PALETTE.length], [digits, PALETTE.map((c) => c.name)]);
 }

@@ -133,8 +133,9 @@ export function formatDiffusersSchedulerConfig(scheduler: DiffusersScheduler): s
 export function schedulerFromDiffusers(scheduler: DiffusersScheduler, source = 'scheduler/scheduler_config.json'): LibraryScheduler {
   const o = scheduler.options;
   const problems: string[] = [];
-  if (o.varianceType !== undefined && o.varianceType !== 'fixed_small' && o.varianceType !== 'fixed_large') {
-    problems.push(`variance_type ${show(o.varianceType)} (this library has 'fixed_small' and 'fixed_large')`);
+  // 'learned' differs: diffusers reads that output as the variance, this library (as improved-diffusion) as its log.
+  if (o.varianceType !== undefined && !['fixed_small', 'fixed_large', 'learned_range'].includes(o.varianceType)) {
+    problems.push(`variance_type ${show(o.varianceType)} (this library follows 'fixed_small', 'fixed_large' and 'learned_range')`);
   }
   if (problems.length > 0) throw new Error(`${source}: this library cannot follow this ${scheduler.className} yet: ${problems.join('; ')}`);
   const common = {
@@ -145,7 +146,7 @@ export function schedulerFromDiffusers(scheduler: DiffusersScheduler, source = '
     rescaleBetasZeroSnr: o.rescaleBetasZeroSnr,
   };
   return scheduler.className === 'DDPMScheduler'
-    ? { className: 'DDPMScheduler', options: { ...common, varianceType: o.varianceType as 'fixed_small' | 'fixed_large' } }
+    ? { className: 'DDPMScheduler', options: { ...common, varianceType: o.varianceType as 'fixed_small' | 'fixed_large' | 'learned_range' } }
     : { className: 'DDIMScheduler', options: { ...common, setAlphaToOne: o.setAlphaToOne } };
 }
 
@@ -164,8 +165,13 @@ export function schedulerToDiffusers(scheduler: LibraryScheduler): DiffusersSche
     clipSampleRange: o.clipSampleRange, sampleMaxValue: o.sampleMaxValue, timestepSpacing: o.timestepSpacing, stepsOffset: o.stepsOffset,
     rescaleBetasZeroSnr: o.rescaleBetasZeroSnr,
   };
-  if (scheduler.className === 'DDPMScheduler') options.varianceType = scheduler.options.varianceType ?? 'fixed_small';
-  else {
+  if (scheduler.className === 'DDPMScheduler') {
+    options.varianceType = scheduler.options.varianceType ?? 'fixed_small';
+    if (options.varianceType === 'learned') {
+      throw new Error("DDPMScheduler: varianceType 'learned' has no diffusers equivalent (diffusers reads that output as the variance, " +
+        "this library as its log, as improved-diffusion does); 'learned_range' exports as it is");
+    }
+  } else {
     if (betaSchedule === 'sigmoid') throw new Error("DDIMScheduler: beta_schedule 'sigmoid' has no diffusers DDIMScheduler equivalent; export the scheduler as a DDPMScheduler");
     options.setAlphaToOne = scheduler.options.setAlphaToOne ?? true;
   }

@@ -59,6 +59,10 @@ export function unetConfigFromDiffusers(options: DiffusersUNet2DOptions, source 
 export function unetConfigToDiffusers(config: UNet2DConfig): DiffusersUNet2DOptions {
   const c = resolveUNetConfig(config);
   const plan = unetPlan(c);
+  if (c.classAttributes) throw new Error(`UNet2DModel: classAttributes [${c.classAttributes.join(', ')}] (labels per attribute) has no diffusers UNet2DModel equivalent`);
+  if (plan.conditionChannels > 0) {
+    throw new Error(`UNet2DModel: conditionChannels ${plan.conditionChannels} (a conditioning image joined to the input) has no diffusers pipeline equivalent`);
+  }
   return {
     ...defaultDiffusersUNetOptions(),
     sampleSize: Array.isArray(c.sampleSize) ? [c.sampleSize[0], c.sampleSize[1]] : c.sampleSize, inChannels: plan.inChannels, outChannels: plan.outChannels,

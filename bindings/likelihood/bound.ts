@@ -19,22 +19,32 @@
  *   for data that are smooth at the scale of the noise, which a Gaussian decoder needs; beta~_1 would cost
  *   0.5 (beta_0 / beta~_1 - 1 - ln(beta_0 / beta~_1)) nats per dimension, 0.15 at T = 1000).
  *
+ * - 'learned_range' / 'learned' (a model that predicts its variance, Nichol & Dhariwal 2021): the model's own,
+ *   from the variance channels of its output, between log beta~_t (clipped at t = 0) and log beta_t for
+ *   'learned_range', as improved-diffusion's p_mean_variance.
+ *
  * The decoder term is the discretised Gaussian of 8-bit data (`'discretized'`: images in [-1, 1]) or the Gaussian
  * density (`'gaussian'`: continuous data such as the 2-D toys).
+ *
+ * With `numSteps` K below T the bound is that of the respaced K-step chain on the timesteps DDPM-K samples
+ * (setTimesteps(K)), as improved-diffusion's SpacedDiffusion computes it: beta_i = 1 - ab_{t_i} / ab_{t_{i-1}},
+ * the prior at the largest of them and the decoder at the smallest.
  *
  * Noise: the eps of item n's term at timestep t is `randn` of (seed, STREAMS.likelihoodNoise), numbers
  * t·2^36 + e·M .. t·2^36 + (e + 1)·M - 1, with e the item's example index and M its size; so an example's bound
  * depends on (seed, its index) alone, never on the batch it is evaluated in or on the batch size.
  */
-import type { Denoiser } from '../models/denoiser.ts';
+import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
+import { concatChannelsBackward, scale } from '../ops/elementwise.ts';
+import { learnedRangeLogVariance } from '../ops/learned-variance.ts';
 import { log } from '../ops/math.ts';
 import { normalKL, discretizedGaussianLogLikelihood, gaussianLogLikelihood } from '../ops/likelihood.ts';
 import { randnInto } from '../ops/random.ts';
 import { schedulerAddNoise, schedulerStep } from '../ops/scheduler.ts';
 import { tensorArg } from '../ops/check.ts';
 import { STREAMS } from '../random-streams.ts';
-import { DDPMScheduler } from '../schedulers/ddpm.ts';
-import type { PredictionType } from '../schedulers/base.ts';
+import { DDPMScheduler, isLearnedVariance } from '../schedulers/ddpm.ts';
+import { originalSampleCoefficients, posteriorTables, type PosteriorTables } from '../schedulers/posterior-tables.ts';
 import { Tensor, tidy } from '../tensor.ts';
 
 /** The decoder term: `'discretized'` for 8-bit images in [-1, 1], `'gaussian'` for continuous data. */
@@ -58,6 +68,11 @@ export interface BoundOptions {
   exampleIndices?: ArrayLike<number>;
   /** One class label per item for a class-conditional model (its null label for the unconditional bound). */
   classLabels?: Int32Array | null;
+  /**
+   * The steps of the chain: numTrainTimesteps (default) for the full bound, fewer for the respaced chain on the
+   * timesteps of setTimesteps(numSteps) (see the top of the file). An integer in [1, numTrainTimesteps].
+   */
+  numSteps?: number;
   /** Called after each timestep's term, t from T-1 down to 0 (e.g. for progress). */
   onTimestep?: (t: number) => void;
 }
@@ -72,14 +87,14 @@ export interface BoundTerms {
   diffusion: Float64Array;
   /** -log p(x0 | x_1) (t = 0). */
   decoder: Float64Array;
-  /** The term of each timestep: perTimestep[t][n] (perTimestep[0] is the decoder term). */
+  /** The term of each step of the chain: perTimestep[i][n] at the i-th smallest timestep (perTimestep[0] is the decoder term). */
   perTimestep: Float64Array[];
 }
 
 /**
  * The variational bound of each item of `x0` [N, ...model.sampleShape] under `model` and `scheduler` (all T of its
- * training timesteps, whatever setTimesteps chose), term by term: see the top of this file. Runs the model T times
- * on the batch.
+ * training timesteps, or the numSteps of a respaced chain; setTimesteps is not consulted), term by term: see the top
+ * of this file. Runs the model once per step on the batch.
  */
 export function variationalBound(model: Denoiser, scheduler: DDPMScheduler, x0: Tensor, options: BoundOptions): BoundTerms {
   const op = 'variationalBound';
@@ -88,81 +103,103 @@ export function variationalBound(model: Denoiser, scheduler: DDPMScheduler, x0: 
   }
   const shape = tensorArg(op, 'x0', x0);
   const o = checkOptions(op, model, shape, options);
+  checkVariance(op, model, scheduler);
   const N = shape[0], M = x0.size / Math.max(1, N);
-  const T = scheduler.config.numTrainTimesteps;
-  const tables = boundTables(scheduler, o.decoder);
-  const terms = { perTimestep: new Array<Float64Array>(T), diffusion: new Float64Array(N) };
-  for (let t = T - 1; t >= 0; t--) {
+  const tables = boundTables(scheduler, chainOf(op, scheduler, o.numSteps), o.decoder);
+  const K = tables.timesteps.length;
+  const terms = { perTimestep: new Array<Float64Array>(K), diffusion: new Float64Array(N) };
+  for (let i = K - 1; i >= 0; i--) {
+    const t = tables.timesteps[i];
     const term = tidy(() => {
       const noise = termNoise(shape, M, o.seed, t, o.exampleIndices);
       const timesteps = new Int32Array(N).fill(t);
       const xt = scheduler.addNoise(x0, noise, timesteps);
       const output = model.forward(xt, timesteps, o.classLabels);
-      return timestepTerm(scheduler, tables, t, x0, xt, output, o.decoder);
+      return timestepTerm(scheduler, tables, i, x0, xt, output, o.decoder, predictsVariance(model));
     });
     checkFinite(op, term, `the term at timestep ${t}`);
-    terms.perTimestep[t] = term;
-    if (t > 0) for (let n = 0; n < N; n++) terms.diffusion[n] += term[n];
+    terms.perTimestep[i] = term;
+    if (i > 0) for (let n = 0; n < N; n++) terms.diffusion[n] += term[n];
     o.onTimestep?.(t);
   }
-  const prior = tidy(() => priorTerm(x0, scheduler.alphasCumprod[T - 1]));
+  const prior = tidy(() => priorTerm(x0, scheduler.alphasCumprod[tables.timesteps[K - 1]]));
   checkFinite(op, prior, 'the prior term');
   const decoder = terms.perTimestep[0];
   const total = Float64Array.from(prior, (p, n) => p + terms.diffusion[n] + decoder[n]);
   return { total, prior, diffusion: terms.diffusion, decoder, perTimestep: terms.perTimestep };
 }
 
-/** The float64 tables of the bound: posterior mean coefficients and the two log-variances per timestep. */
-interface BoundTables {
-  /** mu~_t(x0, x_t) = coef1[t] x0 + coef2[t] x_t (Ho et al. 2020, eq. 7). */
-  coef1: Float64Array;
-  coef2: Float64Array;
-  /** log beta~_t, with t = 0 clipped to t = 1 (the true posterior's; used for t >= 1). */
-  posteriorLogVariance: Float64Array;
-  /** The reverse step's log-variance (see the top of the file). */
-  modelLogVariance: Float64Array;
+/** The chain's posterior tables, with the reverse step's log-variance for the fixed types (see the top of the file). */
+interface BoundTables extends PosteriorTables {
+  /** The fixed reverse step's log-variance per step, or null when the model predicts it. */
+  modelLogVariance: Float64Array | null;
 }
 
-function boundTables(scheduler: DDPMScheduler, decoder: DecoderKind): BoundTables {
-  const { betas, alphas, alphasCumprod: ab } = scheduler;
-  const T = betas.length;
-  const coef1 = new Float64Array(T), coef2 = new Float64Array(T), posterior = new Float64Array(T);
-  for (let t = 0; t < T; t++) {
-    const abPrev = t > 0 ? ab[t - 1] : 1;
-    coef1[t] = betas[t] * Math.sqrt(abPrev) / (1 - ab[t]);
-    coef2[t] = (1 - abPrev) * Math.sqrt(alphas[t]) / (1 - ab[t]);
-    posterior[t] = betas[t] * (1 - abPrev) / (1 - ab[t]);
+/** The grid of the chain: every training timestep, or those of setTimesteps(numSteps) in increasing order. */
+function chainOf(op: string, scheduler: DDPMScheduler, numSteps: number | undefined): Int32Array | undefined {
+  const T = scheduler.config.numTrainTimesteps;
+  if (numSteps === undefined || numSteps === T) return undefined;
+  if (!Number.isInteger(numSteps) || numSteps < 1 || numSteps > T) {
+    throw new Error(`${op}: options.numSteps must be an integer in [1, ${T}] (numTrainTimesteps), got ${String(numSteps)}`);
   }
-  // With a single timestep there is no beta~_1 to clip to: its decoder takes beta_0.
-  const clippedFirst = T > 1 ? posterior[1] : betas[0];
-  const posteriorLogVariance = Float64Array.from(posterior, (v, t) => log(t === 0 ? clippedFirst : v));
-  const large = scheduler.config.varianceType === 'fixed_large';
-  const modelLogVariance = large
-    ? Float64Array.from(betas, (beta, t) => log(t > 0 ? beta : decoder === 'gaussian' ? beta : clippedFirst))
-    : posteriorLogVariance;
-  return { coef1, coef2, posteriorLogVariance, modelLogVariance };
+  const spaced = DDPMScheduler.fromConfig(scheduler.config);
+  spaced.setTimesteps(numSteps);
+  return Int32Array.from(spaced.timesteps).reverse();
 }
 
-/** The term of timestep t for each item, given x_t and the model's output there (see the top of the file). */
-function timestepTerm(scheduler: DDPMScheduler, tables: BoundTables, t: number, x0: Tensor, xt: Tensor, output: Tensor, decoder: DecoderKind): Float64Array {
+function boundTables(scheduler: DDPMScheduler, grid: Int32Array | undefined, decoder: DecoderKind): BoundTables {
+  const tables = posteriorTables(scheduler, grid);
+  const varianceType = scheduler.config.varianceType;
+  const clippedFirst = tables.posteriorLogVarianceClipped[0];
+  const modelLogVariance = isLearnedVariance(varianceType) ? null
+    : varianceType === 'fixed_large'
+      ? Float64Array.from(tables.logBetas, (logBeta, i) => (i > 0 || decoder === 'gaussian' ? logBeta : clippedFirst))
+      : tables.posteriorLogVarianceClipped;
+  return { ...tables, modelLogVariance };
+}
+
+/** The term of step i (timestep t_i) for each item, given x_t and the model's output there (see the top of the file). */
+function timestepTerm(
+  scheduler: DDPMScheduler, tables: BoundTables, i: number, x0: Tensor, xt: Tensor, output: Tensor, decoder: DecoderKind, withVariance: boolean,
+): Float64Array {
   const { predictionType, clipSample, clipSampleRange } = scheduler.config;
-  const x0Hat = originalSampleCoefficients(predictionType, scheduler.alphasCumprod[t]);
+  const x0Hat = originalSampleCoefficients(predictionType, scheduler.alphasCumprod[tables.timesteps[i]]);
+  const C = x0.shape[1];
+  const { da: prediction, db: v } = withVariance ? concatChannelsBackward(output, C) : { da: output, db: null };
   // The model's mean: mu~_t(clip(x0_hat), x_t), through the generic scheduler step with no noise.
-  const { prevSample: modelMean } = schedulerStep(xt, output, {
-    a: x0Hat.onSample, b: x0Hat.onOutput, c: 0, d: 0, e: 0, f: tables.coef1[t], g: tables.coef2[t], h: 0,
+  const { prevSample: modelMean } = schedulerStep(xt, prediction, {
+    a: x0Hat.onSample, b: x0Hat.onOutput, c: 0, d: 0, e: 0, f: tables.coef1[i], g: tables.coef2[i], h: 0,
     sigma: 0, clipRange: clipSample ? clipSampleRange : Infinity,
   });
-  const modelLogVariance = constant(x0.shape, tables.modelLogVariance[t]);
-  if (t === 0) {
-    const logScales = constant(x0.shape, 0.5 * tables.modelLogVariance[0]);
+  const N = x0.shape[0];
+  const logVariance = (halved: boolean): Tensor => {
+    const factor = halved ? 0.5 : 1;
+    if (tables.modelLogVariance !== null) return constant(x0.shape, factor * tables.modelLogVariance[i]);
+    if (scheduler.config.varianceType === 'learned') return halved ? scale(v!, 0.5) : v!;
+    const minLog = factor * tables.posteriorLogVarianceClipped[i], maxLog = factor * tables.logBetas[i];
+    return learnedRangeLogVariance(v!, new Array(N).fill(minLog), new Array(N).fill(maxLog));
+  };
+  if (i === 0) {
+    const logScales = logVariance(true);
     const logLikelihood = decoder === 'discretized'
       ? discretizedGaussianLogLikelihood(x0, modelMean, logScales)
       : gaussianLogLikelihood(x0, modelMean, logScales);
-    return logLikelihood.map((v) => -v);
+    return logLikelihood.map((value) => -value);
   }
-  const N = x0.shape[0];
-  const trueMean = schedulerAddNoise(x0, xt, new Array(N).fill(tables.coef1[t]), new Array(N).fill(tables.coef2[t]));
-  return normalKL(trueMean, constant(x0.shape, tables.posteriorLogVariance[t]), modelMean, modelLogVariance);
+  const trueMean = schedulerAddNoise(x0, xt, new Array(N).fill(tables.coef1[i]), new Array(N).fill(tables.coef2[i]));
+  return normalKL(trueMean, constant(x0.shape, tables.posteriorLogVarianceClipped[i]), modelMean, logVariance(false));
+}
+
+/**
+ * A learned varianceType needs a model that predicts its variance. A fixed one on such a model is a comparison
+ * the caller asked for: its variance channels are then ignored.
+ */
+function checkVariance(op: string, model: Denoiser, scheduler: DDPMScheduler): void {
+  const learned = isLearnedVariance(scheduler.config.varianceType);
+  if (learned && !predictsVariance(model)) {
+    throw new Error(`${op}: varianceType '${scheduler.config.varianceType}' takes the variance from the model, but this model predicts none ` +
+      `(its output has the sample's ${model.sampleShape[0]} channels): use 'fixed_small' or 'fixed_large'`);
+  }
 }
 
 /** KL(N(sqrt(ab_T) x0, (1 - ab_T) I) || N(0, I)) per item. */
@@ -172,16 +209,6 @@ function priorTerm(x0: Tensor, abLast: number): Float64Array {
   const mean = schedulerAddNoise(x0, x0, new Array(N).fill(Math.sqrt(abLast)), new Array(N).fill(0));
   const zeros = constant(x0.shape, 0);
   return normalKL(mean, constant(x0.shape, log(1 - abLast)), zeros, zeros);
-}
-
-/** x0 = onSample · x_t + onOutput · output at ab_t, for each prediction type (as the schedulers compute it). */
-function originalSampleCoefficients(predictionType: PredictionType, ab: number): { onSample: number; onOutput: number } {
-  const sqrtAb = Math.sqrt(ab), sqrtOneMinusAb = Math.sqrt(1 - ab);
-  switch (predictionType) {
-    case 'epsilon': return { onSample: 1 / sqrtAb, onOutput: -sqrtOneMinusAb / sqrtAb };
-    case 'sample': return { onSample: 0, onOutput: 1 };
-    case 'v_prediction': return { onSample: sqrtAb, onOutput: -sqrtOneMinusAb };
-  }
 }
 
 /** A tensor of `shape` filled with `value` rounded to float32. */
@@ -217,10 +244,11 @@ interface ResolvedOptions {
   seed: number;
   exampleIndices: number[];
   classLabels: Int32Array | null;
+  numSteps?: number;
   onTimestep?: (t: number) => void;
 }
 
-const OPTION_NAMES = ['decoder', 'seed', 'exampleIndices', 'classLabels', 'onTimestep'];
+const OPTION_NAMES = ['decoder', 'seed', 'exampleIndices', 'classLabels', 'numSteps', 'onTimestep'];
 
 function checkOptions(op: string, model: Denoiser, shape: readonly number[], options: BoundOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new Error(`${op}: options must be an object { decoder, ... }`);
@@ -245,5 +273,5 @@ function checkOptions(op: string, model: Denoiser, shape: readonly number[], opt
     }
   });
   if (onTimestep !== undefined && typeof onTimestep !== 'function') throw new Error(`${op}: options.onTimestep must be a function`);
-  return { decoder, seed, exampleIndices, classLabels, onTimestep };
+  return { decoder, seed, exampleIndices, classLabels, numSteps: options.numSteps, onTimestep };
 }

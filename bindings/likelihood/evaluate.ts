@@ -21,6 +21,8 @@ export interface LikelihoodEvaluationOptions {
   batchSize?: number;
   /** Seed of the noise (see `variationalBound`). Default 0. */
   seed?: number;
+  /** The steps of the chain (see `variationalBound`'s numSteps): default every training timestep. */
+  numSteps?: number;
   /**
    * For a class-conditional model: `'data'` conditions each example on its own label (the bound on -log p(x | y)),
    * `'null'` on the null label of classifier-free guidance (-log p(x), for a model trained with label dropout).
@@ -58,7 +60,7 @@ export async function evaluateLikelihood(
   model: Denoiser, scheduler: DDPMScheduler, dataset: Dataset, options: LikelihoodEvaluationOptions,
 ): Promise<LikelihoodEvaluation> {
   const op = 'evaluateLikelihood';
-  const { decoder, batchSize = 64, seed = 0, labels = 'data', onProgress } = options;
+  const { decoder, batchSize = 64, seed = 0, labels = 'data', numSteps, onProgress } = options;
   const indices = options.indices ? Array.from(options.indices) : Array.from({ length: dataset.size }, (_, i) => i);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${op}: batchSize must be an integer >= 1, got ${String(batchSize)}`);
   if (labels !== 'data' && labels !== 'null') throw new Error(`${op}: labels must be 'data' or 'null', got ${String(labels)}`);
@@ -74,7 +76,7 @@ export async function evaluateLikelihood(
       const classLabels = model.numClasses === 0 ? null
         : labels === 'null' ? new Int32Array(batchIndices.length).fill(model.numClasses) : dataLabels;
       return variationalBound(model, scheduler, x, {
-        decoder, seed, exampleIndices: batchIndices, classLabels,
+        decoder, seed, exampleIndices: batchIndices, classLabels, ...(numSteps !== undefined && { numSteps }),
         onTimestep: onProgress && ((t) => onProgress(start, batchIndices.length, t)),
       });
     });

@@ -37,5 +37,8 @@ export function decodeModel(bytes: Uint8Array, source = 'the model file', option
 
 /** A description of a dataset for model metadata. */
 export function describeData(dataset: Dataset): ModelMetadata['data'] {
-  return { name: dataset.name, sampleShape: [...dataset.sampleShape], classNames: [...dataset.classNames] };
+  const data: ModelMetadata['data'] = { name: dataset.name, sampleShape: [...dataset.sampleShape], classNames: [...dataset.classNames] };
+  const condition = dataset.condition;
+  if (condition) data.condition = { task: condition.task, shape: [...condition.shape], inputShape: [...condition.inputShape] };
+  return data;
 }

@@ -4,7 +4,10 @@
  * one), numbers bounded, the scheduler config valid. Each error is one line naming the file and what is wrong.
  *
  *   { version: 1, kind: 'mlp' | 'unet2d' | 'classifier', config: {...}, scheduler: {...},
- *     data: { name, sampleShape, classNames }, training: { steps, options?, seconds? }, sampling? }
+ *     data: { name, sampleShape, classNames, condition? }, training: { steps, options?, seconds? }, sampling? }
+ *
+ * `data.condition` ({ task, shape, inputShape }) describes the conditioning images of a model conditioned by
+ * concatenation (data/conditioned.ts).
  *
  * The model config's own keys and values are checked by the model's constructor (with the same nearest-name
  * hints); here its values only have to be plain JSON of bounded size.
@@ -23,7 +26,7 @@ export interface ModelMetadata {
   kind: ModelKind;
   config: object;
   scheduler: SchedulerOptions;
-  data: { name: string; sampleShape: number[]; classNames: string[] };
+  data: { name: string; sampleShape: number[]; classNames: string[]; condition?: { task: string; shape: number[]; inputShape: number[] } };
   /** How it was trained: the steps, and the trainer's options (see TrainerOptions). */
   training: { steps: number; options?: Readonly<Record<string, unknown>> };
   /** How it samples, when only one way is right (a distilled model): absent for models sampled any way. */
@@ -45,6 +48,7 @@ export interface SamplingRecord {
 const TOP_KEYS = ['version', 'kind', 'config', 'scheduler', 'data', 'training', 'sampling'];
 const SAMPLING_KEYS = ['sampler', 'steps', 'timestepSpacing', 'guidanceScale', 'distilledFrom'];
 const DATA_KEYS = ['name', 'sampleShape', 'classNames'];
+const CONDITION_KEYS = ['task', 'shape', 'inputShape'];
 /** `seconds`: how long a classifier trained (written by the evaluation's classifier cache). */
 const TRAINING_KEYS = ['steps', 'options', 'seconds'];
 /** Bounds on config values: no model this library can hold comes near them, and a corrupted value is caught early. */
@@ -141,9 +145,10 @@ function checkScheduler(value: unknown, fail: (what: string) => never): Schedule
 }
 
 function checkData(value: unknown, fail: (what: string) => never): ModelMetadata['data'] {
-  const data = object(value, 'the data description', DATA_KEYS, fail);
+  const data = object(value, 'the data description', [...DATA_KEYS, 'condition'], fail);
   for (const key of DATA_KEYS) if (!(key in data)) fail(`the data description has no '${key}' entry`);
   const { name, sampleShape, classNames } = data;
+  const condition = data.condition === undefined ? undefined : checkCondition(data.condition, fail);
   if (typeof name !== 'string' || name.length === 0 || name.length > 1000) fail(`the data's name is ${describe(name)}, not a name`);
   const shapeOk = Array.isArray(sampleShape) && sampleShape.length >= 1 && sampleShape.length <= MAX_SAMPLE_DIMS &&
     sampleShape.every((d) => Number.isSafeInteger(d) && d >= 1 && d <= MAX_SAMPLE_SIDE);
@@ -151,7 +156,18 @@ function checkData(value: unknown, fail: (what: string) => never): ModelMetadata
   if (!Array.isArray(classNames) || classNames.length > MAX_CLASSES || !classNames.every((c) => typeof c === 'string')) {
     fail(`the data's classNames is ${describe(classNames)}; it is a list of names (strings)`);
   }
-  return { name: name as string, sampleShape: [...sampleShape as number[]], classNames: [...classNames as string[]] };
+  return { name: name as string, sampleShape: [...sampleShape as number[]], classNames: [...classNames as string[]], ...(condition && { condition }) };
+}
+
+/** A conditioning task's description: its name and two image shapes [k, H, W]. */
+function checkCondition(value: unknown, fail: (what: string) => never): NonNullable<ModelMetadata['data']['condition']> {
+  const condition = object(value, "the data's condition", CONDITION_KEYS, fail);
+  for (const key of CONDITION_KEYS) if (!(key in condition)) fail(`the data's condition has no '${key}' entry`);
+  const { task, shape, inputShape } = condition;
+  if (typeof task !== 'string' || task.length === 0 || task.length > 100) fail(`the condition's task is ${describe(task)}, not a name`);
+  const image = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((d) => Number.isSafeInteger(d) && d >= 1 && d <= MAX_SAMPLE_SIDE);
+  if (!image(shape) || !image(inputShape)) fail(`the condition's shapes are ${describe(shape)} and ${describe(inputShape)}; each is [channels, height, width]`);
+  return { task: task as string, shape: [...shape as number[]], inputShape: [...inputShape as number[]] };
 }
 
 function checkTraining(value: unknown, fail: (what: string) => never): ModelMetadata['training'] {

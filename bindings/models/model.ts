@@ -34,6 +34,11 @@ export abstract class Model<Config extends object = object> {
    */
   protected constructor(readonly config: Config, readonly sampleShape: readonly number[], readonly numClasses: number) {}
 
+  /** The shape of one item of the output: sampleShape, unless a model says otherwise (see Denoiser.outputShape). */
+  get outputShape(): readonly number[] {
+    return this.sampleShape;
+  }
+
   /** The model's output for x [N, ...sampleShape] at the given timesteps (and class labels). */
   forward(x: Tensor, timesteps: Timesteps, classLabels?: ClassInput | null, options: PassOptions = {}): Tensor {
     this.checkInput(x, timesteps);

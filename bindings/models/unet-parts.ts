@@ -3,7 +3,7 @@
  * explicit plan (unet2d-plan.ts). Names follow diffusers' UNet2DModel state dict, and modules are built (so
  * parameters declared) in the order the forward runs them:
  *
- *   encoder: [center the input] [keep it as the skip image] conv_in, down_blocks[k] (unet-blocks.ts),
+ *   encoder: [center the input] [keep it as the skip image] [join the conditioning image] conv_in, down_blocks[k] (unet-blocks.ts),
  *            mid_block: resnets.0, [attentions.0], resnets.1 (each divided by midBlockScaleFactor)
  *   decoder: up_blocks[i] (unet-blocks.ts)
  *
@@ -16,6 +16,7 @@ import type { Module } from '../nn/module.ts';
 import type { ParameterSet } from '../nn/parameters.ts';
 import { ResnetBlock2D } from '../nn/resnet.ts';
 import { CenterInput } from '../nn/scaling.ts';
+import { ConditionInput } from '../nn/condition-input.ts';
 import { SkipImageInput, SkipImagePath } from '../nn/skip-image.ts';
 import { SkipConnection } from '../nn/skip.ts';
 import { downBlock, resnetOptions, upBlock, type BlockContext } from './unet-blocks.ts';
@@ -47,7 +48,8 @@ export function buildEncoder(p: ParameterSet, plan: UNetPlan, withSkips: boolean
   if (plan.centerInputSample) modules.push(new CenterInput('center_input_sample'));
   if (block.downImage) modules.push(new SkipImageInput(block.downImage));
   const channels = plan.channels;
-  modules.push(new Conv2d(p, 'conv_in', plan.inChannels, channels[0], 3, 1, 1));
+  if (plan.conditionChannels > 0) modules.push(new ConditionInput('condition_input', plan.conditionChannels));
+  modules.push(new Conv2d(p, 'conv_in', plan.inChannels + plan.conditionChannels, channels[0], 3, 1, 1));
   saveSkip(channels[0]);
   let inC = channels[0];
   channels.forEach((outC, k) => {

@@ -79,6 +79,19 @@ export interface UNet2DConfig {
   numClassEmbeds?: number;
   /** null: the label table (numClassEmbeds); 'timestep': labels through time_proj and an MLP; 'identity': [N, 4·C0] vectors. Default null. */
   classEmbedType?: ClassEmbedType;
+  /**
+   * Labels per attribute (this library's; no diffusers equivalent): the number of values of each attribute, one
+   * table `class_embeddings.a` of sizes[a] + 1 rows each (the last: that attribute's null value), summed into the
+   * time embedding; labels are mixed-radix codes of the values (core/attribute-labels.ts), so each attribute has
+   * its own label dropout and guidance composes (Liu et al. 2022). Instead of numClassEmbeds. Default: none.
+   */
+  classAttributes?: number[];
+  /**
+   * Conditioning by concatenation (this library's): the channels k of a conditioning image [N, k, H, W] given with
+   * each pass (PassOptions.condition) and joined to the input before conv_in, which then reads inChannels + k.
+   * Default 0 (none).
+   */
+  conditionChannels?: number;
 }
 
 type BaseKey = 'sampleSize' | 'inChannels' | 'outChannels' | 'blockOutChannels' | 'layersPerBlock' | 'midBlockAttention'
@@ -98,6 +111,7 @@ const EXTENDED: Record<string, unknown> = {
   centerInputSample: false, timeEmbeddingType: 'positional', flipSinToCos: true, freqShift: 0, numTrainTimesteps: null,
   downBlockTypes: undefined, upBlockTypes: undefined, downsamplePadding: 1, downsampleType: 'conv', upsampleType: 'conv',
   midBlockScaleFactor: 1, actFn: 'silu', attentionHeadDim: undefined, attnNormNumGroups: undefined, normEps: 1e-5, classEmbedType: null,
+  classAttributes: undefined, conditionChannels: 0,
 };
 const KNOWN = new Set([...Object.keys(BASE), ...Object.keys(EXTENDED)]);
 
@@ -156,6 +170,14 @@ export function resolveUNetConfig(config: UNet2DConfig): ResolvedUNet2DConfig {
     fail(`numClassEmbeds (${c.numClassEmbeds}) is the label table's size; classEmbedType '${c.classEmbedType}' has no table (give numClassEmbeds 0)`);
   }
 
+  if (!Number.isInteger(c.conditionChannels) || c.conditionChannels! < 0) fail(`conditionChannels must be an integer >= 0, got ${show(c.conditionChannels)}`);
+  if (c.classAttributes !== undefined) {
+    const sizes = c.classAttributes;
+    if (!Array.isArray(sizes) || sizes.length === 0 || sizes.length > 8 || !sizes.every((n) => isPositiveInt(n) && n <= 1024)) {
+      fail(`classAttributes must list 1 to 8 attribute sizes (integers from 1 to 1024), got ${show(sizes)}`);
+    }
+    if (c.numClassEmbeds !== 0 || c.classEmbedType !== null) fail('classAttributes replaces the label table: give numClassEmbeds 0 and no classEmbedType');
+  }
   const blocks = blockForm ? checkBlockTypes(c.downBlockTypes, c.upBlockTypes, levels) : null;
   if (blocks) checkSkipPaths(blocks, channels!, c.inChannels!, c.outChannels!);
   const attention = blocks ? null : checkAttentionResolutions(c.attentionResolutions, size, levels, given('attentionResolutions'));
@@ -259,6 +281,7 @@ function stored(c: Record<string, unknown>, parts: { size: [number, number]; blo
   for (const [key, value] of Object.entries(EXTENDED)) {
     if (key === 'downBlockTypes' || key === 'upBlockTypes') { if (blocks) out[key] = [...blocks[key === 'downBlockTypes' ? 'down' : 'up']]; continue; }
     if (key === 'attentionHeadDim') { if (headDimForm) out[key] = c.attentionHeadDim; continue; }
+    if (key === 'classAttributes') { if (c.classAttributes !== undefined) out[key] = [...(c.classAttributes as number[])]; continue; }
     if (key === 'attnNormNumGroups') {
       // Absent and an explicit count equal to normNumGroups build the same block; null under 'default' too.
       const v = c.attnNormNumGroups;

@@ -14,6 +14,8 @@ export interface UNetPlan {
   width: number;
   inChannels: number;
   outChannels: number;
+  /** k of a conditioning image joined to the input (0: none). */
+  conditionChannels: number;
   channels: number[];
   layersPerBlock: number;
   centerInputSample: boolean;
@@ -60,13 +62,16 @@ export function unetPlan(c: ResolvedUNet2DConfig): UNetPlan {
     return { numHeads: Math.floor(ch / headDim!), headDim: headDim! };
   };
   return {
-    height, width, inChannels: c.inChannels, outChannels: c.outChannels, channels: [...channels], layersPerBlock: c.layersPerBlock,
+    height, width, inChannels: c.inChannels, outChannels: c.outChannels, conditionChannels: c.conditionChannels ?? 0,
+    channels: [...channels], layersPerBlock: c.layersPerBlock,
     centerInputSample: c.centerInputSample ?? false,
     projection: {
       channels: channels[0], type: c.timeEmbeddingType ?? 'positional', flipSinToCos: c.flipSinToCos ?? true,
       freqShift: c.freqShift ?? 0, numTrainTimesteps: c.numTrainTimesteps ?? 0,
     },
-    classes: c.classEmbedType ? { type: c.classEmbedType } : c.numClassEmbeds > 0 ? { type: 'table', numClasses: c.numClassEmbeds } : null,
+    classes: c.classEmbedType ? { type: c.classEmbedType }
+      : c.classAttributes ? { type: 'attributes', sizes: [...c.classAttributes] }
+        : c.numClassEmbeds > 0 ? { type: 'table', numClasses: c.numClassEmbeds } : null,
     down: [...down], up: [...up],
     downsamplePadding: c.downsamplePadding ?? 1, downsampleType: c.downsampleType ?? 'conv', upsampleType: c.upsampleType ?? 'conv',
     midBlockAttention: c.midBlockAttention,

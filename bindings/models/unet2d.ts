@@ -21,6 +21,7 @@ import { SkipImageOutput } from '../nn/skip-image.ts';
 import { UNetConditioning } from '../nn/unet-conditioning.ts';
 import { divideRows, divideRowsBackward } from '../ops/elementwise.ts';
 import { Tensor } from '../tensor.ts';
+import { attributeLabelCount } from '../core/attribute-labels.ts';
 import { Model, type ClassInput, type Timesteps } from './model.ts';
 import { buildDecoder, buildEncoder } from './unet-parts.ts';
 import { resolveUNetConfig, type ResolvedUNet2DConfig, type UNet2DConfig } from './unet2d-config.ts';
@@ -33,6 +34,10 @@ export class UNet2DModel extends Model<ResolvedUNet2DConfig> {
   private readonly conditioning: UNetConditioning;
   /** conv_in, the down path, the middle, the up path, conv_norm_out, SiLU, conv_out (and the skip image). */
   private readonly body: Sequential;
+  /** The number of values of each attribute, for a model with labels per attribute (core/attribute-labels.ts). */
+  readonly classAttributes: readonly number[] | undefined;
+  /** k of the conditioning image joined to the input (0: none). */
+  readonly conditionChannels: number;
   /** The key of what the 'fourier' output division saves (the timesteps). */
   private readonly outputDivision = { name: 'unet.output / timesteps' };
 
@@ -40,7 +45,11 @@ export class UNet2DModel extends Model<ResolvedUNet2DConfig> {
   constructor(config: UNet2DConfig = {}, seed = 0) {
     const c = resolveUNetConfig(config);
     const plan = unetPlan(c);
-    super(c, [plan.inChannels, plan.height, plan.width], plan.classes?.type === 'table' ? plan.classes.numClasses : 0);
+    const classes = plan.classes;
+    super(c, [plan.inChannels, plan.height, plan.width],
+      classes?.type === 'table' ? classes.numClasses : classes?.type === 'attributes' ? attributeLabelCount(classes.sizes) : 0);
+    this.classAttributes = classes?.type === 'attributes' ? [...classes.sizes] : undefined;
+    this.conditionChannels = plan.conditionChannels;
     this.plan = plan;
     const p = this.params;
     const channels = plan.channels;
@@ -56,6 +65,11 @@ export class UNet2DModel extends Model<ResolvedUNet2DConfig> {
     p.allocate(seed);
   }
 
+  /** [outChannels, height, width]: twice the input's channels for a model that predicts its variance. */
+  override get outputShape(): readonly number[] {
+    return [this.plan.outChannels, this.plan.height, this.plan.width];
+  }
+
   /**
    * The class input the model takes: a label per sample (Int32Array) for a label table or class_embed_type
    * 'timestep', a vector [N, 4·C0] per sample (Float32Array, row-major) for 'identity', nothing otherwise.
@@ -68,10 +82,14 @@ export class UNet2DModel extends Model<ResolvedUNet2DConfig> {
   protected forwardPass(x: Tensor, timesteps: Timesteps, classLabels: ClassInput | null, ctx: Context): Tensor {
     const N = x.shape[0];
     const classes = this.plan.classes;
-    if (classes === null || classes.type === 'table') ctx.labels = this.conditioningLabels(N, classLabels);
+    const labelled = classes === null || classes.type === 'table' || classes.type === 'attributes';
+    if (labelled) ctx.labels = this.conditioningLabels(N, classLabels);
     else this.checkClassInput(N, classLabels);
+    if (this.conditionChannels === 0 && ctx.condition !== null) {
+      throw new Error('UNet2DModel: a conditioning image was given, but this model takes none (conditionChannels is 0)');
+    }
     const t = Float32Array.from(timesteps);
-    ctx.temb = this.conditioning.forward(t, classes?.type === 'table' ? null : classLabels, ctx);
+    ctx.temb = this.conditioning.forward(t, labelled ? null : classLabels, ctx);
     const y = this.body.forward(x, ctx);
     if (this.plan.projection.type !== 'fourier') return y;
     ctx.save(this.outputDivision, t);

@@ -1,6 +1,6 @@
 /**
  * What flows beside the activations through one forward pass and its backward: the pass's mode, dropout's random
- * address, the conditioning (time embedding, class labels) and the gradient of the time embedding, the U-Net's
+ * address, the conditioning (time embedding, class labels, a conditioning image) and the gradient of the time embedding, the U-Net's
  * skip connections, and what each module saved for its backward.
  */
 import type { Tensor } from '../tensor.ts';
@@ -27,6 +27,11 @@ export interface PassOptions {
   dropout?: DropoutAddress | null;
   /** With mode 'inference': weights prepared for the inference kernels, kept across passes (nn/inference-cache.ts). */
   cache?: InferenceCache | null;
+  /**
+   * The conditioning image [N, k, H, W] of a model conditioned by concatenation (a U-Net with conditionChannels k):
+   * it joins the input as k extra channels. Default null.
+   */
+  condition?: Tensor | null;
 }
 
 export class Context {
@@ -39,15 +44,18 @@ export class Context {
   dTemb: Tensor | null = null;
   /** One class label per sample of a class-conditional model, or null. */
   labels: Int32Array | null = null;
+  /** The conditioning image [N, k, H, W] of a model conditioned by concatenation, or null (see PassOptions). */
+  readonly condition: Tensor | null;
   /** U-Net skip connections: the tensor each one carries forward, and its gradient coming back (nn/skip.ts). */
   readonly skips = new Map<object, Tensor>();
   readonly skipGrads = new Map<object, Tensor>();
   private readonly saved = new Map<Owner, unknown>();
 
   constructor(options: PassOptions = {}) {
-    const { mode = 'train', dropout = null, cache = null } = options;
+    const { mode = 'train', dropout = null, cache = null, condition = null } = options;
     if (mode !== 'train' && mode !== 'inference') throw new Error(`forward: mode must be 'train' or 'inference', got ${String(mode)}`);
     this.mode = mode;
+    this.condition = condition;
     this.dropout = dropout;
     this.cache = cache;
   }

@@ -8,6 +8,7 @@
  *               `time_proj.weight` fixed at their initial values, as diffusers freezes them (requires_grad False);
  *               'learned': a table `time_proj.weight` [numTrainTimesteps, C0] indexed by integer t, trained.
  *   class       a table of labels (numClassEmbeds + 1 rows, the last the null label of classifier-free guidance);
+ *               labels per attribute: a table per attribute, `class_embeddings.a` (nn/attribute-embedding.ts);
  *               'timestep': the labels through time_proj and their own MLP class_embedding.linear_1/2;
  *               'identity': vectors [N, 4·C0] given as the class input, added as they are.
  *
@@ -16,12 +17,13 @@
 import { add, addInPlace, fourierEmbedding, timestepEmbedding } from '../ops/elementwise.ts';
 import { Tensor } from '../tensor.ts';
 import type { Context } from './context.ts';
+import { AttributeEmbedding } from './attribute-embedding.ts';
 import { ClassEmbedding, TimestepEmbedding } from './embeddings.ts';
 import type { Parameter, ParameterSet } from './parameters.ts';
 
 export type TimeEmbeddingType = 'positional' | 'fourier' | 'learned';
 /** How class information enters: a label table, labels through time_proj ('timestep'), vectors ('identity'). */
-export type ClassConditioning = { type: 'table'; numClasses: number } | { type: 'timestep' } | { type: 'identity' } | null;
+export type ClassConditioning = { type: 'table'; numClasses: number } | { type: 'attributes'; sizes: number[] } | { type: 'timestep' } | { type: 'identity' } | null;
 
 export interface ProjectionOptions {
   /** C0, the width of the sinusoidal and learned features (the Fourier features are 2·C0 wide). */
@@ -90,13 +92,14 @@ export class UNetConditioning {
   readonly name = 'conditioning';
   readonly projection: TimestepProjection;
   private readonly timeEmbedding: TimestepEmbedding;
-  private readonly table: ClassEmbedding | null = null;
+  private readonly table: ClassEmbedding | AttributeEmbedding | null = null;
   private readonly classEmbedding: TimestepEmbedding | null = null;
 
   constructor(params: ParameterSet, projection: ProjectionOptions, readonly embedChannels: number, readonly classes: ClassConditioning) {
     this.projection = new TimestepProjection(params, 'time_proj', projection);
     this.timeEmbedding = new TimestepEmbedding(params, 'time_embedding', this.projection.width, embedChannels);
     if (classes?.type === 'table') this.table = new ClassEmbedding(params, 'class_embedding', classes.numClasses, embedChannels);
+    if (classes?.type === 'attributes') this.table = new AttributeEmbedding(params, 'class_embeddings', classes.sizes, embedChannels);
     if (classes?.type === 'timestep') this.classEmbedding = new TimestepEmbedding(params, 'class_embedding', this.projection.width, embedChannels);
   }
 

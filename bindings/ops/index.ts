@@ -27,3 +27,4 @@ export type { GradientTargets, GradientResult, Gradients } from './gradients.ts'
 export * from './torch-random.ts';
 export * from './likelihood.ts';
 export * from './per-item.ts';
+export * from './learned-variance.ts';

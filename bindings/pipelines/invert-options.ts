@@ -16,6 +16,8 @@ export interface InvertOptions {
   classLabels?: Int32Array | number[];
   /** Classifier-free guidance weight (1 = none, the usual choice: inversion under guidance drifts). Default 1. */
   guidanceScale?: number;
+  /** The conditioning images [N, k, H, W] of a model conditioned by concatenation (required by it); sample back with the same. */
+  condition?: Tensor;
   /**
    * The inverse scheduler. Default: DDIMInverseScheduler.fromConfig(pipeline.scheduler.config) (its schedule,
    * prediction type, clipping, spacing and setAlphaToOne).
@@ -25,7 +27,7 @@ export interface InvertOptions {
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
 
-const KNOWN = ['image', 'numInferenceSteps', 'classLabels', 'guidanceScale', 'inverseScheduler', 'onStep'];
+const KNOWN = ['image', 'numInferenceSteps', 'classLabels', 'guidanceScale', 'condition', 'inverseScheduler', 'onStep'];
 
 interface PipelineParts {
   model: Denoiser;

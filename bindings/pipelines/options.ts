@@ -2,11 +2,12 @@
  * The options of a pipeline's `generate` (sampling, img2img, inpainting) and their checks: every option is
  * validated, with a one-line error naming it, its value and what is allowed, before anything is allocated.
  */
-import type { Denoiser } from '../models/denoiser.ts';
+import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import type { TorchCpuCapability } from '../ops/torch-random.ts';
 import { RePaintScheduler } from '../schedulers/repaint.ts';
+import { ScoreSdeScheduler } from '../schedulers/score-sde.ts';
 import type { Tensor } from '../tensor.ts';
 import { toClassLabels } from '../core/class-labels.ts';
 import { checkFirstSample } from './batch-noise.ts';
@@ -79,8 +80,17 @@ export interface GenerateOptions {
   torchCapability?: TorchCpuCapability;
   /** One label per sample, for class-conditional models (required by them). */
   classLabels?: Int32Array | number[];
-  /** Classifier-free guidance weight w (1 = none; needs a class-conditional model trained with label dropout). Default 1. */
-  guidanceScale?: number;
+  /**
+   * Classifier-free guidance weight w (1 = none; needs a class-conditional model trained with label dropout).
+   * For a model with labels per attribute, a weight per attribute composes them (Liu et al. 2022): out(∅) +
+   * Σ_a w_a (out(a) - out(∅)) over the attributes each label names. Default 1.
+   */
+  guidanceScale?: number | readonly number[];
+  /**
+   * The conditioning images [batchSize, k, H, W] of a model conditioned by concatenation (conditionChannels k):
+   * one per sample, the same at every step (img2img and inpainting included). Required by such a model.
+   */
+  condition?: Tensor;
   /** A noise-aware classifier for classifier guidance (with classLabels). */
   classifier?: NoiseAwareClassifier;
   /** Weight of the classifier's gradient. Default 1. */
@@ -108,9 +118,9 @@ export interface GenerateOptions {
   firstSample?: number;
 }
 
-export type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents' | 'seeds' | 'image' | 'maskImage'>> & {
+export type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabels' | 'classifier' | 'onStep' | 'latents' | 'seeds' | 'image' | 'maskImage' | 'condition'>> & {
   classLabels: Int32Array | null; classifier: NoiseAwareClassifier | null; latents: Tensor | null; seeds?: readonly (number | bigint)[];
-  image: Tensor | null; maskImage: Tensor | null; onStep?: GenerateOptions['onStep'];
+  image: Tensor | null; maskImage: Tensor | null; condition: Tensor | null; onStep?: GenerateOptions['onStep'];
 };
 
 /** What the checks need of the pipeline. */
@@ -121,7 +131,7 @@ interface PipelineParts {
 }
 
 const KNOWN = ['batchSize', 'numInferenceSteps', 'latents', 'image', 'strength', 'maskImage', 'jumpLength', 'jumpNSample', 'seed',
-  'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'classifier', 'classifierScale', 'eta',
+  'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'condition', 'classifier', 'classifierScale', 'eta',
   'useClippedModelOutput', 'onStep', 'firstSample'];
 
 /** Checks `options` of `name` (e.g. 'DDIMPipeline.generate') against the pipeline and fills in the defaults. */
@@ -153,10 +163,14 @@ export function resolveGenerateOptions(name: string, options: GenerateOptions, p
     sameShape(name, '[batchSize, ...model.sampleShape]', expected, 'latents', tensorArg(name, 'latents', o.latents));
   }
   checkEditing(name, o, options, pipeline);
-  if (typeof o.guidanceScale !== 'number' || !Number.isFinite(o.guidanceScale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${o.guidanceScale}`);
+  checkGuidance(name, o.guidanceScale, model);
+  checkCondition(name, o.condition ?? null, o.batchSize, model);
   if (typeof o.classifierScale !== 'number' || !Number.isFinite(o.classifierScale)) throw new Error(`${name}: classifierScale must be a finite number, got ${o.classifierScale}`);
   const labels = checkLabels(name, o, model);
-  return { ...o, classLabels: labels, classifier: o.classifier ?? null, latents: o.latents ?? null, image: o.image ?? null, maskImage: o.maskImage ?? null };
+  return {
+    ...o, classLabels: labels, classifier: o.classifier ?? null, latents: o.latents ?? null, image: o.image ?? null, maskImage: o.maskImage ?? null,
+    condition: o.condition ?? null,
+  };
 }
 
 function checkGenerator(name: string, o: GenerateOptions & { batchSize: number }, options: GenerateOptions, sampleShape: readonly number[]): void {
@@ -197,12 +211,41 @@ function checkEditing(name: string, o: Required<Pick<GenerateOptions, 'strength'
     throw new Error(`${name}: strength must be a number in (0, 1] (how far the image is noised; 1 = from noise), got ${String(o.strength)}`);
   }
   if (!given('image')) return;
+  if (scheduler instanceof ScoreSdeScheduler && !repaint) {
+    throw new Error(`${name}: img2img (image and strength) needs a scheduler that can start part-way; ${scheduler.constructor.name} ` +
+      'runs its whole call plan: use DDIM, DDPM, DPM-Solver++, UniPC, Euler or Heun');
+  }
   if (given('latents')) throw new Error(`${name}: latents and image exclude each other (img2img and inpainting draw their own start)`);
   checkEditImage(name, 'image', o.image, o.batchSize, model.sampleShape);
   if (given('maskImage')) checkMaskImage(name, o.maskImage, o.batchSize, model.sampleShape);
 }
 
-function checkLabels(name: string, o: GenerateOptions & { batchSize: number; guidanceScale: number }, model: Denoiser): Int32Array | null {
+/** A finite weight, or (for a model with labels per attribute) one finite weight per attribute. */
+function checkGuidance(name: string, scale: unknown, model: Denoiser): void {
+  const attributes = model.classAttributes;
+  if (Array.isArray(scale)) {
+    if (!attributes) throw new Error(`${name}: guidanceScale as a list (a weight per attribute) needs a model with labels per attribute (classAttributes); give one number`);
+    if (scale.length !== attributes.length || !scale.every((w) => typeof w === 'number' && Number.isFinite(w))) {
+      throw new Error(`${name}: guidanceScale must list ${attributes.length} finite weights, one per attribute, got [${scale.join(', ')}]`);
+    }
+    if (predictsVariance(model)) throw new Error(`${name}: composed guidance of a model that predicts its variance is not supported: give one guidanceScale`);
+    return;
+  }
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new Error(`${name}: guidanceScale must be a finite number, got ${String(scale)}`);
+}
+
+/** The conditioning images: [batchSize, k, H, W] for a model with conditionChannels k, absent otherwise. */
+function checkCondition(name: string, condition: Tensor | null, batchSize: number, model: Denoiser): void {
+  const k = model.conditionChannels ?? 0;
+  if (k === 0) {
+    if (condition !== null) throw new Error(`${name}: a condition was given, but the model takes no conditioning image`);
+    return;
+  }
+  if (condition === null) throw new Error(`${name}: the model is conditioned on an image of ${k} channels: give condition [${batchSize}, ${k}, ${model.sampleShape.slice(1).join(', ')}]`);
+  sameShape(name, 'the conditioning images [batchSize, k, H, W]', [batchSize, k, ...model.sampleShape.slice(1)], 'condition', tensorArg(name, 'condition', condition));
+}
+
+function checkLabels(name: string, o: GenerateOptions & { batchSize: number; guidanceScale: number | readonly number[] }, model: Denoiser): Int32Array | null {
   const classes = model.numClasses;
   let labels: Int32Array | null = null;
   if (o.classLabels !== undefined) {
@@ -213,6 +256,7 @@ function checkLabels(name: string, o: GenerateOptions & { batchSize: number; gui
     throw new Error(`${name}: the model is class-conditional (${classes} classes): give classLabels, one per sample`);
   }
   if (o.guidanceScale !== 1 && classes === 0) throw new Error(`${name}: guidanceScale ${o.guidanceScale} needs a class-conditional model`);
+  if (Array.isArray(o.guidanceScale) && o.classifier) throw new Error(`${name}: composed guidance (a weight per attribute) and classifier guidance do not combine`);
   if (o.classifier) {
     if (!labels) throw new Error(`${name}: classifier guidance needs classLabels`);
     const { inChannels: C, sampleSize: S, numClasses: judged } = o.classifier.config;

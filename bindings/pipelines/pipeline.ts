@@ -2,11 +2,13 @@
  * Sampling (Ho et al. 2020, Algorithm 2; Song et al. 2021 for DDIM; the ODE solvers after diffusers): start from
  * x_T ~ N(0, initNoiseSigma² I) (or the caller's latents) and apply the scheduler's step along its timesteps,
  * asking the model at every step for its prediction on scaleModelInput(x_t) at the scheduler's model timestep.
- * Any scheduler of the library serves: DDPM, DDIM, DPM-Solver, UniPC, Euler, Euler ancestral, Heun. The same
- * loop edits images:
+ * Any scheduler of the library serves: DDPM, DDIM, DPM-Solver, UniPC, Euler, Euler ancestral, Heun, and the
+ * score-SDE predictor-corrector and probability-flow samplers (which call the model more than once per timestep:
+ * their `timesteps` list every call). The same loop edits images:
  *
  * - img2img / SDEdit (Meng et al. 2022; diffusers' StableDiffusionImg2ImgPipeline): `image` and `strength` start
- *   the loop part-way, at the scheduler's addNoise of the image (pipelines/editing.ts), with any scheduler;
+ *   the loop part-way, at the scheduler's addNoise of the image (pipelines/editing.ts), with any scheduler but the
+ *   score-SDE ones (whose call plan runs whole);
  * - inpainting (RePaint, Lugmayr et al. 2022; diffusers' RePaintPipeline): with a RePaintScheduler, `image` and
  *   `maskImage` are handed to every step, and the entries where its timesteps rise are its undo steps;
  * - DDIM inversion (`invert`): the same loop with a DDIMInverseScheduler, from an image to its latent x_T.
@@ -25,14 +27,20 @@
  * samples as one batch. With generator 'torch' the noise is PyTorch's, drawn as diffusers draws it, to replay a
  * diffusers run.
  *
+ * A model that predicts its variance (improved DDPM's learned variance: outputs of 2C channels) samples with
+ * DDPMScheduler, whose learned varianceType uses it (respaced for strided steps), or with a deterministic sampler,
+ * which needs only the prediction (DDIM with eta 0 and the ODE solvers: the variance channels are dropped, as
+ * improved-diffusion's DDIM does). A sampler that adds noise of its own fixed variance would ignore what the model
+ * learned: that is an error. Guidance shifts the prediction; the variance is the conditional pass's (as GLIDE).
+ *
  * On failure (a bad option found by the scheduler, an error in onStep, out of memory) everything the call
  * allocated is freed before the error propagates, so the next call starts from the same memory.
  */
-import type { Denoiser } from '../models/denoiser.ts';
+import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import { guidedForward } from '../models/guidance.ts';
+import { composedGuidedForward, guidedForward } from '../models/guidance.ts';
 import { InferenceCache } from '../nn/inference-cache.ts';
-import { addInPlace, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
+import { addInPlace, concatChannels, concatChannelsBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
 import type {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
@@ -40,6 +48,8 @@ import type {
 } from '../schedulers/index.ts';
 import { DDIMInverseScheduler } from '../schedulers/ddim-inverse.ts';
 import { RePaintScheduler } from '../schedulers/repaint.ts';
+import type { ScoreSdeODEScheduler } from '../schedulers/score-sde-ode.ts';
+import type { ScoreSdePCScheduler } from '../schedulers/score-sde-pc.ts';
 import { SigmaScheduler } from '../schedulers/sigma-scheduler.ts';
 import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
 import { checkFirstSample } from './batch-noise.ts';
@@ -53,7 +63,8 @@ export type { InvertOptions } from './invert-options.ts';
 
 /** The schedulers a pipeline can sample with (RePaintScheduler: inpainting only). */
 export type PipelineScheduler = DDPMScheduler | DDIMScheduler | DPMSolverMultistepScheduler | UniPCMultistepScheduler |
-  EulerDiscreteScheduler | EulerAncestralDiscreteScheduler | HeunDiscreteScheduler | RePaintScheduler;
+  EulerDiscreteScheduler | EulerAncestralDiscreteScheduler | HeunDiscreteScheduler | ScoreSdePCScheduler | ScoreSdeODEScheduler |
+  RePaintScheduler;
 
 /** Any scheduler the loop runs: the pipeline's, or the inverse scheduler of `invert`. */
 type LoopScheduler = PipelineScheduler | DDIMInverseScheduler;
@@ -100,6 +111,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     try {
       if (scheduler instanceof RePaintScheduler) scheduler.setTimesteps(o.numInferenceSteps, o.jumpLength, o.jumpNSample);
       else scheduler.setTimesteps(o.numInferenceSteps);
+      this.checkVariance(name, o, scheduler);
       if (o.image && o.maskImage) {
         extra.originalImage = keep(batchImage(o.image, o.batchSize));
         extra.mask = keep(batchMask(o.maskImage, o.batchSize, this.model.sampleShape));
@@ -129,6 +141,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const name = `${this.constructor.name}.invert`;
     const { o, image, inverse } = resolveInvertOptions(name, options, this);
     inverse.setTimesteps(o.numInferenceSteps);
+    this.checkVariance(name, o, inverse);
     const start = keep(batchImage(image, o.batchSize));
     return this.run({ scheduler: inverse, timesteps: inverse.timesteps, start, extra: {} }, o, await this.noiseSource(o));
   }
@@ -221,6 +234,27 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     return keep(tidy(() => this.scheduler.addNoise(batchImage(o.image!, o.batchSize), source.initial(shape), new Array(o.batchSize).fill(first))));
   }
 
+  /**
+   * A model that predicts its variance needs a scheduler that uses it or a deterministic one; a scheduler that
+   * uses one needs such a model (see the file header).
+   */
+  private checkVariance(name: string, o: ResolvedGenerateOptions, scheduler: LoopScheduler): void {
+    const { model } = this;
+    const learned = predictsVariance(model), used = scheduler.predictsVariance;
+    const schedulerName = scheduler.constructor.name;
+    if (used && !learned) {
+      throw new Error(`${name}: ${schedulerName}'s varianceType '${(scheduler.config as { varianceType?: string }).varianceType}' takes the variance from the model, ` +
+        `but this model predicts none (its output has the sample's ${model.sampleShape[0]} channels): use 'fixed_small' or 'fixed_large'`);
+    }
+    if (!learned || used) return;
+    const stepOptions = this.stepOptions(o, scheduler);
+    if (Array.from(scheduler.timesteps).some((t) => scheduler.drawsNoise(t, stepOptions))) {
+      throw new Error(`${name}: a learned-variance model sampled with a scheduler that ignores variance: ${schedulerName}` +
+        `${schedulerName === 'DDIMScheduler' ? ` with eta ${o.eta}` : ''} adds noise of its own fixed variance; use DDPMScheduler with ` +
+        "varianceType 'learned_range' (as the model file says), or a deterministic sampler (DDIM with eta 0, DPM-Solver++, UniPC, Euler, Heun)");
+    }
+  }
+
   /** The options of the scheduler's step that it takes: the seed of its noise, and DDIM's eta and clipped eps. */
   private stepOptions(o: ResolvedGenerateOptions, scheduler: LoopScheduler): Record<string, unknown> {
     const offered = { ...(o.generator === 'philox' && { seed: o.seed }), eta: o.eta, useClippedModelOutput: o.useClippedModelOutput };
@@ -244,15 +278,19 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const timesteps = new Int32Array(N).fill(modelTimestep);
     // The labels may be the classifier's alone (classifier guidance of an unconditional model).
     const labels = model.numClasses > 0 ? o.classLabels : null;
-    const output = labels
-      ? guidedForward(model, x, timesteps, labels, o.guidanceScale, { mode: 'inference', cache })
-      : model.forward(x, timesteps, null, { mode: 'inference', cache });
+    const learned = predictsVariance(model);
+    const pass = { mode: 'inference' as const, cache, condition: o.condition };
+    const output = !labels ? model.forward(x, timesteps, null, pass)
+      : Array.isArray(o.guidanceScale) ? composedGuidedForward(model, x, timesteps, labels, o.guidanceScale, pass)
+        : guidedForward(model, x, timesteps, labels, o.guidanceScale as number, pass, learned ? model.sampleShape[0] : undefined);
+    // The prediction, and the variance the scheduler takes (if any).
+    const { da: prediction, db: variance } = learned ? concatChannelsBackward(output, model.sampleShape[0]) : { da: output, db: null };
     if (o.classifier) {
       const ab = scheduler.alphaCumprodAt(t);
       const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
-      addInPlace(output, gradient, -o.classifierScale * Math.sqrt(1 - ab) * scheduler.outputPerEpsilon(t));
+      addInPlace(prediction, gradient, -o.classifierScale * Math.sqrt(1 - ab) * scheduler.outputPerEpsilon(t));
     }
-    return output;
+    return variance && scheduler.predictsVariance ? concatChannels(prediction, variance) : prediction;
   }
 }
 

@@ -7,11 +7,16 @@ import {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
   HeunDiscreteScheduler, UniPCMultistepScheduler, type SchedulerOptions,
 } from '../schedulers/index.ts';
+import { ScoreSdeODEScheduler } from '../schedulers/score-sde-ode.ts';
+import { ScoreSdePCScheduler, type CorrectorType } from '../schedulers/score-sde-pc.ts';
 import type { PipelineScheduler } from './pipeline.ts';
 
-export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun';
+export type SamplerName = 'ddpm' | 'ddim' | 'dpmsolver++' | 'unipc' | 'euler' | 'euler-ancestral' | 'heun' | 'sde-pc' | 'pf-ode';
 
-/** Each sampler: its scheduler, what it is (for --help), its order (the fewest steps) and its default steps. */
+/**
+ * Each sampler: its scheduler, what it is (for --help), its order (the fewest steps) and its default steps (the
+ * model evaluations of a run are its scheduler's `timesteps`, one entry per evaluation).
+ */
 export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: number; steps: number | null; karras: boolean }>> = {
   ddim: { what: 'DDIM (Song et al. 2021), deterministic, first order', order: 1, steps: 50, karras: false },
   ddpm: { what: 'ancestral DDPM (Ho et al. 2020), one step per training timestep by default', order: 1, steps: null, karras: false },
@@ -20,6 +25,10 @@ export const SAMPLER_INFO: Readonly<Record<SamplerName, { what: string; order: n
   euler: { what: "Euler's method on the ODE (Karras et al. 2022), first order", order: 1, steps: 50, karras: true },
   'euler-ancestral': { what: 'Euler ancestral, stochastic, first order', order: 1, steps: 50, karras: false },
   heun: { what: "Heun's method (Karras et al. 2022), second order, two model evaluations per step but the last", order: 2, steps: 20, karras: true },
+  'sde-pc': {
+    what: 'score-SDE predictor-corrector (Song et al. 2021): reverse diffusion + one Langevin step per timestep', order: 1, steps: null, karras: false,
+  },
+  'pf-ode': { what: "score-SDE probability-flow ODE (Song et al. 2021), Heun's method in log ab, deterministic", order: 2, steps: null, karras: false },
 };
 export const SAMPLERS = Object.keys(SAMPLER_INFO) as SamplerName[];
 
@@ -33,7 +42,7 @@ const SCHEDULE_KEYS = ['numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEn
  * the solver's options are the sampler's. A model whose x0 is clipped to [-1, 1] (clipSample) gets the same clip
  * in the multistep solvers, which predict x0: dynamic thresholding with sampleMaxValue 1 is that clip (s is 1).
  */
-export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions, options: { karras?: boolean } = {}): PipelineScheduler {
+export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions, options: { karras?: boolean; corrector?: CorrectorType } = {}): PipelineScheduler {
   const trained = DDPMScheduler.fromConfig(stored).config;
   const config = { ...stored, ...Object.fromEntries(SCHEDULE_KEYS.map((key) => [key, trained[key]])) };
   const karras = options.karras ? { useKarrasSigmas: true } : {};
@@ -46,5 +55,7 @@ export function samplerScheduler(sampler: SamplerName, stored: SchedulerOptions,
     case 'euler': return EulerDiscreteScheduler.fromConfig(config, karras);
     case 'euler-ancestral': return EulerAncestralDiscreteScheduler.fromConfig(config);
     case 'heun': return HeunDiscreteScheduler.fromConfig(config, karras);
+    case 'sde-pc': return ScoreSdePCScheduler.fromConfig(config, options.corrector ? { corrector: options.corrector } : {});
+    case 'pf-ode': return ScoreSdeODEScheduler.fromConfig(config);
   }
 }

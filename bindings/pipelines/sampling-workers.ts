@@ -8,7 +8,8 @@
  *   const images = await workers.generate({ batchSize: 64, seed: 1, classLabels });
  *   workers.close();
  *
- * Not with PyTorch's noise (generator 'torch' draws for the whole batch), `latents` or `onStep`.
+ * Conditioning images (`condition`) are split with the batch. Not with PyTorch's noise (generator 'torch' draws for
+ * the whole batch), `latents` or `onStep`.
  */
 import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
 import type { ModelKind } from '../models/model.ts';
@@ -19,8 +20,11 @@ import type { DiffusionPipeline, GenerateOptions } from './pipeline.ts';
 /** A model as plain data, to cross into a worker. */
 export interface ModelMessage { kind: ModelKind; config: object; weights: Float32Array }
 
-/** The generate() options a worker receives (plain data). */
-export type WorkerGenerateOptions = Omit<GenerateOptions, 'classifier' | 'latents' | 'onStep' | 'classLabels'> & { classLabels?: Int32Array };
+/** The generate() options a worker receives (plain data: the conditioning images as their values and shape). */
+export type WorkerGenerateOptions = Omit<GenerateOptions, 'classifier' | 'latents' | 'onStep' | 'classLabels' | 'condition'> & {
+  classLabels?: Int32Array;
+  condition?: { values: Float32Array; shape: number[] };
+};
 
 export type SamplingRequest =
   | { type: 'init'; model: ModelMessage; scheduler: { name: SchedulerClassName; config: object }; classifier: ModelMessage | null }
@@ -56,21 +60,30 @@ export class SamplingWorkers {
 
   /** The pipeline's generate(), its batch split into contiguous runs, one per thread: the same samples. */
   async generate(options: GenerateOptions = {}): Promise<Tensor> {
-    const { classifier: _classifier, latents, onStep, generator, classLabels: _labels, ...rest } = options;
+    const { classifier: _classifier, latents, onStep, generator, classLabels: _labels, condition, ...rest } = options;
     if (latents || onStep || (generator !== undefined && generator !== 'philox')) {
       throw new Error('SamplingWorkers.generate: latents, onStep and the torch generator need one thread (use the pipeline\'s generate)');
     }
     const batch = options.batchSize ?? 1, first = options.firstSample ?? 0;
     const labels = options.classLabels === undefined ? undefined : Int32Array.from(options.classLabels);
+    // Its rows are split here, so their count is checked here; each thread's pipeline checks the rest of the shape.
+    if (condition !== undefined && condition.shape[0] !== batch) {
+      throw new Error(`SamplingWorkers.generate: condition must have batchSize (${batch}) rows, got shape [${condition.shape.join(', ')}]`);
+    }
+    const images = condition?.toFloat32Array();
+    const perCondition = condition ? condition.size / batch : 0;
     const runs = Array.from({ length: this.count }, (_, w) => [Math.floor((w * batch) / this.count), Math.floor(((w + 1) * batch) / this.count)]);
-    const part = ([from, to]: number[]) => ({ ...rest, batchSize: to - from, firstSample: first + from, ...(labels && { classLabels: labels.slice(from, to) }) });
+    const part = ([from, to]: number[]) => ({
+      ...rest, batchSize: to - from, firstSample: first + from, ...(labels && { classLabels: labels.slice(from, to) }),
+      ...(images && { condition: { values: images.slice(from * perCondition, to * perCondition), shape: [to - from, ...condition!.shape.slice(1)] } }),
+    });
     const replies = this.channels.map((channel, w) => {
       const run = runs[w + 1];
       if (run[1] === run[0]) return Promise.resolve(new Float32Array(0));
       channel.post({ type: 'generate', options: part(run) });
       return expect(channel, 'samples').then((reply) => (reply as Extract<SamplingReply, { type: 'samples' }>).values);
     });
-    const mine = runs[0][1] > runs[0][0] ? await this.pipeline.generate({ ...part(runs[0]), classifier: options.classifier }) : null;
+    const mine = runs[0][1] > runs[0][0] ? await generateOn(this.pipeline, part(runs[0]), options.classifier) : null;
     const theirs = await Promise.all(replies);
     const shape = [batch, ...this.pipeline.model.sampleShape];
     const out = new Tensor(shape);
@@ -83,6 +96,17 @@ export class SamplingWorkers {
 
   close(): void {
     for (const channel of this.channels) channel.terminate();
+  }
+}
+
+/** The pipeline's generate() for a worker's options (the conditioning images as a tensor for the pass). */
+export async function generateOn(pipeline: DiffusionPipeline, options: WorkerGenerateOptions, classifier?: GenerateOptions['classifier']): Promise<Tensor> {
+  const { condition, ...rest } = options;
+  const images = condition ? Tensor.from(condition.values, condition.shape) : undefined;
+  try {
+    return await pipeline.generate({ ...rest, ...(images && { condition: images }), ...(classifier && { classifier }) });
+  } finally {
+    images?.dispose();
   }
 }
 

@@ -9,7 +9,7 @@ import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { createModel } from '../models/registry.ts';
 import { SCHEDULER_CLASSES } from '../schedulers/index.ts';
 import { DiffusionPipeline, type PipelineScheduler } from './pipeline.ts';
-import type { ModelMessage, SamplingReply, SamplingRequest } from './sampling-workers.ts';
+import { generateOn, type ModelMessage, type SamplingReply, type SamplingRequest } from './sampling-workers.ts';
 
 let pipeline: DiffusionPipeline | null = null;
 let classifier: NoiseAwareClassifier | null = null;
@@ -31,7 +31,7 @@ async function handle(request: SamplingRequest): Promise<SamplingReply> {
       return { type: 'ready' };
     }
     if (!pipeline) throw new Error('generate requested before init');
-    const out = await pipeline.generate({ ...request.options, ...(classifier && { classifier }) });
+    const out = await generateOn(pipeline, request.options, classifier ?? undefined);
     const values = out.toFloat32Array();
     out.dispose();
     return { type: 'samples', values };

@@ -113,6 +113,14 @@ export abstract class NoiseScheduler<Options extends BaseSchedulerOptions> {
     this.timesteps = Int32Array.from({ length: T }, (_, k) => T - 1 - k);
   }
 
+  /**
+   * Whether `step` takes a model output with the variance's channels after the prediction's ([N, 2C, ...] for a
+   * sample [N, C, ...]): DDPMScheduler with a learned varianceType. False for every other scheduler.
+   */
+  get predictsVariance(): boolean {
+    return false;
+  }
+
   /** The standard deviation of the initial noise x_T (diffusers' init_noise_sigma): 1 unless a scheduler says otherwise. */
   get initNoiseSigma(): number {
     return 1;

@@ -8,11 +8,13 @@ import { DPMSolverMultistepScheduler } from './dpm-solver.ts';
 import { EulerAncestralDiscreteScheduler } from './euler-ancestral.ts';
 import { EulerDiscreteScheduler } from './euler.ts';
 import { HeunDiscreteScheduler } from './heun.ts';
+import { ScoreSdeODEScheduler } from './score-sde-ode.ts';
+import { ScoreSdePCScheduler } from './score-sde-pc.ts';
 import { UniPCMultistepScheduler } from './unipc.ts';
 
 export const SCHEDULER_CLASSES = {
   DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler, EulerDiscreteScheduler,
-  EulerAncestralDiscreteScheduler, HeunDiscreteScheduler,
+  EulerAncestralDiscreteScheduler, HeunDiscreteScheduler, ScoreSdePCScheduler, ScoreSdeODEScheduler,
 } as const;
 
 export type SchedulerClassName = keyof typeof SCHEDULER_CLASSES;

@@ -8,8 +8,17 @@
  *
  * With all T timesteps t_prev = t - 1; after `setTimesteps(n)` the sampler strides over n of them, and each step
  * uses the effective alpha_t = ab_t / ab_{t_prev} (diffusers' strided DDPM).
+ *
+ * A model that learns its variance (Nichol & Dhariwal 2021; varianceType 'learned_range' or 'learned') outputs
+ * 2C channels for a sample of C: the first C are its usual prediction, the last C the variance's v. Strided
+ * sampling respaces the variance as improved-diffusion's SpacedDiffusion does: 'learned_range' interpolates
+ * between the log-variances of the strided step, log beta~ and log beta with beta = 1 - ab_t / ab_{t_prev}.
  */
+import { concatChannelsBackward } from '../ops/elementwise.ts';
+import { learnedRangeLogVariance, varianceNoise } from '../ops/learned-variance.ts';
+import { log } from '../ops/math.ts';
 import { schedulerCombine, schedulerStep } from '../ops/scheduler.ts';
+import { fmt, tensorArg } from '../ops/check.ts';
 import type { Tensor } from '../tensor.ts';
 import { NoiseScheduler, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 import {
@@ -20,11 +29,17 @@ import {
 /**
  * The variance of each step's noise: `'fixed_small'` the posterior variance
  * beta~_t = (1 - ab_{t_prev}) / (1 - ab_t) · beta_t, clamped below at 1e-20 as diffusers does (the lower bound of
- * Ho et al.); `'fixed_large'` beta_t itself (the upper bound).
+ * Ho et al.); `'fixed_large'` beta_t itself (the upper bound); the model's own (improved DDPM, Nichol & Dhariwal
+ * 2021): `'learned_range'` log sigma² = frac · log beta_t + (1 - frac) · log beta~_t with frac = (v + 1) / 2 for the
+ * model's variance output v (diffusers' and improved-diffusion's arithmetic), `'learned'` log sigma² = v
+ * (improved-diffusion's LEARNED; diffusers' DDPMScheduler reads a 'learned' output as the variance itself).
  */
-export type VarianceType = 'fixed_small' | 'fixed_large';
+export type VarianceType = 'fixed_small' | 'fixed_large' | 'learned_range' | 'learned';
 
-export const VARIANCE_TYPES: readonly VarianceType[] = ['fixed_small', 'fixed_large'];
+export const VARIANCE_TYPES: readonly VarianceType[] = ['fixed_small', 'fixed_large', 'learned_range', 'learned'];
+
+/** Whether a variance type is the model's own (its output then has twice the sample's channels). */
+export const isLearnedVariance = (type: string | undefined): boolean => type === 'learned_range' || type === 'learned';
 
 export interface DDPMSchedulerOptions extends SchedulerOptions, ThresholdingOptions, ZeroSnrOptions {
   /** The variance of the noise added at each step (see `VarianceType`). Default `'fixed_small'`. */
@@ -77,10 +92,34 @@ export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
     return k + 1 < this.timesteps.length ? this.timesteps[k + 1] : -1;
   }
 
-  /** The variance of the noise `step` adds at timestep t (see `VarianceType`). */
+  /** Whether the model predicts the variance (a learned varianceType): its output then has 2C channels. */
+  override get predictsVariance(): boolean {
+    return isLearnedVariance(this.config.varianceType);
+  }
+
+  /** The variance of the noise `step` adds at timestep t (see `VarianceType`); a learned one is the model's. */
   getVariance(timestep: number): number {
-    const t = this.checkTimestep(`${this.name}.getVariance`, timestep);
+    const op = `${this.name}.getVariance`;
+    const t = this.checkTimestep(op, timestep);
+    if (this.predictsVariance) throw new Error(`${op}: with varianceType '${this.config.varianceType}' the variance is the model's output (see learnedLogVariance)`);
     return this.posterior(t).variance;
+  }
+
+  /**
+   * The bounds of the learned range at timestep t (of the strided step after setTimesteps): minLog = log beta~_t
+   * (clamped at 1e-20, as diffusers does) and maxLog = log beta_t.
+   */
+  logVarianceBounds(timestep: number): { minLog: number; maxLog: number } {
+    const t = this.checkTimestep(`${this.name}.logVarianceBounds`, timestep);
+    const { smallVariance, largeVariance } = this.posterior(t);
+    return { minLog: log(smallVariance), maxLog: log(largeVariance) };
+  }
+
+  /** log sigma² of every element from the model's variance output v [N, C, ...] at timestep t (see `VarianceType`). */
+  learnedLogVariance(v: Tensor, timestep: number): Tensor {
+    const { minLog, maxLog } = this.logVarianceBounds(timestep);
+    const N = v.shape[0];
+    return this.config.varianceType === 'learned' ? v.clone() : learnedRangeLogVariance(v, new Array(N).fill(minLog), new Array(N).fill(maxLog));
   }
 
   /**
@@ -91,6 +130,7 @@ export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
     const op = `${this.name}.step`;
     this.checkStepOptions(op, options, STEP_OPTIONS);
     const t = this.checkTimestep(op, timestep);
+    if (this.predictsVariance) return this.learnedStep(op, modelOutput, t, sample, options);
     const { abT, x0Coefficient, sampleCoefficient, variance } = this.posterior(t);
     // 1. x0 from the model output (eq. 15 for epsilon), clipped to [-clipSampleRange, clipSampleRange] or
     //    dynamically thresholded.
@@ -113,6 +153,45 @@ export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
     }, noise);
   }
 
+  /**
+   * The step of a model that predicts its variance: modelOutput [N, 2C, ...] is split into the prediction and v;
+   * the mean is the fixed-variance step's, and the noise is exp(0.5 · log sigma²) z, element by element.
+   */
+  private learnedStep(op: string, modelOutput: Tensor, t: number, sample: Tensor, options: DDPMStepOptions): SchedulerStepOutput {
+    const shape = tensorArg(op, 'sample', sample);
+    const out = tensorArg(op, 'modelOutput', modelOutput);
+    const expected = [shape[0], 2 * shape[1], ...shape.slice(2)];
+    if (shape.length < 2 || out.length !== expected.length || out.some((d, i) => d !== expected[i])) {
+      throw new Error(`${op}: with varianceType '${this.config.varianceType}' the model predicts its variance, so modelOutput must be ` +
+        `${fmt(expected)} (the prediction, then v, for sample ${fmt(shape)}), got ${fmt(out)}`);
+    }
+    const { da: prediction, db: v } = concatChannelsBackward(modelOutput, shape[1]);
+    const { abT, x0Coefficient, sampleCoefficient } = this.posterior(t);
+    const x0 = this.originalSampleCoefficients(abT);
+    let predOriginalSample: Tensor, mean: Tensor;
+    if (this.config.thresholding) {
+      const raw = schedulerCombine([[sample, x0.onSample], [prediction, x0.onOutput]]);
+      predOriginalSample = this.threshold(raw);
+      raw.dispose();
+      mean = schedulerCombine([[predOriginalSample, x0Coefficient], [sample, sampleCoefficient]]);
+    } else {
+      ({ prevSample: mean, predOriginalSample } = schedulerStep(sample, prediction, {
+        a: x0.onSample, b: x0.onOutput, c: 0, d: 0, e: 0, f: x0Coefficient, g: sampleCoefficient, h: 0, sigma: 0, clipRange: this.clipRange,
+      }));
+    }
+    prediction.dispose();
+    if (t === 0) {
+      v.dispose();
+      return { prevSample: mean, predOriginalSample };
+    }
+    const noise = this.stepNoise(op, sample, t, options);
+    const logVariance = this.learnedLogVariance(v, t);
+    const prevSample = varianceNoise(mean, logVariance, noise);
+    for (const done of [v, logVariance, mean]) done.dispose();
+    if (noise !== options.noise) noise.dispose();
+    return { prevSample, predOriginalSample };
+  }
+
   /** The posterior q(x_{t_prev} | x_t, x0) at t: mean coefficients (eq. 7) and the step's variance. */
   private posterior(t: number) {
     const prevT = this.previousTimestep(t);
@@ -123,9 +202,8 @@ export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
     const currentBeta = 1 - currentAlpha;
     const x0Coefficient = Math.sqrt(abPrev) * currentBeta / betaProdT;
     const sampleCoefficient = Math.sqrt(currentAlpha) * betaProdPrev / betaProdT;
-    const variance = this.config.varianceType === 'fixed_large'
-      ? currentBeta
-      : Math.max(betaProdPrev / betaProdT * currentBeta, 1e-20);
-    return { abT, x0Coefficient, sampleCoefficient, variance };
+    const smallVariance = Math.max(betaProdPrev / betaProdT * currentBeta, 1e-20);
+    const variance = this.config.varianceType === 'fixed_large' ? currentBeta : smallVariance;
+    return { abT, x0Coefficient, sampleCoefficient, variance, smallVariance, largeVariance: currentBeta };
   }
 }

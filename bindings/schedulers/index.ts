@@ -6,7 +6,7 @@
  * (inpainting) and DDIMInverseScheduler (DDIM inversion). They know nothing of the model; every one can be
  * rebuilt from a stored config with `fromConfig`.
  */
-export { DDPMScheduler, VARIANCE_TYPES, type DDPMSchedulerOptions, type DDPMStepOptions, type VarianceType } from './ddpm.ts';
+export { DDPMScheduler, VARIANCE_TYPES, isLearnedVariance, type DDPMSchedulerOptions, type DDPMStepOptions, type VarianceType } from './ddpm.ts';
 export { DDIMScheduler, type DDIMSchedulerOptions, type DDIMStepOptions } from './ddim.ts';
 export {
   DPMSolverMultistepScheduler, DPM_ALGORITHM_TYPES,

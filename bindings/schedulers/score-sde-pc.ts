@@ -20,7 +20,8 @@
  * std of a mode with snr 0.16, against 98% with the predictor alone); use 'ald' there.
  *
  * Noise: the predictor's z at timestep t is the other schedulers' (STREAMS.samplerNoise, block t); corrector step j
- * at t draws from STREAMS.langevinNoise at t·2^36 + j·2^32, item n taking n·M .. (n+1)·M - 1.
+ * at t draws from STREAMS.langevinNoise at t·2^36 + j·2^32, item n of the run (firstSample + its index in the batch)
+ * taking n·M .. (n+1)·M - 1, so a run drawn in batches or on several threads gets the same samples.
  */
 import { sumOfSquaresPerItem } from '../ops/per-item.ts';
 import { randn } from '../ops/random.ts';
@@ -137,10 +138,12 @@ export class ScoreSdePCScheduler extends ScoreSdeScheduler<ScoreSdePCSchedulerOp
     return { prevSample, predOriginalSample };
   }
 
+  /** Corrector step j's noise at t for this batch: from sample `firstSample`'s numbers on (the same in any batching). */
   private correctorNoise(op: string, sample: Tensor, t: number, j: number, seed: number): Tensor {
-    if (sample.size > CORRECTOR_NOISE_STRIDE) {
-      throw new Error(`${op}: a batch of ${sample.size} elements is more than the ${CORRECTOR_NOISE_STRIDE} numbers of a corrector step's noise block`);
+    const first = this.firstSample * (sample.size / sample.shape[0]);
+    if (first + sample.size > CORRECTOR_NOISE_STRIDE) {
+      throw new Error(`${op}: samples up to ${first + sample.size} elements in are more than the ${CORRECTOR_NOISE_STRIDE} numbers of a corrector step's noise block`);
     }
-    return randn(sample.shape, { seed, stream: STREAMS.langevinNoise, offset: t * SAMPLER_NOISE_STRIDE + j * CORRECTOR_NOISE_STRIDE });
+    return randn(sample.shape, { seed, stream: STREAMS.langevinNoise, offset: t * SAMPLER_NOISE_STRIDE + j * CORRECTOR_NOISE_STRIDE + first });
   }
 }

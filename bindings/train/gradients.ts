@@ -9,6 +9,7 @@
 import type { Denoiser } from '../models/denoiser.ts';
 import { addInPlace, mseLoss, mseLossBackward } from '../ops/elementwise.ts';
 import { Tensor, tidy } from '../tensor.ts';
+import type { DiffusionObjective } from './objective.ts';
 
 /** What a shard needs: noisy inputs, timesteps, labels and the regression target of its samples. */
 export interface ShardInput {
@@ -19,6 +20,20 @@ export interface ShardInput {
   target: Tensor | null;
   /** Global index of the shard's first sample (step * batchSize + its place in the batch): addresses dropout. */
   firstSample: number;
+  /** The clean samples, for a loss that needs them (the hybrid loss's bound term). */
+  x0?: Tensor | null;
+  /** The conditioning images [N, k, H, W] of a model conditioned by concatenation. */
+  condition?: Tensor | null;
+  /** Per-item weights of the squared error (Min-SNR-gamma); absent: 1. */
+  mseWeights?: Float64Array | null;
+  /** Per-item weights of each item's whole loss (importance sampling: 1 / (T p_t)); absent: 1. */
+  lossWeights?: Float64Array | null;
+}
+
+/** A shard's part of the batch loss, and each of its items' losses when the objective reports them. */
+export interface ShardResult {
+  loss: number;
+  perItem: Float64Array | null;
 }
 
 /** Makes the regression target of a shard whose batch does not carry one (train/distillation-teacher.ts). */
@@ -45,25 +60,38 @@ export function shardOf(input: ShardInput, start: number, end: number): ShardInp
     labels: input.labels ? input.labels.subarray(start, end) : null,
     target: input.target && rows(input.target, start, end),
     firstSample: input.firstSample + start,
+    x0: input.x0 && rows(input.x0, start, end),
+    condition: input.condition && rows(input.condition, start, end),
+    mseWeights: input.mseWeights && input.mseWeights.subarray(start, end),
+    lossWeights: input.lossWeights && input.lossWeights.subarray(start, end),
   };
 }
 
 /**
  * Forward and backward of one shard, into the model's gradient buffer (zeroed first); the target is the shard's,
- * or made by `source`. The loss is the batch's mean squared error, so the shard's part is scaled by its share of
- * the batch's elements. Returns the shard's
- * sum of squared errors divided by the batch's element count (the shard's contribution to the batch loss).
+ * or made by `source`. Without an objective the loss is the batch's mean squared error, so the shard's part is
+ * scaled by its share of the batch's elements; an objective (train/objective.ts) computes weighted and hybrid
+ * losses. Returns the shard's contribution to the batch loss (and its items' losses when the objective reports them).
  */
-export function shardGradient(model: Denoiser, shard: ShardInput, batchElements: number, seed: number, source: TargetSource | null): number {
+export function shardGradient(
+  model: Denoiser, shard: ShardInput, batchElements: number, seed: number, source: TargetSource | null, objective: DiffusionObjective | null = null,
+): ShardResult {
   model.params.zeroGrads();
-  if (shard.x.shape[0] === 0) return 0;
+  const n = shard.x.shape[0];
+  if (n === 0) return { loss: 0, perItem: objective?.config.perItem ? new Float64Array(0) : null };
   return tidy(() => {
     const target = shard.target ?? source!.target(shard);
-    const out = model.forward(shard.x, shard.timesteps, shard.labels, { dropout: { seed, firstSample: shard.firstSample } });
+    const out = model.forward(shard.x, shard.timesteps, shard.labels, { dropout: { seed, firstSample: shard.firstSample }, condition: shard.condition ?? null });
+    if (objective) {
+      const M = shard.x.size / n;
+      const { loss, perItem, dOut } = objective.evaluate(out, target, shard, batchElements / M, M);
+      model.backward(dOut, null);
+      return { loss, perItem };
+    }
     const share = out.size / batchElements;
     const loss = mseLoss(out, target) * share;
     model.backward(mseLossBackward(out, target, share), null);
-    return loss;
+    return { loss, perItem: null };
   });
 }
 
@@ -95,14 +123,29 @@ export function treeSumNumbers(values: number[]): number {
   return level[0];
 }
 
+/** The batch's loss, and each item's loss (in batch order) when the objective reports them. */
+export interface BatchResult {
+  loss: number;
+  perItem: Float64Array | null;
+}
+
+/** The shards' results as the batch's: losses summed in the fixed tree, items' losses concatenated in order. */
+export function batchResult(results: ShardResult[]): BatchResult {
+  const perItem = results.every((r) => r.perItem !== null)
+    ? Float64Array.from(results.flatMap((r) => Array.from(r.perItem!))) : null;
+  return { loss: treeSumNumbers(results.map((r) => r.loss)), perItem };
+}
+
 /** Gradients of the whole batch computed shard by shard in this thread, summed into model.params.grads. */
-export function batchGradient(model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[], source: TargetSource | null): number {
+export function batchGradient(
+  model: Denoiser, input: ShardInput, shards: number, seed: number, scratch: Tensor[], source: TargetSource | null, objective: DiffusionObjective | null = null,
+): BatchResult {
   const batchElements = input.x.size;
-  const losses = shardRanges(input.x.shape[0], shards).map(([start, end], s) => {
-    const loss = shardGradient(model, shardOf(input, start, end), batchElements, seed, source);
+  const results = shardRanges(input.x.shape[0], shards).map(([start, end], s) => {
+    const result = shardGradient(model, shardOf(input, start, end), batchElements, seed, source, objective);
     scratch[s].view().set(model.params.grads.view());
-    return loss;
+    return result;
   });
   treeSum(scratch, model.params.grads);
-  return treeSumNumbers(losses);
+  return batchResult(results);
 }

@@ -8,11 +8,13 @@ import type { Denoiser } from '../models/denoiser.ts';
 import { createModel } from '../models/registry.ts';
 import { DDPMScheduler } from '../schedulers/ddpm.ts';
 import { DistillationTeacher } from './distillation-teacher.ts';
+import { DiffusionObjective } from './objective.ts';
 import { serveParent } from '../core/platform-worker.ts';
 import { computeShardGradients, type TeacherMessage, type WorkerReply, type WorkerRequest } from './workers.ts';
 
 let model: Denoiser | null = null;
 let teacher: DistillationTeacher | null = null;
+let objective: DiffusionObjective | null = null;
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   try {
@@ -20,10 +22,11 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       await init();
       model = createModel(request.kind, request.config);
       teacher = request.teacher && rebuildTeacher(request.teacher);
+      objective = request.objective && new DiffusionObjective(request.objective);
       return { type: 'ready' };
     }
     if (!model) throw new Error('gradients requested before init');
-    return computeShardGradients(model, teacher, request);
+    return computeShardGradients(model, teacher, objective, request);
   } catch (error) {
     return { type: 'error', message: (error as Error).message };
   }

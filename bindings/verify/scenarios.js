@@ -25,6 +25,7 @@
  * `npm run test:runtimes -- --update`, check that the printed changes are the ones you meant, commit golden.json.
  * The scenarios and golden.json are plain files of the library: tsc copies them into dist/bindings/verify/.
  */
+import { admScenarios } from './scenarios/adm.js';
 import { diffusionScenarios } from './scenarios/diffusion.js';
 import { editingScenarios } from './scenarios/editing.js';
 import { distillationScenarios } from './scenarios/distillation.js';
@@ -51,5 +52,6 @@ export const scenarios = [
   ...unetOptionScenarios,
   ...fileScenarios,
   ...likelihoodScenarios,
+  ...admScenarios,
   ...editingScenarios,
 ];

@@ -159,8 +159,9 @@ test('scheduler and model_index problems fail in one line naming the option', ()
   const ddpm = JSON.parse(text(join(CONFIG_FIXTURES, 'ddpm-default-scheduler_config.json')));
   const ddim = JSON.parse(text(join(CONFIG_FIXTURES, 'ddim-scheduler_config.json')));
   const cases: [() => unknown, RegExp][] = [
-    [() => schedulerFromDiffusers(parseDiffusersSchedulerConfig({ ...ddpm, thresholding: true, variance_type: 'learned_range' })),
-      /cannot follow this DDPMScheduler yet: variance_type 'learned_range'/],
+    [() => schedulerFromDiffusers(parseDiffusersSchedulerConfig({ ...ddpm, thresholding: true, variance_type: 'learned' })),
+      /cannot follow this DDPMScheduler yet: variance_type 'learned' \(this library follows 'fixed_small', 'fixed_large' and 'learned_range'\)/],
+    [() => schedulerToDiffusers({ className: 'DDPMScheduler', options: { varianceType: 'learned' } }), /varianceType 'learned' has no diffusers equivalent/],
     [() => parseDiffusersSchedulerConfig({ ...ddpm, _class_name: 'PNDMScheduler' }), /scheduler class 'PNDMScheduler' is not supported/],
     [() => parseDiffusersSchedulerConfig({ ...ddpm, set_alpha_to_one: true }), /unknown DDPMScheduler option 'set_alpha_to_one'/],
     [() => parseDiffusersSchedulerConfig({ ...ddim, beta_schedule: 'sigmoid' }), /beta_schedule 'sigmoid' is not implemented by diffusers' DDIMScheduler/],

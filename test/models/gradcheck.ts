@@ -3,6 +3,7 @@
  * backward(r) against central differences, for one element of every parameter tensor and a few input elements.
  * In float32 with h = 1e-2 the difference quotient carries ~1e-4 of rounding noise, hence the tolerances.
  * Parameters the model keeps fixed (`frozen`, e.g. a 'fourier' U-Net's frequencies) must get no gradient at all.
+ * `condition`: the conditioning image of a model conditioned by concatenation (held fixed).
  */
 import * as assert from 'uvu/assert';
 import type { Model } from '../../bindings/index.ts';
@@ -11,12 +12,12 @@ import { dot } from '../helpers.ts';
 
 export function gradcheckModel(
   model: Model, x: Tensor, timesteps: Int32Array | Float32Array, labels: Int32Array | Float32Array | null, r: Float32Array,
-  frozen: readonly string[] = [],
+  frozen: readonly string[] = [], condition: Tensor | null = null,
 ): void {
-  const loss = () => tidy(() => dot(model.forward(x, timesteps, labels).toFloat32Array(), r));
+  const loss = () => tidy(() => dot(model.forward(x, timesteps, labels, { condition }).toFloat32Array(), r));
   const { analyticParams, analyticInput } = tidy(() => {
     model.params.zeroGrads();
-    const out = model.forward(x, timesteps, labels);
+    const out = model.forward(x, timesteps, labels, { condition });
     const dx = model.backward(Tensor.from(r, out.shape))!;
     return { analyticParams: model.params.grads.toFloat32Array(), analyticInput: dx.toFloat32Array() };
   });

@@ -109,7 +109,7 @@ test('bad schedule options throw messages naming the option, the value and what 
     [{ trainedBetas: [0.1, 0.2] }, /DDPMScheduler: trainedBetas has 2 values but numTrainTimesteps is 1000/],
     [{ numTrainTimesteps: 2, trainedBetas: [0.1, 1] }, /DDPMScheduler: trainedBetas\[1\] must be in \(0, 1\), got 1/],
     [{ predictionType: 'noise' }, /DDPMScheduler: predictionType must be one of 'epsilon', 'sample', 'v_prediction', got 'noise'/],
-    [{ varianceType: 'learned' }, /DDPMScheduler: varianceType must be one of 'fixed_small', 'fixed_large', got 'learned'/],
+    [{ varianceType: 'fixed_small_log' }, /DDPMScheduler: varianceType must be one of 'fixed_small', 'fixed_large', 'learned_range', 'learned', got 'fixed_small_log'/],
     [{ timestepSpacing: 'even' }, /DDPMScheduler: timestepSpacing must be one of 'leading', 'trailing', 'linspace', got 'even'/],
     [{ clipSample: 1 }, /DDPMScheduler: clipSample must be true or false, got 1/],
     [{ clipSampleRange: 0 }, /DDPMScheduler: clipSampleRange must be a finite positive number, got 0/],
