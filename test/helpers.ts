@@ -70,3 +70,6 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 export const toF64 = (t: Tensor | Float32Array): Float64Array =>
   Float64Array.from(t instanceof Tensor ? t.toFloat32Array() : t);
+
+/** Float32 values from the base64 of their little-endian bytes (how the fixture scripts store arrays). */
+export const decodeFloat32 = (text: string): Float32Array => new Float32Array(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer);

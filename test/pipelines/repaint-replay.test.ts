@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, RePaintPipeline, RePaintScheduler, Tensor } from '../../bindings/index.ts';
+import { decodeFloat32 } from '../helpers.ts';
 import { loadTinyUNet, toImages } from './tiny-unet.ts';
 
 await init();
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/editing-loops.json', import.meta.url), 'utf8')).repaintPipeline;
-const decode = (text: string): Float32Array => new Float32Array(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer);
+const decode = decodeFloat32;
 interface Run { name: string; steps: number; jumpLength: number; jumpNSample: number; eta: number; seed: number; images: string }
 
 test('RePaintPipeline with generator \'torch\' gives diffusers\' images (within 1e-5) and keeps the masked pixels exactly', async () => {

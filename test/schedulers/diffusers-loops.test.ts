@@ -17,6 +17,8 @@ import * as assert from 'uvu/assert';
 import { init, Tensor, tidy } from '../../bindings/index.ts';
 import * as schedulers from '../../bindings/schedulers/index.ts';
 import { roundHalfEven } from '../../bindings/schedulers/timesteps.ts';
+import { decodeFloat32 } from '../helpers.ts';
+import { relativeError, toyModel, toyWeights } from './toy-model.ts';
 
 await init();
 
@@ -33,28 +35,12 @@ const CLASSES = {
 };
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/scheduler-loops.json', import.meta.url), 'utf8'));
-const decode = (text: string): Float32Array => {
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  return new Float32Array(bytes.buffer);
-};
+const decode = decodeFloat32;
 const SHAPE: number[] = fixture.shape;
 const X_T = decode(fixture.initialSample);
 const NOISE: Float32Array[] = fixture.noise.map(decode);
-const W = Array.from({ length: X_T.length }, (_, i) => ((i % 7) - 3) / 3);
+const W = toyWeights(X_T.length);
 
-/** The toy model of the fixture script: float32(0.5 x + 0.25 (u² - 0.5 u) + 1.2 w), u = t / T, in doubles. */
-function toyModel(x: Tensor, t: number, T: number): Tensor {
-  const u = t / T;
-  return Tensor.from(x.toFloat32Array().map((v, i) => 0.5 * v + 0.25 * (u * u - 0.5 * u) + 1.2 * W[i]), x.shape);
-}
-
-/** The largest |a - b| relative to the scale of b (its largest |value|, at least 1). */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let worst = 0, scale = 1;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst / scale;
-}
 
 /** Runs one case through our scheduler; returns every step's sample (and x0) as float32 arrays. */
 function runCase(c: LoopCase) {
@@ -65,7 +51,7 @@ function runCase(c: LoopCase) {
     let x = Tensor.from(X_T.map((v) => v * s.initNoiseSigma), SHAPE);
     const samples: Float32Array[] = [], x0s: Float32Array[] = [];
     Array.from(s.timesteps).forEach((t, k) => {
-      const output = toyModel(s.scaleModelInput(x, t), t, T);
+      const output = toyModel(s.scaleModelInput(x, t), t, T, W);
       const options = { ...c.stepOptions, ...(c.stochastic ? { noise: Tensor.from(NOISE[k], SHAPE) } : {}) };
       const { prevSample, predOriginalSample } = (s as schedulers.DDIMScheduler).step(output, t, x, options as never);
       samples.push(prevSample.toFloat32Array());

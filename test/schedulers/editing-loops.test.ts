@@ -15,28 +15,17 @@ import { img2imgStart, init, ops, Tensor, tidy } from '../../bindings/index.ts';
 import * as schedulers from '../../bindings/schedulers/index.ts';
 import { SigmaScheduler } from '../../bindings/schedulers/sigma-scheduler.ts';
 import { roundHalfEven } from '../../bindings/schedulers/timesteps.ts';
+import { decodeFloat32 } from '../helpers.ts';
+import { relativeError, toyModel, toyWeights } from './toy-model.ts';
 
 await init();
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/editing-loops.json', import.meta.url), 'utf8'));
-const decode = (text: string): Float32Array => new Float32Array(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer);
+const decode = decodeFloat32;
 const SHAPE: number[] = fixture.shape;
 const IMAGE = decode(fixture.image), MASK = decode(fixture.mask);
-const W = Array.from({ length: IMAGE.length }, (_, i) => ((i % 7) - 3) / 3);
+const W = toyWeights(IMAGE.length);
 
-/** The fixtures' toy model: float32(0.5 x + 0.25 (u² - 0.5 u) + 1.2 w), u = t / T, in doubles. */
-function toyModel(x: Tensor, t: number, T: number): Tensor {
-  const u = t / T;
-  return Tensor.from(x.toFloat32Array().map((v, i) => 0.5 * v + 0.25 * (u * u - 0.5 * u) + 1.2 * W[i]), x.shape);
-}
-
-/** The largest |a - b| relative to the scale of b (its largest |value|, at least 1). */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let worst = 0, scale = 1;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst / scale;
-}
 
 type Loopable = schedulers.DDPMScheduler;
 const CLASSES: Record<string, new (options: never) => Loopable> = {
@@ -91,7 +80,7 @@ for (const c of fixture.img2img as Img2ImgCase[]) {
     record(c.scheduler, startError);
     assert.ok(startError <= tolerance, `start (addNoise) differs by ${startError.toExponential(2)} (tolerance ${tolerance})`);
     timesteps.forEach((t, k) => {
-      const output = toyModel(s.scaleModelInput(x, t), t, 1000);
+      const output = toyModel(s.scaleModelInput(x, t), t, 1000, W);
       const noise = (s as unknown as schedulers.DDIMScheduler).drawsNoise(t, c.stepOptions) ? { noise: generator.randn(SHAPE) } : {};
       x = s.step(output, t, x, { ...c.stepOptions, ...noise } as never).prevSample;
       const error = relativeError(x.toFloat32Array(), decode(c.samples[k]));
@@ -130,7 +119,7 @@ for (const c of fixture.repaint as RePaintCase[]) {
     let last = s.timesteps[0] + 1, steps = 0;
     Array.from(s.timesteps).forEach((t, k) => {
       if (t < last) {
-        const out = s.step(toyModel(x, t, T), t, x, { originalImage, mask, noise: generator.randn(SHAPE) });
+        const out = s.step(toyModel(x, t, T, W), t, x, { originalImage, mask, noise: generator.randn(SHAPE) });
         const error = relativeError(out.predOriginalSample.toFloat32Array(), decode(c.predOriginalSamples[steps++]));
         assert.ok(error <= REPAINT_TOLERANCE, `entry ${k} (t = ${t}): predOriginalSample differs by ${error.toExponential(2)}`);
         x = out.prevSample;
@@ -158,7 +147,7 @@ for (const c of fixture.inverse as InverseCase[]) {
     let x = Tensor.from(IMAGE, SHAPE);
     const tolerance = INVERSE_TOLERANCE[s.config.predictionType];
     Array.from(s.timesteps).forEach((t, k) => {
-      const out = s.step(toyModel(x, t, 1000), t, x);
+      const out = s.step(toyModel(x, t, 1000, W), t, x);
       x = out.prevSample;
       for (const [name, ours, theirs] of [['sample', x, c.samples[k]], ['predOriginalSample', out.predOriginalSample, c.predOriginalSamples[k]]] as const) {
         const error = relativeError(ours.toFloat32Array(), decode(theirs));

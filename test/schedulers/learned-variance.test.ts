@@ -6,17 +6,18 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DDPMScheduler, init, Tensor, tidy } from '../../bindings/index.ts';
-import { assertClose } from '../helpers.ts';
+import { assertClose, decodeFloat32 } from '../helpers.ts';
+import { toyWeights } from './toy-model.ts';
 
 await init();
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/adm.json', import.meta.url), 'utf8'));
-const decode = (text: string): Float32Array => new Float32Array(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer);
+const decode = decodeFloat32;
 const SHAPE: number[] = fixture.shape;
 const X_T = decode(fixture.initialSample);
 const NOISE: Float32Array[] = fixture.noise.map(decode);
 const M = X_T.length / SHAPE[0];
-const W = Array.from({ length: X_T.length }, (_, i) => ((i % 7) - 3) / 3);
+const W = toyWeights(X_T.length);
 const V = Array.from({ length: X_T.length }, (_, i) => ((i % 5) - 2) / 2.2);
 
 /** The fixture's toy model: [prediction, v] per item, each element in float64 from the float32 input, rounded once. */

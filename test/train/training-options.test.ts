@@ -8,12 +8,12 @@ import * as assert from 'uvu/assert';
 import {
   addOffsets, ArrayDataset, DDPMScheduler, DiffusionObjective, init, minSnrWeights, Tensor, tidy, Trainer, UNet2DModel, type PredictionType,
 } from '../../bindings/index.ts';
-import { assertClose, seededFloats } from '../helpers.ts';
+import { assertClose, decodeFloat32, seededFloats } from '../helpers.ts';
 
 await init();
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/adm.json', import.meta.url), 'utf8'));
-const decode = (text: string): Float32Array => new Float32Array(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer);
+const decode = decodeFloat32;
 
 interface TrainingCase {
   name: string; predictionType: PredictionType; snrGamma: number; noiseOffset: number; rescaleBetasZeroSnr: boolean; shape: number[];
