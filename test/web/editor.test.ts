@@ -10,18 +10,15 @@
  * tests are skipped, unless CI=true, where they fail.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
+import { chromiumSession, chromiumTest, type Server } from './chromium-session.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 60_000;
 
 if (!existsSync(join(ROOT, 'dist/bindings/index.js'))) throw new Error('test/web: dist/ is missing: run `npm run build` first');
@@ -37,11 +34,8 @@ const { rasterize, editInputs, inkToRGBA, GRID } = strokesModule as {
 };
 // @ts-expect-error: plain JavaScript without declarations
 const { EDIT_SETTINGS } = await import('../../web/edit.js') as { EDIT_SETTINGS: { steps: number; jumpLength: number; jumpNSample: number; eta: number } };
-// @ts-expect-error: plain JavaScript without declarations
-const { startServer } = await import('../../web/server.js') as { startServer: (o: object) => Promise<Server> };
 await lib.init();
 
-interface Server { origin: string; url: string; close(): Promise<void> }
 type Metadata = ReturnType<typeof lib.decodeModel>['metadata'];
 interface Edit { mode: 'complete' | 'clean'; strength: number; batchSize: number; seed: number; classLabel: number; guidance: number }
 
@@ -168,35 +162,9 @@ async function recordedStrokes(page: Page): Promise<number[][][]> {
   return strokes;
 }
 
-const chromiumMissing = !existsSync(CHROMIUM);
-const it = chromiumMissing && process.env.CI !== 'true' ? test.skip : test;
-if (it === test.skip) console.log(`test/web: skipping the drawing pad tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
+const it = chromiumTest('the drawing pad tests');
 {
-  let session: Promise<{ server: Server; browser: Browser; page: Page }> | null = null;
-  let profile: string | null = null;
-
-  const start = () => session ??= (async () => {
-    if (chromiumMissing) throw new Error(`${CHROMIUM} is not installed (CI=true): apt-get install chromium`);
-    const server = await startServer({ files: { '/test/grey.safetensors': GREY_MODEL } });
-    profile = mkdtempSync(join(tmpdir(), 'ddpm-web-editor-'));
-    const { default: puppeteer } = await import('puppeteer-core');
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, userDataDir: profile, timeout: TIMEOUT,
-      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-    }).catch(async (error) => { await server.close(); throw error; });
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1200, height: 1000 });
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('pageerror', (error) => console.error(`page error: ${(error as Error).message}`));
-    return { server, browser, page };
-  })();
-
-  test.after(async () => {
-    const started = await session?.catch(() => null);
-    await started?.browser.close().catch(() => started.browser.process()?.kill('SIGKILL'));
-    await started?.server.close();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 2 });
-  });
+  const start = chromiumSession({ files: { '/test/grey.safetensors': GREY_MODEL }, timeout: TIMEOUT, profilePrefix: 'ddpm-web-editor-', viewport: { width: 1200, height: 1000 } });
 
   it('mouse and finger strokes: the pad shows Node\'s rasterisation; Complete inpaints with Node\'s pixels (padded 32x32 model, 4 images)', async () => {
     const { page, server } = await start();

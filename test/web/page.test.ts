@@ -10,18 +10,15 @@
  * (apt-get install chromium): without Chromium the tests are skipped, unless CI=true, where they fail.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
+import { chromiumSession, chromiumTest, type Server } from './chromium-session.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHIPPED = 'models/mnist.safetensors';
 const TIMEOUT = 30_000;
 
@@ -32,11 +29,8 @@ const { toRGBA } = await import('../../dist/bindings/io/pixels.js');
 const { PALETTE } = await import('../../dist/bindings/data/mnist.js');
 // @ts-expect-error: plain JavaScript without declarations
 const { gridOptions } = await import('../../web/layout.js') as { gridOptions: (n: number, data: object) => object };
-// @ts-expect-error: plain JavaScript without declarations
-const { startServer } = await import('../../web/server.js') as { startServer: (o: object) => Promise<Server> };
 await lib.init();
 
-interface Server { origin: string; url: string; close(): Promise<void> }
 type Metadata = ReturnType<typeof lib.decodeModel>['metadata'];
 interface Request { batchSize: number; steps: number; seed: number; classLabel: number; guidance: number }
 
@@ -117,36 +111,9 @@ const HASH_CANVASES = `(async () => {
   return { sample: await hash('canvas-sample'), x0: await hash('canvas-x0'), counter: document.getElementById('counter').textContent };
 })()`;
 
-const chromiumMissing = !existsSync(CHROMIUM);
-// Without Chromium the tests are registered as skipped (test/run.mjs reports them), except on CI, where they fail.
-const it = chromiumMissing && process.env.CI !== 'true' ? test.skip : test;
-if (it === test.skip) console.log(`test/web: skipping the page tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
+const it = chromiumTest('the page tests');
 {
-  let session: Promise<{ server: Server; browser: Browser; page: Page }> | null = null;
-  let profile: string | null = null;
-
-  /** The server, the browser and its page, started by the first test that needs them (a failure fails each test). */
-  const start = () => session ??= (async () => {
-    if (chromiumMissing) throw new Error(`${CHROMIUM} is not installed (CI=true): apt-get install chromium`);
-    const server = await startServer({ files: { '/test/grey.safetensors': GREY_MODEL, '/test/colored.safetensors': COLOR_MODEL } });
-    profile = mkdtempSync(join(tmpdir(), 'ddpm-web-test-'));
-    const { default: puppeteer } = await import('puppeteer-core');
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, userDataDir: profile, timeout: TIMEOUT,
-      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-    }).catch(async (error) => { await server.close(); throw error; });
-    const page = await browser.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('pageerror', (error) => console.error(`page error: ${(error as Error).message}`));
-    return { server, browser, page };
-  })();
-
-  test.after(async () => {
-    const started = await session?.catch(() => null);
-    await started?.browser.close().catch(() => started.browser.process()?.kill('SIGKILL'));
-    await started?.server.close();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 2 });
-  });
+  const start = chromiumSession({ files: { '/test/grey.safetensors': GREY_MODEL, '/test/colored.safetensors': COLOR_MODEL }, timeout: TIMEOUT, profilePrefix: 'ddpm-web-test-' });
 
   it('grey digits: the canvases hold exactly the pixels Node computes (4 images, guidance 2, cropped to 28x28)', async () => {
     const { page, server } = await start();
