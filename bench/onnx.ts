@@ -1,12 +1,14 @@
 /**
  * onnxruntime-web (wasm backend, SIMD, one thread) running the shipped U-Nets as the real diffusers exports them:
  * bench/fixtures/<model>.onnx, made by scripts/fixtures/onnx_export.py, whose weights are ONNX external data
- * pointing into models/<model>.safetensors (the graph file holds no copy of them). The benchmark checks the
- * safetensors file is the one the graph was made from (its SHA-256), and every output against ours.
+ * pointing into the float32 copy of models/<model>.safetensors (shipped in float16; the graph file holds no copy of
+ * the weights). The benchmark makes that copy in memory, checks it is the one the graph was made from (its
+ * SHA-256), and every output against ours.
  * Loaded lazily: without the package the sampler section says so and measures the rest.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { convertModelFile } from '../bindings/models/model-file.ts';
 import { packageFile } from './package-files.ts';
 
 type Ort = typeof import('onnxruntime-web');
@@ -43,12 +45,12 @@ export async function loadOrt(): Promise<{ ort: Ort | null; reason?: string }> {
 /** The session of `model` ('mnist' or 'colored-mnist') at batch N, input [N, C, S, S]. */
 export async function onnxUNet(module: Ort, model: string, N: number, sampleShape: readonly number[]): Promise<OnnxUNet> {
   const graph = readFileSync(packageFile(`bench/fixtures/${model}.onnx`));
-  const meta = JSON.parse(readFileSync(packageFile(`bench/fixtures/${model}.onnx.json`), 'utf8')) as { source: string; sha256: string };
-  const weights = readFileSync(packageFile(meta.source));
+  const meta = JSON.parse(readFileSync(packageFile(`bench/fixtures/${model}.onnx.json`), 'utf8')) as { source: string; float32_sha256: string };
+  const weights = convertModelFile(readFileSync(packageFile(meta.source)), { dtype: 'F32' }, meta.source);
   const digest = createHash('sha256').update(weights).digest('hex');
-  if (digest !== meta.sha256) {
-    throw new Error(`bench/fixtures/${model}.onnx was made from another ${meta.source} (SHA-256 ${meta.sha256.slice(0, 12)}..., ` +
-      `the file is ${digest.slice(0, 12)}...): run scripts/fixtures/onnx_export.py again`);
+  if (digest !== meta.float32_sha256) {
+    throw new Error(`bench/fixtures/${model}.onnx was made from another ${meta.source} (its float32 copy's SHA-256 is ` +
+      `${meta.float32_sha256.slice(0, 12)}..., this one's ${digest.slice(0, 12)}...): run scripts/fixtures/onnx_export.py again`);
   }
   const session = await module.InferenceSession.create(graph, {
     executionProviders: ['wasm'], graphOptimizationLevel: 'all', freeDimensionOverrides: { N },

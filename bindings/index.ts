@@ -28,7 +28,7 @@ export { NoiseAwareClassifier, type ClassifierConfig } from './models/classifier
 export type { Denoiser } from './models/denoiser.ts';
 export { createModel, MODEL_KINDS } from './models/registry.ts';
 export {
-  encodeModel, decodeModel, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions, type SamplingRecord,
+  encodeModel, decodeModel, convertModelFile, readMetadata, describeData, disposeModel, DEFAULT_MAX_PARAMETERS, type ModelMetadata, type DecodeModelOptions, type SamplingRecord,
 } from './models/model-file.ts';
 export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import type { ModelMetadata } from '../bindings/index.ts';
 import { readMetadata } from '../bindings/models/model-file.ts';
 import { readFileBytes } from '../bindings/io/files.ts';
-import { readSafetensorsHeader } from '../bindings/io/safetensors.ts';
+import { readSafetensorsHeader, WEIGHT_DTYPE, type HeaderEntry } from '../bindings/io/safetensors.ts';
 import { describeDiffusersFolder, isFolder } from './diffusers.ts';
 import { resolveModelFile, SHIPPED_MODELS } from './models.ts';
 import { addCommonOptions, shown } from './options.ts';
@@ -49,7 +49,7 @@ export function describeBytes(bytes: Uint8Array, source: string, fileSize: numbe
   const parameters = isState ? params!.count : entries.reduce((n, entry) => n + entry.count, 0);
   const rows: [string, string][] = [
     ['file', `${isState ? 'training state (for ddpm train --resume)' : 'model'}, ${formatBytes(fileSize)}, format version ${meta.version}`],
-    ['model', `${meta.kind}, ${parameters.toLocaleString('en-US')} parameters${isState ? '' : ` in ${entries.length} tensors`}`],
+    ['model', `${meta.kind}, ${parameters.toLocaleString('en-US')} parameters${isState ? '' : ` in ${entries.length} tensors, ${storedAs(entries)}`}`],
     ['config', formatObject(meta.config)],
     ['scheduler', formatObject(meta.scheduler)],
     ['data', describeData(meta.data)],
@@ -84,4 +84,9 @@ function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** How the weights are stored: 'float16', or e.g. 'float32 and float16' when tensors differ. */
+function storedAs(entries: readonly HeaderEntry[]): string {
+  return [...new Set(entries.map((e) => WEIGHT_DTYPE[e.dtype] ?? e.dtype))].join(' and ');
 }

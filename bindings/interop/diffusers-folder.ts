@@ -22,13 +22,9 @@ import {
   formatDiffusersSchedulerConfig, formatModelIndex, parseDiffusersSchedulerConfig, parseModelIndex, schedulerFromDiffusers,
   schedulerToDiffusers, type DiffusersScheduler, type LibraryScheduler, type PipelineClass, type PipelineIndex,
 } from './diffusers-pipeline-config.ts';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor, type StoredDtype } from '../io/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, STORED_DTYPE, WEIGHT_DTYPE, WEIGHT_DTYPES, type NamedTensor, type WeightDtype } from '../io/safetensors.ts';
 
-/** The storage types of weights: diffusers' torch_dtype names. */
-export type WeightDtype = 'float32' | 'float16' | 'bfloat16';
-export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16', 'bfloat16'];
-const STORED_AS: Record<string, WeightDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
-const STORED_DTYPE: Record<WeightDtype, StoredDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+export { WEIGHT_DTYPES, type WeightDtype } from '../io/safetensors.ts';
 
 /** A folder's files: relative paths ('unet/config.json'; './' and '\' are accepted) -> bytes. */
 export type FolderFiles = ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
@@ -213,7 +209,7 @@ function storedDtypes(bytes: Uint8Array, source: string): WeightDtype[] {
   const found = new Set<WeightDtype>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const dtype = STORED_AS[entry.dtype];
+    const dtype = WEIGHT_DTYPE[entry.dtype];
     if (!dtype) throw new Error(`${source}: tensor '${name}' is stored as ${entry.dtype}; weights must be float32, float16 or bfloat16 (F32, F16, BF16)`);
     found.add(dtype);
   }

@@ -33,6 +33,13 @@ export interface SafetensorsContents {
 export type StoredDtype = 'F32' | HalfDtype;
 export const STORED_DTYPES: readonly StoredDtype[] = ['F32', 'F16', 'BF16'];
 
+/** The same three under PyTorch's names (torch_dtype, `ddpm export --dtype`). */
+export type WeightDtype = 'float32' | 'float16' | 'bfloat16';
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16', 'bfloat16'];
+/** A PyTorch dtype name's safetensors dtype, and back. */
+export const STORED_DTYPE: Readonly<Record<WeightDtype, StoredDtype>> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+export const WEIGHT_DTYPE: Readonly<Record<string, WeightDtype>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
 export interface EncodeOptions {
   /** How every tensor is stored: 'F32' (exact), 'F16' or 'BF16' (half the size, rounded to nearest even). Default 'F32'. */
   dtype?: StoredDtype;

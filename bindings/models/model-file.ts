@@ -6,12 +6,12 @@
  * model from the file alone, strictly, checking the file completely first (model-metadata.ts, model-loading.ts).
  */
 import type { Dataset } from '../data/dataset.ts';
-import { encodeSafetensors, type EncodeOptions } from '../io/safetensors.ts';
+import { encodeSafetensors, readSafetensorsHeader, type EncodeOptions } from '../io/safetensors.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Denoiser } from './denoiser.ts';
 import type { Model, ModelKind } from './model.ts';
 import { FORMAT_VERSION, type ModelMetadata } from './model-metadata.ts';
-import { buildFromFile, checkModelFile, type DecodeModelOptions } from './model-loading.ts';
+import { buildFromFile, checkModelFile, disposeModel, type DecodeModelOptions } from './model-loading.ts';
 import { createModel, MODEL_KINDS } from './registry.ts';
 
 export { FORMAT_VERSION, readMetadata, type ModelMetadata, type SamplingRecord } from './model-metadata.ts';
@@ -33,6 +33,21 @@ export function encodeModel(model: Model | Denoiser, meta: Omit<ModelMetadata, '
  */
 export function decodeModel(bytes: Uint8Array, source = 'the model file', options: DecodeModelOptions = {}): { model: Model; metadata: ModelMetadata } {
   return buildFromFile(checkModelFile(bytes, source, options), createModel);
+}
+
+/**
+ * The same model file with its weights stored as `options.dtype` ('F32', 'F16' or 'BF16', rounded to nearest even;
+ * see `encodeModel`): the model and its metadata unchanged (the metadata's very text), the file checked completely first. Converting a file to
+ * its own dtype gives its bytes back. The shipped digit models are float16 copies of the float32 files training
+ * writes (README, "The shipped models").
+ */
+export function convertModelFile(bytes: Uint8Array, options: EncodeOptions, source = 'the model file'): Uint8Array {
+  const { model } = decodeModel(bytes, source);
+  try {
+    return encodeSafetensors(model.params.toNamedTensors(), readSafetensorsHeader(bytes, source).metadata, options);
+  } finally {
+    disposeModel(model);
+  }
 }
 
 /** A description of a dataset for model metadata. */

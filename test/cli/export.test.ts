@@ -2,15 +2,18 @@
  * `ddpm export --format diffusers`, and diffusers folders in `ddpm sample` and `ddpm info`, run for real: the
  * shipped digit model exported (the folder diffusers loads, checked against the real diffusers by
  * scripts/fixtures/diffusers_roundtrip.py), sampled back bit for bit the same as the model file, described; and
- * the failures, each one line, leaving no folder behind.
+ * the failures, each one line, leaving no folder behind. `ddpm export --format ddpm`: a model file in another
+ * dtype (how the float16 shipped models are made), and its failures, leaving no file behind.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeSafetensors } from '../../bindings/io/safetensors.ts';
+import { init } from '../../bindings/index.ts';
+import { decodeSafetensors, readSafetensorsHeader } from '../../bindings/io/safetensors.ts';
 import { ddpm, ensureBuilt, expectErrors, ROOT, tempFolder } from './helpers.ts';
 
+await init(); // decoding the shipped float16 weights converts them in WebAssembly
 ensureBuilt();
 const temp = tempFolder();
 const cwd = temp.path;
@@ -90,6 +93,48 @@ test('failures are one line and leave no folder: a non-U-Net, an unknown dtype, 
   ]);
   for (const name of ['half', 'broken', 'x']) assert.not.ok(existsSync(join(cwd, name)), `${name} must not exist`);
   assert.equal(readdirSync(cwd).filter((f) => f.startsWith('.')), [], 'no temporary folder is left behind');
+});
+
+test('--format ddpm writes the model file in another dtype: the shipped float16 files are what float32 -> float16 gives', async () => {
+  const run = await ddpm(['export', '--model', 'mnist', '--format', 'ddpm', '--dtype', 'float32', '--out', 'copies/mnist-f32.safetensors'], cwd);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /wrote copies\/mnist-f32.safetensors: the model of .*mnist.safetensors with its weights in float32 \(2.8 MB\)/);
+  const [half, brain] = await Promise.all(['float16', 'bfloat16'].map((dtype) =>
+    ddpm(['export', '--model', 'copies/mnist-f32.safetensors', '--format', 'ddpm', '--dtype', dtype, '--out', `copies/mnist-${dtype}.safetensors`], cwd)));
+  assert.equal([half.code, brain.code], [0, 0], half.stderr + brain.stderr);
+  const file = (name: string) => readFileSync(join(cwd, 'copies', name));
+  assert.ok(file('mnist-float16.safetensors').equals(readFileSync(join(ROOT, 'models/mnist.safetensors'))), 'float32 -> float16 is not the shipped file');
+  const stored = (name: string) => [...new Set(readSafetensorsHeader(file(name), name).entries.map((e) => e.dtype))];
+  assert.equal([stored('mnist-f32.safetensors'), stored('mnist-bfloat16.safetensors')], [['F32'], ['BF16']]);
+  const info = await ddpm(['info', 'copies/mnist-bfloat16.safetensors'], cwd);
+  assert.match(info.stdout, /model +unet2d, 717,633 parameters in 185 tensors, bfloat16\n/);
+  // The float32 copy samples the shipped model's bits (its values are the float16 ones, exactly).
+  const args = ['--class', '4', '--num', '1', '--steps', '2', '--seed', '1'];
+  const [wide, shipped] = await Promise.all([
+    ddpm(['sample', '--model', 'copies/mnist-f32.safetensors', ...args, '--out', 'wide.npy'], cwd),
+    ddpm(['sample', '--model', 'mnist', ...args, '--out', 'shipped.npy'], cwd),
+  ]);
+  assert.equal([wide.code, shipped.code], [0, 0], wide.stderr + shipped.stderr);
+  assert.ok(readFileSync(join(cwd, 'wide.npy')).equals(readFileSync(join(cwd, 'shipped.npy'))));
+  // --overwrite replaces the file in place (through a temporary file).
+  const again = await ddpm(['export', '--model', 'copies/mnist-f32.safetensors', '--format', 'ddpm', '--dtype', 'float16', '--out', 'copies/mnist-f32.safetensors', '--overwrite'], cwd);
+  assert.is(again.code, 0, again.stderr);
+  assert.ok(file('mnist-f32.safetensors').equals(file('mnist-float16.safetensors')));
+});
+
+test('--format ddpm failures are one line and leave no file: an existing file, a folder, --scheduler, a broken model', async () => {
+  mkdirSync(join(cwd, 'a-folder'), { recursive: true });
+  writeFileSync(join(cwd, 'existing.safetensors'), 'keep me');
+  await expectErrors(cwd, [
+    [['export', '--model', 'mnist', '--format', 'ddpm', '--out', 'existing.safetensors'], '--out existing.safetensors: it already exists', '--overwrite'],
+    [['export', '--model', 'mnist', '--format', 'ddpm', '--out', 'a-folder'], '--out a-folder: it is a folder', 'model file'],
+    [['export', '--model', 'mnist', '--format', 'ddpm', '--scheduler', 'ddim', '--out', 'never.safetensors'], '--scheduler ddim', 'diffusers folders'],
+    [['export', '--model', 'not-a-model.safetensors', '--format', 'ddpm', '--out', 'never.safetensors'], 'not-a-model.safetensors'],
+    [['export', '--model', 'mnist', '--format', 'ddpm', '--dtype', 'float8', '--out', 'never.safetensors'], "'float8' is invalid", 'float16'],
+  ]);
+  assert.is(readFileSync(join(cwd, 'existing.safetensors'), 'utf8'), 'keep me');
+  assert.not.ok(existsSync(join(cwd, 'never.safetensors')));
+  assert.equal(readdirSync(cwd).filter((f) => f.startsWith('.')), [], 'no temporary file is left behind');
 });
 
 test('a U-Net with diffusers\' other options exports and samples back bit for bit', async () => {
