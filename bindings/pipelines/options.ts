@@ -6,13 +6,12 @@ import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import type { TorchCpuCapability } from '../ops/torch-random.ts';
-import { RePaintScheduler } from '../schedulers/repaint.ts';
-import { ScoreSdeScheduler } from '../schedulers/score-sde.ts';
 import type { Tensor } from '../tensor.ts';
 import { toClassLabels } from '../core/class-labels.ts';
 import { checkFirstSample } from './batch-noise.ts';
 import { checkEditImage, checkMaskImage } from './editing.ts';
 import type { NoiseGenerator } from './noise.ts';
+import { isRePaint, isScoreSde } from './scheduler-kinds.ts';
 
 /** What `onStep` receives after every denoising step. */
 export interface StepInfo {
@@ -189,7 +188,7 @@ function checkGenerator(name: string, o: GenerateOptions & { batchSize: number }
 /** img2img (image + strength) and inpainting (image + maskImage, with a RePaintScheduler): which options go together. */
 function checkEditing(name: string, o: Required<Pick<GenerateOptions, 'strength' | 'jumpLength' | 'jumpNSample' | 'batchSize'>> & GenerateOptions,
   options: GenerateOptions, { model, scheduler }: PipelineParts): void {
-  const repaint = scheduler instanceof RePaintScheduler;
+  const repaint = isRePaint(scheduler);
   const given = (key: keyof GenerateOptions) => options[key] !== undefined;
   if (repaint && (!given('image') || !given('maskImage'))) {
     throw new Error(`${name}: RePaintScheduler inpaints: give image and maskImage (1 keeps a pixel, 0 paints it)`);
@@ -211,7 +210,7 @@ function checkEditing(name: string, o: Required<Pick<GenerateOptions, 'strength'
     throw new Error(`${name}: strength must be a number in (0, 1] (how far the image is noised; 1 = from noise), got ${String(o.strength)}`);
   }
   if (!given('image')) return;
-  if (scheduler instanceof ScoreSdeScheduler && !repaint) {
+  if (isScoreSde(scheduler) && !repaint) {
     throw new Error(`${name}: img2img (image and strength) needs a scheduler that can start part-way; ${scheduler.constructor.name} ` +
       'runs its whole call plan: use DDIM, DDPM, DPM-Solver++, UniPC, Euler or Heun');
   }
