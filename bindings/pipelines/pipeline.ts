@@ -52,10 +52,10 @@ import type { ScoreSdeODEScheduler } from '../schedulers/score-sde-ode.ts';
 import type { ScoreSdePCScheduler } from '../schedulers/score-sde-pc.ts';
 import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
 import { checkFirstSample } from './batch-noise.ts';
-import { batchImage, batchMask, img2imgStart } from './editing.ts';
+import type { batchImage } from './editing.ts';
 import type { InvertOptions } from './invert-options.ts';
 import { philoxNoise, torchNoise, type NoiseSource } from './noise.ts';
-import { resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions, type StepInfo } from './options.ts';
+import { editsImages, resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions, type StepInfo } from './options.ts';
 import { isRePaint, isSigmaScheduler } from './scheduler-kinds.ts';
 
 export type { GenerateOptions, StepInfo } from './options.ts';
@@ -102,7 +102,9 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    */
   async generate(options: GenerateOptions = {}): Promise<Tensor> {
     const name = `${this.constructor.name}.generate`;
-    const o = resolveGenerateOptions(name, options, this);
+    // Editing's checks and helpers are loaded only for a call that edits: sampling alone loads none of them.
+    const editing = editsImages(options, this.scheduler) ? await import('./editing.ts') : null;
+    const o = resolveGenerateOptions(name, options, this, editing?.checkEditing ?? null);
     const { scheduler } = this;
     const noise = await this.noiseSource(o);
     const shape = [o.batchSize, ...this.model.sampleShape];
@@ -112,18 +114,18 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
       if (isRePaint(scheduler)) scheduler.setTimesteps(o.numInferenceSteps, o.jumpLength, o.jumpNSample);
       else scheduler.setTimesteps(o.numInferenceSteps);
       this.checkVariance(name, o, scheduler);
-      if (o.image && o.maskImage) {
-        extra.originalImage = keep(batchImage(o.image, o.batchSize));
-        extra.mask = keep(batchMask(o.maskImage, o.batchSize, this.model.sampleShape));
+      if (editing && o.image && o.maskImage) {
+        extra.originalImage = keep(editing.batchImage(o.image, o.batchSize));
+        extra.mask = keep(editing.batchMask(o.maskImage, o.batchSize, this.model.sampleShape));
       }
-      const img2img = o.image !== null && o.maskImage === null;
+      const img2img = editing && o.image !== null && o.maskImage === null ? editing : null;
       let timesteps: ArrayLike<number> = scheduler.timesteps;
       if (img2img) {
-        const { begin } = img2imgStart(name, o.numInferenceSteps, o.strength, scheduler.order);
+        const { begin } = img2img.img2imgStart(name, o.numInferenceSteps, o.strength, scheduler.order);
         timesteps = scheduler.timesteps.subarray(begin);
         if (isSigmaScheduler(scheduler)) scheduler.setBeginIndex(begin);
       }
-      const start = img2img ? this.noisedImage(o, noise, shape, timesteps[0]) : this.initialNoise(o, noise, shape);
+      const start = img2img ? this.noisedImage(o, noise, shape, timesteps[0], img2img.batchImage) : this.initialNoise(o, noise, shape);
       return await this.run({ scheduler, timesteps, start, extra }, o, noise);
     } finally {
       scheduler.reset();
@@ -139,8 +141,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    */
   async invert(options: InvertOptions): Promise<Tensor> {
     const name = `${this.constructor.name}.invert`;
-    // Loaded on first use: sampling alone does not load the inverse scheduler.
-    const { resolveInvertOptions } = await import('./invert-options.ts');
+    // Loaded on first use: sampling alone loads neither the inverse scheduler nor editing's helpers.
+    const [{ resolveInvertOptions }, { batchImage }] = await Promise.all([import('./invert-options.ts'), import('./editing.ts')]);
     const { o, image, inverse } = resolveInvertOptions(name, options, this);
     inverse.setTimesteps(o.numInferenceSteps);
     this.checkVariance(name, o, inverse);
@@ -232,8 +234,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
   }
 
   /** img2img's start: the image noised to the first timestep by the scheduler's addNoise (a new tensor). */
-  private noisedImage(o: ResolvedGenerateOptions, source: NoiseSource, shape: number[], first: number): Tensor {
-    return keep(tidy(() => this.scheduler.addNoise(batchImage(o.image!, o.batchSize), source.initial(shape), new Array(o.batchSize).fill(first))));
+  private noisedImage(o: ResolvedGenerateOptions, source: NoiseSource, shape: number[], first: number, batch: typeof batchImage): Tensor {
+    return keep(tidy(() => this.scheduler.addNoise(batch(o.image!, o.batchSize), source.initial(shape), new Array(o.batchSize).fill(first))));
   }
 
   /**
