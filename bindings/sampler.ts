@@ -13,7 +13,27 @@
  */
 export { init, type WasmSource } from './core/instance.ts';
 export { Tensor, tidy, keep, memoryStats, resetPeakBytes, setMemoryLimit, OutOfMemoryError, type Shape } from './tensor.ts';
-export * from './schedulers/index.ts';
+// The schedulers one by one (not the scheduler index, whose name table reaches every scheduler): the samplers;
+// inpainting's RePaintScheduler and inversion's DDIMInverseScheduler are editing, in the main entry.
+export { DDPMScheduler, VARIANCE_TYPES, isLearnedVariance, type DDPMSchedulerOptions, type DDPMStepOptions, type VarianceType } from './schedulers/ddpm.ts';
+export { DDIMScheduler, type DDIMSchedulerOptions, type DDIMStepOptions } from './schedulers/ddim.ts';
+export {
+  DPMSolverMultistepScheduler, DPM_ALGORITHM_TYPES,
+  type DPMSolverAlgorithmType, type DPMSolverMultistepSchedulerOptions, type DPMSolverStepOptions, type DPMSolverType, type FinalSigmasType,
+} from './schedulers/dpm-solver.ts';
+export { UniPCMultistepScheduler, type UniPCMultistepSchedulerOptions, type UniPCSolverType } from './schedulers/unipc.ts';
+export { EulerDiscreteScheduler, type EulerDiscreteSchedulerOptions, type EulerStepOptions } from './schedulers/euler.ts';
+export { EulerAncestralDiscreteScheduler, type EulerAncestralDiscreteSchedulerOptions, type EulerAncestralStepOptions } from './schedulers/euler-ancestral.ts';
+export { HeunDiscreteScheduler, type HeunDiscreteSchedulerOptions } from './schedulers/heun.ts';
+export { ScoreSdePCScheduler, type ScoreSdePCSchedulerOptions, type ScoreSdePCStepOptions } from './schedulers/score-sde-pc.ts';
+export { ScoreSdeODEScheduler, type ScoreSdeODESchedulerOptions } from './schedulers/score-sde-ode.ts';
+export { NoiseScheduler, SAMPLER_NOISE_STRIDE, type SchedulerStepOutput, type StepNoiseOptions } from './schedulers/base.ts';
+export {
+  KNOWN_OPTIONS, PREDICTION_TYPES, SCHEDULER_DEFAULTS,
+  type BaseSchedulerOptions, type PredictionType, type SchedulerOptions, type ThresholdingOptions, type ZeroSnrOptions,
+} from './schedulers/options.ts';
+export { BETA_SCHEDULES, type BetaSchedule } from './schedulers/betas.ts';
+export { TIMESTEP_SPACINGS, type TimestepSpacing } from './schedulers/timesteps.ts';
 export type { Denoiser } from './models/denoiser.ts';
 export { readMetadata, type ModelMetadata, type SamplingRecord } from './models/model-metadata.ts';
 export { loadModel, type LoadedModel } from './models/load.ts';

@@ -104,7 +104,7 @@ function partOf(input) {
   if (/^ops\//.test(path)) return 'the ops (ops/: argument checks and wasm calls)';
   if (/^schedulers\//.test(path)) return 'the schedulers (schedulers/)';
   if (/^pipelines\//.test(path)) return 'the pipeline (pipelines/)';
-  return 'the rest (tensor.ts, io/pixels.ts, random streams, the entry)';
+  return 'the rest (tensor.ts, io/pixels.ts, random streams, @assemblyscript/loader, the entry)';
 }
 
 async function measureSize() {

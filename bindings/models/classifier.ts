@@ -12,7 +12,8 @@ import { GroupNorm } from '../nn/groupnorm.ts';
 import { Linear } from '../nn/linear.ts';
 import type { InputGrad } from '../nn/module.ts';
 import { GlobalAvgPool } from '../nn/pooling.ts';
-import { Tensor } from '../tensor.ts';
+import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
+import { Tensor, tidy } from '../tensor.ts';
 import { Model, type ClassInput, type Timesteps } from './model.ts';
 import { buildEncoder } from './unet-parts.ts';
 import { BASE_OPTIONS, resolveUNetConfig, type ResolvedUNet2DConfig, type UNet2DConfig } from './unet2d-config.ts';
@@ -57,6 +58,19 @@ export class NoiseAwareClassifier extends Model<ResolvedUNet2DConfig & { numClas
     if (classLabels !== null) throw new Error('NoiseAwareClassifier: the classifier takes no class labels (it predicts them)');
     ctx.temb = this.conditioning.forward(timesteps, ctx);
     return this.body.forward(x, ctx);
+  }
+
+  /**
+   * ∇x log p(y | x, t) summed over the batch: the input gradient classifier guidance shifts the prediction by
+   * (a new tensor [N, C, H, W]). A method of the classifier, so that sampling without one loads no backward code.
+   */
+  logProbabilityGradient(x: Tensor, timesteps: Int32Array, labels: Int32Array): Tensor {
+    return tidy(() => {
+      const { probs } = softmaxCrossEntropy(this.forward(x, timesteps), labels);
+      // d(-mean CE)/dlogits * N = onehot - probs, the gradient of sum_n log p(y_n | x_n).
+      const dLogits = softmaxCrossEntropyBackward(probs, labels, -labels.length);
+      return this.backward(dLogits)!;
+    });
   }
 
   protected backwardPass(dLogits: Tensor, ctx: Context, dx: InputGrad): Tensor | null {

@@ -13,7 +13,7 @@
  * hints); here its values only have to be plain JSON of bounded size.
  */
 import { nearestName, unknownKeyMessage } from '../core/names.ts';
-import { DDPMScheduler } from '../schedulers/ddpm.ts';
+import { checkDDPMConfig } from '../schedulers/ddpm.ts';
 import { KNOWN_OPTIONS, type SchedulerOptions } from '../schedulers/options.ts';
 import type { ModelKind } from './model.ts';
 import { MODEL_KINDS } from './denoisers.ts';
@@ -132,12 +132,12 @@ function checkConfigValue(what: string, value: unknown, fail: (what: string) => 
 
 /**
  * The scheduler config: keys that some scheduler of the library knows, and values of the schedule every
- * sampler shares that a scheduler accepts (checked by building a DDPMScheduler from it).
+ * sampler shares that a scheduler accepts (checked as DDPMScheduler.fromConfig checks it).
  */
 function checkScheduler(value: unknown, fail: (what: string) => never): SchedulerOptions {
   const scheduler = object(value, 'the scheduler config', KNOWN_OPTIONS, fail) as SchedulerOptions;
   try {
-    DDPMScheduler.fromConfig(scheduler);
+    checkDDPMConfig(scheduler);
   } catch (error) {
     fail(`its scheduler config is invalid: ${(error as Error).message}`);
   }

@@ -1,5 +1,6 @@
 /**
- * What img2img and inpainting need beyond sampling: where an img2img run starts (diffusers' get_timesteps of
+ * What img2img and inpainting need beyond sampling, loaded by the pipeline only for a call that edits: which of
+ * their options go together (`checkEditing`), where an img2img run starts (diffusers' get_timesteps of
  * StableDiffusionImg2ImgPipeline), and the checked, batch-sized copies of the image and the mask (diffusers'
  * RePaintPipeline binarises the mask at 0.5). Images and masks are copied byte for byte, never computed on: the
  * mask's 0 and 1 are exact, so the masked blend in RePaintScheduler.step has the same bits everywhere.
@@ -7,6 +8,8 @@
 import { countNonFinite } from '../ops/elementwise.ts';
 import { fmt, tensorArg } from '../ops/check.ts';
 import { Tensor } from '../tensor.ts';
+import type { EditingCheck } from './options.ts';
+import { isRePaint, isScoreSde } from './scheduler-kinds.ts';
 
 /**
  * Where img2img starts (diffusers' get_timesteps): init = min(floor(n · strength), n) steps run, from entry
@@ -74,3 +77,36 @@ export function batchMask(mask: Tensor, batchSize: number, sampleShape: readonly
   }
   return out;
 }
+
+/** img2img (image + strength) and inpainting (image + maskImage, with a RePaintScheduler): which options go together. */
+export const checkEditing: EditingCheck = (name, o, options, { model, scheduler }) => {
+  const repaint = isRePaint(scheduler);
+  const given = (key: keyof typeof options) => options[key] !== undefined;
+  if (repaint && (!given('image') || !given('maskImage'))) {
+    throw new Error(`${name}: RePaintScheduler inpaints: give image and maskImage (1 keeps a pixel, 0 paints it)`);
+  }
+  if (repaint && given('seeds')) {
+    throw new Error(`${name}: seeds (one generator per image) is not for inpainting: diffusers' RePaintPipeline draws every step's noise from the first generator; give seed`);
+  }
+  if (given('maskImage') && !repaint) {
+    throw new Error(`${name}: maskImage (inpainting) needs a RePaintScheduler (RePaintPipeline), not ${scheduler.constructor.name}`);
+  }
+  for (const key of ['jumpLength', 'jumpNSample'] as const) {
+    if (given(key) && !repaint) throw new Error(`${name}: ${key} is an option of inpainting with a RePaintScheduler, not of ${scheduler.constructor.name}`);
+    if (typeof o[key] !== 'number' || !Number.isSafeInteger(o[key]) || o[key] < 1) throw new Error(`${name}: ${key} must be an integer >= 1, got ${String(o[key])}`);
+  }
+  if (given('strength') && (!given('image') || repaint)) {
+    throw new Error(`${name}: strength is an option of img2img (image without maskImage)${repaint ? '; RePaint inpainting runs its whole schedule' : ''}`);
+  }
+  if (typeof o.strength !== 'number' || !(o.strength > 0 && o.strength <= 1)) {
+    throw new Error(`${name}: strength must be a number in (0, 1] (how far the image is noised; 1 = from noise), got ${String(o.strength)}`);
+  }
+  if (!given('image')) return;
+  if (isScoreSde(scheduler) && !repaint) {
+    throw new Error(`${name}: img2img (image and strength) needs a scheduler that can start part-way; ${scheduler.constructor.name} ` +
+      'runs its whole call plan: use DDIM, DDPM, DPM-Solver++, UniPC, Euler or Heun');
+  }
+  if (given('latents')) throw new Error(`${name}: latents and image exclude each other (img2img and inpainting draw their own start)`);
+  checkEditImage(name, 'image', o.image, o.batchSize, model.sampleShape);
+  if (given('maskImage')) checkMaskImage(name, o.maskImage, o.batchSize, model.sampleShape);
+};

@@ -4,7 +4,7 @@
 import type { Denoiser } from '../models/denoiser.ts';
 import { DDIMInverseScheduler } from '../schedulers/ddim-inverse.ts';
 import type { Tensor } from '../tensor.ts';
-import { checkEditImage } from './editing.ts';
+import { checkEditImage, checkEditing } from './editing.ts';
 import { resolveGenerateOptions, type ResolvedGenerateOptions, type StepInfo } from './options.ts';
 
 export interface InvertOptions {
@@ -58,6 +58,6 @@ export function resolveInvertOptions(name: string, options: InvertOptions, pipel
     throw new Error(`${name}: inverseScheduler must be a DDIMInverseScheduler, got ${(inverse as object | null)?.constructor?.name ?? String(inverse)}`);
   }
   const { image: _image, inverseScheduler: _inverse, ...rest } = options;
-  const o = resolveGenerateOptions(name, { ...rest, batchSize }, { ...pipeline, scheduler: inverse });
+  const o = resolveGenerateOptions(name, { ...rest, batchSize }, { ...pipeline, scheduler: inverse }, checkEditing);
   return { o, image, inverse };
 }

@@ -6,13 +6,11 @@ import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import type { TorchCpuCapability } from '../ops/torch-random.ts';
-import { RePaintScheduler } from '../schedulers/repaint.ts';
-import { ScoreSdeScheduler } from '../schedulers/score-sde.ts';
 import type { Tensor } from '../tensor.ts';
 import { toClassLabels } from '../core/class-labels.ts';
 import { checkFirstSample } from './batch-noise.ts';
-import { checkEditImage, checkMaskImage } from './editing.ts';
 import type { NoiseGenerator } from './noise.ts';
+import { isRePaint } from './scheduler-kinds.ts';
 
 /** What `onStep` receives after every denoising step. */
 export interface StepInfo {
@@ -124,7 +122,7 @@ export type ResolvedGenerateOptions = Required<Omit<GenerateOptions, 'classLabel
 };
 
 /** What the checks need of the pipeline. */
-interface PipelineParts {
+export interface PipelineParts {
   model: Denoiser;
   scheduler: { stepOptionNames: readonly string[]; config: object; constructor: { name: string } };
   defaultSteps: number;
@@ -134,8 +132,29 @@ const KNOWN = ['batchSize', 'numInferenceSteps', 'latents', 'image', 'strength',
   'generator', 'seeds', 'torchCapability', 'classLabels', 'guidanceScale', 'condition', 'classifier', 'classifierScale', 'eta',
   'useClippedModelOutput', 'onStep', 'firstSample'];
 
-/** Checks `options` of `name` (e.g. 'DDIMPipeline.generate') against the pipeline and fills in the defaults. */
-export function resolveGenerateOptions(name: string, options: GenerateOptions, pipeline: PipelineParts): ResolvedGenerateOptions {
+/** Editing's checks of a call's options (`checkEditing` in pipelines/editing.ts): which of them go together. */
+export type EditingCheck = (name: string, o: Required<Pick<GenerateOptions, 'strength' | 'jumpLength' | 'jumpNSample' | 'batchSize'>> & GenerateOptions,
+  options: GenerateOptions, pipeline: PipelineParts) => void;
+
+/** The options of img2img and inpainting. */
+const EDITING = ['image', 'maskImage', 'strength', 'jumpLength', 'jumpNSample'] as const;
+
+/**
+ * Whether a call edits images, or must be told why it cannot: an editing option given, or an inpainting scheduler
+ * (which needs them). Only then does the pipeline load editing's checks and helpers (pipelines/editing.ts).
+ */
+export function editsImages(options: GenerateOptions, scheduler: object): boolean {
+  // `in`, not `!== undefined`: an option present as undefined replaces its default, and the checks reject it.
+  return isRePaint(scheduler) || (options !== null && typeof options === 'object' && EDITING.some((key) => key in options));
+}
+
+/**
+ * Checks `options` of `name` (e.g. 'DDIMPipeline.generate') against the pipeline and fills in the defaults;
+ * `editing`, editing's checks, is given when `editsImages` (otherwise they have nothing to check: the defaults of
+ * strength, jumpLength and jumpNSample are valid).
+ */
+export function resolveGenerateOptions(name: string, options: GenerateOptions, pipeline: PipelineParts,
+  editing: EditingCheck | null): ResolvedGenerateOptions {
   if (options === null || typeof options !== 'object') throw new Error(`${name}: options must be an object, got ${String(options)}`);
   for (const key of Object.keys(options)) {
     if (!KNOWN.includes(key)) throw new Error(`${name}: unknown option '${key}'; options are ${KNOWN.join(', ')}`);
@@ -162,7 +181,7 @@ export function resolveGenerateOptions(name: string, options: GenerateOptions, p
     const expected = [o.batchSize, ...model.sampleShape];
     sameShape(name, '[batchSize, ...model.sampleShape]', expected, 'latents', tensorArg(name, 'latents', o.latents));
   }
-  checkEditing(name, o, options, pipeline);
+  editing?.(name, o, options, pipeline);
   checkGuidance(name, o.guidanceScale, model);
   checkCondition(name, o.condition ?? null, o.batchSize, model);
   if (typeof o.classifierScale !== 'number' || !Number.isFinite(o.classifierScale)) throw new Error(`${name}: classifierScale must be a finite number, got ${o.classifierScale}`);
@@ -184,40 +203,6 @@ function checkGenerator(name: string, o: GenerateOptions & { batchSize: number }
   } else if (o.seeds !== undefined && (!Array.isArray(o.seeds) || o.seeds.length !== o.batchSize)) {
     throw new Error(`${name}: seeds must be an array of one seed per sample (batchSize ${o.batchSize}), got ${Array.isArray(o.seeds) ? `${o.seeds.length} seeds` : typeof o.seeds}`);
   }
-}
-
-/** img2img (image + strength) and inpainting (image + maskImage, with a RePaintScheduler): which options go together. */
-function checkEditing(name: string, o: Required<Pick<GenerateOptions, 'strength' | 'jumpLength' | 'jumpNSample' | 'batchSize'>> & GenerateOptions,
-  options: GenerateOptions, { model, scheduler }: PipelineParts): void {
-  const repaint = scheduler instanceof RePaintScheduler;
-  const given = (key: keyof GenerateOptions) => options[key] !== undefined;
-  if (repaint && (!given('image') || !given('maskImage'))) {
-    throw new Error(`${name}: RePaintScheduler inpaints: give image and maskImage (1 keeps a pixel, 0 paints it)`);
-  }
-  if (repaint && given('seeds')) {
-    throw new Error(`${name}: seeds (one generator per image) is not for inpainting: diffusers' RePaintPipeline draws every step's noise from the first generator; give seed`);
-  }
-  if (given('maskImage') && !repaint) {
-    throw new Error(`${name}: maskImage (inpainting) needs a RePaintScheduler (RePaintPipeline), not ${scheduler.constructor.name}`);
-  }
-  for (const key of ['jumpLength', 'jumpNSample'] as const) {
-    if (given(key) && !repaint) throw new Error(`${name}: ${key} is an option of inpainting with a RePaintScheduler, not of ${scheduler.constructor.name}`);
-    if (typeof o[key] !== 'number' || !Number.isSafeInteger(o[key]) || o[key] < 1) throw new Error(`${name}: ${key} must be an integer >= 1, got ${String(o[key])}`);
-  }
-  if (given('strength') && (!given('image') || repaint)) {
-    throw new Error(`${name}: strength is an option of img2img (image without maskImage)${repaint ? '; RePaint inpainting runs its whole schedule' : ''}`);
-  }
-  if (typeof o.strength !== 'number' || !(o.strength > 0 && o.strength <= 1)) {
-    throw new Error(`${name}: strength must be a number in (0, 1] (how far the image is noised; 1 = from noise), got ${String(o.strength)}`);
-  }
-  if (!given('image')) return;
-  if (scheduler instanceof ScoreSdeScheduler && !repaint) {
-    throw new Error(`${name}: img2img (image and strength) needs a scheduler that can start part-way; ${scheduler.constructor.name} ` +
-      'runs its whole call plan: use DDIM, DDPM, DPM-Solver++, UniPC, Euler or Heun');
-  }
-  if (given('latents')) throw new Error(`${name}: latents and image exclude each other (img2img and inpainting draw their own start)`);
-  checkEditImage(name, 'image', o.image, o.batchSize, model.sampleShape);
-  if (given('maskImage')) checkMaskImage(name, o.maskImage, o.batchSize, model.sampleShape);
 }
 
 /** A finite weight, or (for a model with labels per attribute) one finite weight per attribute. */

@@ -40,23 +40,23 @@ import { predictsVariance, type Denoiser } from '../models/denoiser.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { composedGuidedForward, guidedForward } from '../models/guidance.ts';
 import { InferenceCache } from '../nn/inference-cache.ts';
-import { addInPlace, concatChannels, concatChannelsBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward } from '../ops/elementwise.ts';
+import { addInPlace, concatChannels, concatChannelsBackward } from '../ops/elementwise.ts';
 import { schedulerCombine } from '../ops/scheduler.ts';
 import type {
   DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
   HeunDiscreteScheduler, UniPCMultistepScheduler,
 } from '../schedulers/index.ts';
-import { DDIMInverseScheduler } from '../schedulers/ddim-inverse.ts';
-import { RePaintScheduler } from '../schedulers/repaint.ts';
+import type { DDIMInverseScheduler } from '../schedulers/ddim-inverse.ts';
+import type { RePaintScheduler } from '../schedulers/repaint.ts';
 import type { ScoreSdeODEScheduler } from '../schedulers/score-sde-ode.ts';
 import type { ScoreSdePCScheduler } from '../schedulers/score-sde-pc.ts';
-import { SigmaScheduler } from '../schedulers/sigma-scheduler.ts';
 import { OutOfMemoryError, Tensor, keep, tidy } from '../tensor.ts';
 import { checkFirstSample } from './batch-noise.ts';
-import { batchImage, batchMask, img2imgStart } from './editing.ts';
-import { resolveInvertOptions, type InvertOptions } from './invert-options.ts';
+import type { batchImage } from './editing.ts';
+import type { InvertOptions } from './invert-options.ts';
 import { philoxNoise, torchNoise, type NoiseSource } from './noise.ts';
-import { resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions, type StepInfo } from './options.ts';
+import { editsImages, resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions, type StepInfo } from './options.ts';
+import { isRePaint, isSigmaScheduler } from './scheduler-kinds.ts';
 
 export type { GenerateOptions, StepInfo } from './options.ts';
 export type { InvertOptions } from './invert-options.ts';
@@ -102,28 +102,30 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    */
   async generate(options: GenerateOptions = {}): Promise<Tensor> {
     const name = `${this.constructor.name}.generate`;
-    const o = resolveGenerateOptions(name, options, this);
+    // Editing's checks and helpers are loaded only for a call that edits: sampling alone loads none of them.
+    const editing = editsImages(options, this.scheduler) ? await import('./editing.ts') : null;
+    const o = resolveGenerateOptions(name, options, this, editing?.checkEditing ?? null);
     const { scheduler } = this;
     const noise = await this.noiseSource(o);
     const shape = [o.batchSize, ...this.model.sampleShape];
     scheduler.firstSample = o.firstSample;
     const extra: Record<string, Tensor> = {};
     try {
-      if (scheduler instanceof RePaintScheduler) scheduler.setTimesteps(o.numInferenceSteps, o.jumpLength, o.jumpNSample);
+      if (isRePaint(scheduler)) scheduler.setTimesteps(o.numInferenceSteps, o.jumpLength, o.jumpNSample);
       else scheduler.setTimesteps(o.numInferenceSteps);
       this.checkVariance(name, o, scheduler);
-      if (o.image && o.maskImage) {
-        extra.originalImage = keep(batchImage(o.image, o.batchSize));
-        extra.mask = keep(batchMask(o.maskImage, o.batchSize, this.model.sampleShape));
+      if (editing && o.image && o.maskImage) {
+        extra.originalImage = keep(editing.batchImage(o.image, o.batchSize));
+        extra.mask = keep(editing.batchMask(o.maskImage, o.batchSize, this.model.sampleShape));
       }
-      const img2img = o.image !== null && o.maskImage === null;
+      const img2img = editing && o.image !== null && o.maskImage === null ? editing : null;
       let timesteps: ArrayLike<number> = scheduler.timesteps;
       if (img2img) {
-        const { begin } = img2imgStart(name, o.numInferenceSteps, o.strength, scheduler.order);
+        const { begin } = img2img.img2imgStart(name, o.numInferenceSteps, o.strength, scheduler.order);
         timesteps = scheduler.timesteps.subarray(begin);
-        if (scheduler instanceof SigmaScheduler) scheduler.setBeginIndex(begin);
+        if (isSigmaScheduler(scheduler)) scheduler.setBeginIndex(begin);
       }
-      const start = img2img ? this.noisedImage(o, noise, shape, timesteps[0]) : this.initialNoise(o, noise, shape);
+      const start = img2img ? this.noisedImage(o, noise, shape, timesteps[0], img2img.batchImage) : this.initialNoise(o, noise, shape);
       return await this.run({ scheduler, timesteps, start, extra }, o, noise);
     } finally {
       scheduler.reset();
@@ -139,6 +141,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    */
   async invert(options: InvertOptions): Promise<Tensor> {
     const name = `${this.constructor.name}.invert`;
+    // Loaded on first use: sampling alone loads neither the inverse scheduler nor editing's helpers.
+    const [{ resolveInvertOptions }, { batchImage }] = await Promise.all([import('./invert-options.ts'), import('./editing.ts')]);
     const { o, image, inverse } = resolveInvertOptions(name, options, this);
     inverse.setTimesteps(o.numInferenceSteps);
     this.checkVariance(name, o, inverse);
@@ -169,7 +173,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
    * is replaced, or on failure); returns the final sample.
    */
   private async run({ scheduler, timesteps, start, extra }: Run, o: ResolvedGenerateOptions, noise: NoiseSource): Promise<Tensor> {
-    const repaint = scheduler instanceof RePaintScheduler ? scheduler : null;
+    const repaint = isRePaint(scheduler) ? scheduler : null;
     const step = scheduler.step.bind(scheduler) as (output: Tensor, t: number, x: Tensor, options: object) => ReturnType<DDIMScheduler['step']>;
     const stepOptions = { ...this.stepOptions(o, scheduler), ...extra };
     const total = denoisingSteps(timesteps, repaint !== null);
@@ -230,8 +234,8 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
   }
 
   /** img2img's start: the image noised to the first timestep by the scheduler's addNoise (a new tensor). */
-  private noisedImage(o: ResolvedGenerateOptions, source: NoiseSource, shape: number[], first: number): Tensor {
-    return keep(tidy(() => this.scheduler.addNoise(batchImage(o.image!, o.batchSize), source.initial(shape), new Array(o.batchSize).fill(first))));
+  private noisedImage(o: ResolvedGenerateOptions, source: NoiseSource, shape: number[], first: number, batch: typeof batchImage): Tensor {
+    return keep(tidy(() => this.scheduler.addNoise(batch(o.image!, o.batchSize), source.initial(shape), new Array(o.batchSize).fill(first))));
   }
 
   /**
@@ -287,7 +291,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     const { da: prediction, db: variance } = learned ? concatChannelsBackward(output, model.sampleShape[0]) : { da: output, db: null };
     if (o.classifier) {
       const ab = scheduler.alphaCumprodAt(t);
-      const gradient = classifierGradient(o.classifier, x, timesteps, o.classLabels!);
+      const gradient = o.classifier.logProbabilityGradient(x, timesteps, o.classLabels!);
       addInPlace(prediction, gradient, -o.classifierScale * Math.sqrt(1 - ab) * scheduler.outputPerEpsilon(t));
     }
     return variance && scheduler.predictsVariance ? concatChannels(prediction, variance) : prediction;
@@ -302,12 +306,7 @@ function denoisingSteps(timesteps: ArrayLike<number>, repaint: boolean): number 
   return count;
 }
 
-/** ∇x log p(y | x, t) of a noise-aware classifier: backward of log-softmax at the labels. */
+/** ∇x log p(y | x, t) of a noise-aware classifier (its `logProbabilityGradient`): what classifier guidance follows. */
 export function classifierGradient(classifier: NoiseAwareClassifier, x: Tensor, timesteps: Int32Array, labels: Int32Array): Tensor {
-  return tidy(() => {
-    const { probs } = softmaxCrossEntropy(classifier.forward(x, timesteps), labels);
-    // d(-mean CE)/dlogits * N = onehot - probs, the gradient of sum_n log p(y_n | x_n).
-    const dLogits = softmaxCrossEntropyBackward(probs, labels, -labels.length);
-    return classifier.backward(dLogits)!;
-  });
+  return classifier.logProbabilityGradient(x, timesteps, labels);
 }

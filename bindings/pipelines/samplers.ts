@@ -3,10 +3,15 @@
  * with the options that make it that sampler, built for a model from the model file's stored scheduler config
  * (diffusers' from_config), with what it is, its order (the fewest steps) and its default number of steps.
  */
-import {
-  DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
-  HeunDiscreteScheduler, UniPCMultistepScheduler, type SchedulerOptions,
-} from '../schedulers/index.ts';
+// Each scheduler from its own file: the scheduler index also reaches the editing schedulers and the name table.
+import { DDIMScheduler } from '../schedulers/ddim.ts';
+import { DDPMScheduler } from '../schedulers/ddpm.ts';
+import { DPMSolverMultistepScheduler } from '../schedulers/dpm-solver.ts';
+import { EulerAncestralDiscreteScheduler } from '../schedulers/euler-ancestral.ts';
+import { EulerDiscreteScheduler } from '../schedulers/euler.ts';
+import { HeunDiscreteScheduler } from '../schedulers/heun.ts';
+import type { SchedulerOptions } from '../schedulers/options.ts';
+import { UniPCMultistepScheduler } from '../schedulers/unipc.ts';
 import { ScoreSdeODEScheduler } from '../schedulers/score-sde-ode.ts';
 import { ScoreSdePCScheduler, type CorrectorType } from '../schedulers/score-sde-pc.ts';
 import type { PipelineScheduler } from './pipeline.ts';

@@ -22,7 +22,7 @@ import { fmt, tensorArg } from '../ops/check.ts';
 import type { Tensor } from '../tensor.ts';
 import { NoiseScheduler, type SchedulerStepOutput, type StepNoiseOptions } from './base.ts';
 import {
-  choice, SCHEDULER_DEFAULTS, show, THRESHOLDING_DEFAULTS,
+  choice, configFrom, resolveOptions, SCHEDULER_DEFAULTS, show, THRESHOLDING_DEFAULTS,
   type SchedulerOptions, type ThresholdingOptions, type ZeroSnrOptions,
 } from './options.ts';
 
@@ -53,6 +53,15 @@ const DDPM_DEFAULTS: Required<DDPMSchedulerOptions> = {
   ...SCHEDULER_DEFAULTS, varianceType: 'fixed_small', ...THRESHOLDING_DEFAULTS, rescaleBetasZeroSnr: false,
 };
 const STEP_OPTIONS = ['noise', 'seed'] as const;
+
+/**
+ * Checks a stored scheduler config as `DDPMScheduler.fromConfig` does (the same one-line errors), without building
+ * the scheduler: what a model file's metadata is checked with, so that reading a model loads no DDPM sampling code.
+ */
+export function checkDDPMConfig(stored: object): void {
+  const config = resolveOptions('DDPMScheduler', configFrom('DDPMScheduler', stored, DDPM_DEFAULTS) as DDPMSchedulerOptions, DDPM_DEFAULTS);
+  choice('DDPMScheduler', 'varianceType', config.varianceType, VARIANCE_TYPES);
+}
 
 export class DDPMScheduler extends NoiseScheduler<DDPMSchedulerOptions> {
   /** The options its `step` takes (a pipeline passes those it has). */

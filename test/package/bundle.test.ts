@@ -1,7 +1,8 @@
 // The package as bundlers see it: 'ddpm-wasm' bundles for the browser with esbuild and no flag (the main entry
 // reaches nothing Node-only), the package's exports map resolves every public file, and a minimal sampler bundle
 // (init with a precompiled module, loadModel, DDIM, toRGBA) keeps the embedded base64 copy in a chunk it never
-// loads and, run as bundled, draws the same pixels as the library run from dist/.
+// loads and, run as bundled, draws the same pixels as the library run from dist/, and (from 'ddpm-wasm/sampler')
+// loads no code of the schedulers, the classifier or the learned variance it does not use.
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +93,24 @@ test('a minimal sampler: the embedded copy stays in its own chunk, and the bundl
   assert.is(fromBundle.width, fromDist.width);
   assert.is(fromBundle.height, fromDist.height);
   assert.ok(Buffer.from(fromBundle.data).equals(Buffer.from(fromDist.data)), 'the same pixels');
+});
+
+test('a minimal DDIM sampler loads no other scheduler, no classifier and no learned-variance code', () => {
+  const result = bundle('ddim-only', SAMPLER.replace("from 'ddpm-wasm'", "from 'ddpm-wasm/sampler'"), { splitting: true, minify: true });
+  assert.equal(result.errors, []);
+  const outputs = result.metafile!.outputs;
+  // The entry chunk and the chunks it imports statically: what a page loads before calling init().
+  const eager = new Set<string>();
+  const visit = (path: string) => {
+    if (eager.has(path)) return;
+    eager.add(path);
+    for (const { path: next, kind } of outputs[path].imports) if (kind === 'import-statement' && outputs[next]) visit(next);
+  };
+  visit(Object.keys(outputs).find((path) => outputs[path].entryPoint)!);
+  const kept = [...eager].flatMap((path) => Object.entries(outputs[path].inputs).filter(([, input]) => input.bytesInOutput > 0).map(([input]) => input));
+  assert.ok(kept.some((path) => path.endsWith('schedulers/ddim.js')), 'DDIM is in the bundle');
+  const foreign = kept.filter((path) => /schedulers\/(repaint|ddim-inverse|sigma-scheduler|discrete|dpm-solver|unipc|euler|heun|score-sde|classes)|models\/classifier|ops\/learned-variance/.test(path));
+  assert.equal(foreign, [], 'modules DDIM sampling does not need');
 });
 
 /** The same sampler from dist/ as Node loads it (the embedded module), in this process. */

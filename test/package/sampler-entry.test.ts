@@ -1,6 +1,7 @@
 // 'ddpm-wasm/sampler', the entry of code that only samples: each of its exports is the very object the main entry
 // exports, and the modules it loads (followed statically through dist/) hold no training, classifier, dataset,
-// diffusers interop or worker code, which is what makes it load faster in Node than the main entry.
+// diffusers interop or worker code, nor the editing schedulers (RePaint, DDIM inversion) or the scheduler name
+// table, which is what makes it load faster in Node than the main entry.
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,6 +42,10 @@ test("'ddpm-wasm/sampler' loads no training, classifier, dataset, interop or wor
   assert.equal(foreign, [], 'modules a sampler does not need');
   assert.ok(main.length > sampler.length, `the main entry loads ${main.length} modules, the sampler ${sampler.length}`);
   assert.ok(sampler.includes('models/load.js') && sampler.includes('pipelines/pipeline.js'), 'the graph is followed');
+  // Editing's schedulers and the scheduler name table are the main entry's; the samplers come one by one.
+  const editing = sampler.filter((file) => /^schedulers\/(index|classes|repaint|ddim-inverse)\.js$/.test(file));
+  assert.equal(editing, [], 'scheduler modules a sampler does not load');
+  assert.ok(sampler.includes('schedulers/dpm-solver.js') && sampler.includes('schedulers/score-sde-ode.js'), 'the samplers are exported');
 });
 
 test.run();

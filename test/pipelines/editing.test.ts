@@ -215,6 +215,9 @@ test('bad editing options: one line naming the option, the value and what is all
     [ddim, { image, latents: Tensor.zeros([1, 2, 8, 8]) }, /latents and image exclude each other/],
     [ddim, { image, maskImage: mask }, /maskImage \(inpainting\) needs a RePaintScheduler \(RePaintPipeline\), not DDIMScheduler/],
     [ddim, { jumpLength: 3 }, /jumpLength is an option of inpainting with a RePaintScheduler, not of DDIMScheduler/],
+    // Present as undefined, an option replaces its default: editing's checks (loaded for calls that edit) still see it.
+    [ddim, { strength: undefined }, /DDIMPipeline.generate: strength must be a number in \(0, 1\].*got undefined$/],
+    [ddim, { jumpNSample: undefined }, /DDIMPipeline.generate: jumpNSample must be an integer >= 1, got undefined$/],
     [repaint, { image }, /RePaintScheduler inpaints: give image and maskImage \(1 keeps a pixel, 0 paints it\)/],
     [repaint, { image, maskImage: Tensor.zeros([1, 3, 8, 8]) }, /maskImage must be \[1 or 1, 1 or 2, 8, 8\] \(1 keeps a pixel, 0 paints it\), got \[1, 3, 8, 8\]/],
     [repaint, { image, maskImage: mask, strength: 0.5 }, /strength is an option of img2img.*RePaint inpainting runs its whole schedule/],
