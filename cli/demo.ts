@@ -1,5 +1,5 @@
 /**
- * `ddpm demo` (what `npm start` runs): the project in about a minute, with no arguments. It trains the 8-mode
+ * `ddpm demo` (what `npm start` runs): the project in a minute or two, with no arguments. It trains the 8-mode
  * toy (gaussian8) with the default recipe (under a minute on one core) and samples it as a scatter plot; then, when the package ships the
  * class-conditional digit models (models/mnist.safetensors, models/colored-mnist.safetensors), it draws the
  * digits 0-9, a few colored digits ('a red 7') and the reverse process of 16 sevens as an animation. Everything
@@ -63,7 +63,7 @@ export async function demo({ out, trainSeconds, sampleSteps, models }: DemoFlags
   if (code !== 0) return code;
   written.push(join(run, RUN_FILES.lossPng));
 
-  say('\n2. Sampling it with DDPM (every one of its 100 timesteps), over the training data in grey:');
+  say('\n2. Sampling it with DDPM (every one of its 1,000 timesteps), over the training data in grey:');
   const samples = { model: join(run, RUN_FILES.model), out: join(out, 'gaussian8.png'), num: 2000 };
   written.push(await sample({ ...samples, sampler: 'ddpm', guidance: 1, classifierScale: 1, seed: 0 }, say));
 

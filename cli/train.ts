@@ -78,7 +78,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--cond-drop <p>', `probability of dropping a label for classifier-free guidance (per attribute for colored-mnist-attributes; default: ${TRAINER_DEFAULTS.condDropProb})`).argParser(numberIn({ min: 0, max: 0.999 })))
     .addOption(new Option('--beta-start <b>', 'the linear schedule\'s first beta (default: 1e-4); below the 8-bit bin width (2/255)² it sharpens the likelihood bound\'s decoder').argParser(numberIn({ positive: true, max: 0.0199 })))
     .addOption(new Option('--task <task>', 'condition on an image: colorize (grey digits of colored-mnist) or superres (2x, from 14x14)').choices(TASK_CHOICES))
-    .addOption(new Option('--variance <type>', "the reverse process's variance; learned-range and learned: the model predicts it (default: fixed-small)").choices(VARIANCE_CHOICES))
+    .addOption(new Option('--variance <type>', "the reverse process's variance; learned-range and learned: the model predicts it (default: fixed-small for images, fixed-large for 2-D points)").choices(VARIANCE_CHOICES))
     .addOption(new Option('--loss <loss>', 'simple (MSE) or hybrid (MSE + 0.001 x the bound, which trains a learned variance; default with one)').choices(LOSS_CHOICES))
     .addOption(new Option('--timestep-sampling <how>', 'uniform, or importance (by the loss history, after a warm-up; default: uniform)').choices(TIMESTEP_SAMPLING_CHOICES))
     .addOption(new Option('--snr-gamma <g>', 'Min-SNR-gamma loss weighting (Hang et al. 2023; 5 is usual); 0 = off (default)').argParser(numberIn({ min: 0, max: 1e6 })))

@@ -11,12 +11,14 @@ export const TOY_POINTS = 20000;
 
 /** The defaults of `ddpm train` for 2-D data. */
 export const GAUSSIAN8 = {
-  steps: 5000, batchSize: 256, learningRate: 2e-3, warmupSteps: 100, emaDecay: 0.995, timesteps: 100, seed: 0,
+  steps: 5000, batchSize: 256, learningRate: 2e-3, warmupSteps: 100, emaDecay: 0.995, timesteps: 1000, varianceType: 'fixed_large', seed: 0,
 };
 
 /** What the page and the command build for `steps` and `seed`: { dataset, model, scheduler options, trainer options }. */
 export function gaussian8Run(lib, { steps = GAUSSIAN8.steps, seed = GAUSSIAN8.seed } = {}) {
-  const schedulerOptions = { numTrainTimesteps: GAUSSIAN8.timesteps, betaSchedule: 'linear', predictionType: 'epsilon', clipSample: false };
+  const schedulerOptions = {
+    numTrainTimesteps: GAUSSIAN8.timesteps, betaSchedule: 'linear', predictionType: 'epsilon', clipSample: false, varianceType: GAUSSIAN8.varianceType,
+  };
   return {
     dataset: lib.toyDataset('gaussian8', TOY_POINTS, 0),
     model: lib.createModel('mlp', { dataDim: 2 }, seed),

@@ -67,7 +67,7 @@ test('bad flags are refused in one line', async () => {
   oneLineError(await ddpm(['distill', '--model', 'teacher/model.safetensors', '--to-steps', '4', '--from-steps', '12', '--out', 'x'], cwd), '--from-steps 12', 'times a power of 2');
   oneLineError(await ddpm(['distill', '--model', 'teacher/model.safetensors', '--to-steps', '1', '--from-steps', '4', '--guidance', '3', '--out', 'x'], cwd), '--guidance 3', 'unconditional');
   oneLineError(await ddpm(['distill', '--model', 'one/model.safetensors', '--to-steps', '1', '--from-steps', '2', '--out', 'x'], cwd), 'already distilled');
-  oneLineError(await ddpm(['distill', '--model', 'teacher/model.safetensors', '--to-steps', '1', '--from-steps', '256', '--out', 'x'], cwd), '--from-steps 256', 'at most half');
+  oneLineError(await ddpm(['distill', '--model', 'teacher/model.safetensors', '--to-steps', '1', '--from-steps', '1024', '--out', 'x'], cwd), '--from-steps 1024', 'at most half');
 });
 
 test.after(() => temp.remove());

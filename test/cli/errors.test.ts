@@ -104,10 +104,10 @@ test('asking a model for classes, colors or guidance it was not trained with', a
     [['sample', ...model, '--class', '7'], '--class 7', "'gaussian8'", 'unconditional'],
     [['sample', ...model, '--color', 'red'], '--color red', "'gaussian8'"],
     [['sample', ...model, '--guidance', '3'], '--guidance 3', 'class-conditional'],
-    [['sample', ...model, '--steps', '5000'], '--steps 5000', 'at most 100 sampling steps'],
+    [['sample', ...model, '--steps', '5000'], '--steps 5000', 'at most 1000 sampling steps'],
     [['sample', ...model, '--sampler', 'ddpm', '--eta', '0.5'], '--eta', 'ddim'],
-    [['sample', ...model, '--sampler', 'dpmsolver++', '--steps', '1'], '--steps 1', 'dpmsolver++', 'order 2', 'allowed: 2..100'],
-    [['sample', ...model, '--sampler', 'heun', '--steps', '101'], '--steps 101', 'at most 100 sampling steps'],
+    [['sample', ...model, '--sampler', 'dpmsolver++', '--steps', '1'], '--steps 1', 'dpmsolver++', 'order 2', 'allowed: 2..1000'],
+    [['sample', ...model, '--sampler', 'heun', '--steps', '1001'], '--steps 1001', 'at most 1000 sampling steps'],
     [['sample', ...model, '--sampler', 'euler-ancestral', '--karras'], '--karras', 'dpmsolver++, unipc, euler, heun', 'euler-ancestral'],
     [['sample', '--model', join('toy', 'model.safetensors'), '--out', 'samples.jpg'], 'samples.jpg', '.png or .npy'],
   ]);

@@ -35,7 +35,7 @@ test('2-D points: nats/dim with its three parts and a 95% interval, as text and 
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /toy\/model\.safetensors: -?\d+\.\d{4} nats\/dim ± \d+\.\d{4} \(95% interval over 40 fresh points of gaussian8\)/);
   for (const part of ['prior', 'diffusion', 'decoder']) assert.match(text.stdout, new RegExp(`\\n  ${part} +-?\\d+\\.\\d{4}`));
-  assert.match(text.stdout, /8 timesteps, fixed-small variance, seed 0/);
+  assert.match(text.stdout, /8 timesteps, fixed-large variance, seed 0/); // the 2-D recipe's variance
   assert.is(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout);
   assert.equal(Object.keys(report), ['natsPerDim', 'ci95', 'terms', 'num']);
@@ -46,19 +46,19 @@ test('2-D points: nats/dim with its three parts and a 95% interval, as text and 
   assert.ok(text.stdout.includes(report.natsPerDim.toFixed(4)), 'the text reports the same number');
 });
 
-test('the result depends on --seed, not on --batch; --variance fixed-large changes it', async () => {
+test('the result depends on --seed, not on --batch; --variance fixed-small changes it', async () => {
   const runs = await Promise.all([
     ddpm(['eval', ...TOY, '--num', '30', '--json'], cwd),
     ddpm(['eval', ...TOY, '--num', '30', '--json', '--batch', '7'], cwd),
     ddpm(['eval', ...TOY, '--num', '30', '--json', '--seed', '1'], cwd),
-    ddpm(['eval', ...TOY, '--num', '30', '--json', '--variance', 'fixed-large'], cwd),
+    ddpm(['eval', ...TOY, '--num', '30', '--json', '--variance', 'fixed-small'], cwd),
   ]);
   runs.forEach((run) => assert.is(run.code, 0, run.stderr));
-  const [base, batched, reseeded, large] = runs.map((run) => JSON.parse(run.stdout));
+  const [base, batched, reseeded, small] = runs.map((run) => JSON.parse(run.stdout));
   assert.equal(batched, base);
   assert.not.equal(reseeded.natsPerDim, base.natsPerDim);
-  assert.not.equal(large.natsPerDim, base.natsPerDim);
-  assert.is(large.terms.prior, base.terms.prior, 'the prior term does not depend on the reverse variance');
+  assert.not.equal(small.natsPerDim, base.natsPerDim);
+  assert.is(small.terms.prior, base.terms.prior, 'the prior term does not depend on the reverse variance');
 });
 
 test('digits: bits/dim on the held-out digits, conditioned on their labels or on the null label', async () => {
