@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { convertModelFile, decodeModel, decodeSafetensors, encodeModel, init, memoryStats, MLPDenoiser, readSafetensorsHeader } from '../../bindings/index.ts';
+import {
+  convertModelFile, decodeModel, decodeSafetensors, disposeModel, encodeModel, init, memoryStats, MLPDenoiser, readSafetensorsHeader,
+} from '../../bindings/index.ts';
 
 await init();
 const SHIPPED = ['mnist', 'colored-mnist', 'mnist-4step', 'colored-mnist-4step'];
@@ -29,32 +31,41 @@ test('the shipped models are float16, and float32 and back gives their very byte
   }
 });
 
-test('float16 rounds to nearest even, bfloat16 too, and the model decodes with the rounded weights', () => {
+/** A small MLP's model file (float32), with the weights at the given indices set first. */
+function mlpFile(set: Record<number, number>): Uint8Array {
   const model = new MLPDenoiser({ dataDim: 2 }, 3);
   const values = model.params.values.toFloat32Array();
-  values[0] = 1 + 2 ** -11; // halfway between float16's 1 and 1 + 2^-10: ties to even, 1
-  values[1] = 1 + 3 * 2 ** -11; // halfway between 1 + 2^-10 and 1 + 2^-9: ties to even, 1 + 2^-9
+  for (const [index, value] of Object.entries(set)) values[Number(index)] = value;
   model.params.values.view().set(values);
-  const meta = { scheduler: { numTrainTimesteps: 1000 }, data: { name: 'points', sampleShape: [2], classNames: [] }, training: { steps: 0 } };
-  const f32 = encodeModel(model, meta);
-  const read = (bytes: Uint8Array) => { const { model: m } = decodeModel(bytes); const v = m.params.values.toFloat32Array(); m.params.values.dispose(); m.params.grads.dispose(); return v; };
-  const half = read(convertModelFile(f32, { dtype: 'F16' }));
+  try {
+    return encodeModel(model, { scheduler: { numTrainTimesteps: 1000 }, data: { name: 'points', sampleShape: [2], classNames: [] }, training: { steps: 0 } });
+  } finally {
+    disposeModel(model);
+  }
+}
+
+/** The weights a model file decodes to. */
+function decodedWeights(bytes: Uint8Array): Float32Array {
+  const { model } = decodeModel(bytes);
+  try {
+    return model.params.values.toFloat32Array();
+  } finally {
+    disposeModel(model);
+  }
+}
+
+test('float16 rounds to nearest even, bfloat16 too, and the model decodes with the rounded weights', () => {
+  // 1 + 2^-11: halfway between float16's 1 and 1 + 2^-10, ties to even, 1; 1 + 3 * 2^-11: halfway between
+  // 1 + 2^-10 and 1 + 2^-9, ties to even, 1 + 2^-9.
+  const f32 = mlpFile({ 0: 1 + 2 ** -11, 1: 1 + 3 * 2 ** -11 });
+  const half = decodedWeights(convertModelFile(f32, { dtype: 'F16' }));
   assert.equal([half[0], half[1]], [1, 1 + 2 ** -9]);
-  const brain = read(convertModelFile(f32, { dtype: 'BF16' }));
+  const brain = decodedWeights(convertModelFile(f32, { dtype: 'BF16' }));
   assert.equal([brain[0], brain[1]], [1, 1]); // bfloat16 keeps 7 bits: both round to 1
-  model.params.values.dispose();
-  model.params.grads.dispose();
 });
 
 test('bad input: beyond float16\'s range, an unknown dtype, bytes that are not a model; nothing stays allocated', () => {
-  const model = new MLPDenoiser({ dataDim: 2 }, 3);
-  const values = model.params.values.toFloat32Array();
-  values[5] = 70000;
-  model.params.values.view().set(values);
-  const meta = { scheduler: { numTrainTimesteps: 1000 }, data: { name: 'points', sampleShape: [2], classNames: [] }, training: { steps: 0 } };
-  const f32 = encodeModel(model, meta);
-  model.params.values.dispose();
-  model.params.grads.dispose();
+  const f32 = mlpFile({ 5: 70000 });
   const before = memoryStats().liveBytes;
   assert.throws(() => convertModelFile(f32, { dtype: 'F16' }), (e: Error) => /holds 70000 \(element \d+\), beyond F16's range/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => convertModelFile(f32, { dtype: 'F8' as 'F16' }), /dtype must be one of F32, F16, BF16, got F8/);
