@@ -51,20 +51,20 @@ export function strokeColor(images: Float32Array, offset: number, planeSize: num
   return [r, g, b];
 }
 
-/** The index in PALETTE of the color nearest to `rgb` (in [0, 1]) once scaled so its largest channel is 1. */
-export function nearestPaletteColor(rgb: readonly [number, number, number]): number {
+/**
+ * The PALETTE color nearest to `rgb` (in [0, 1]) once scaled so its largest channel is 1, and the Euclidean
+ * distance to it; black has no hue and matches none (index -1, distance Infinity).
+ */
+export function nearestPaletteColor(rgb: readonly number[]): { index: number; distance: number } {
   const peak = Math.max(rgb[0], rgb[1], rgb[2]);
-  const hue = rgb.map((v) => (peak > 0 ? v / peak : 0));
-  let best = 0, bestDistance = Infinity;
+  if (!(peak > 0)) return { index: -1, distance: Infinity };
+  let index = -1, squared = Infinity;
   PALETTE.forEach(({ rgb: p }, k) => {
-    const [dr, dg, db] = [hue[0] - p[0], hue[1] - p[1], hue[2] - p[2]];
+    const [dr, dg, db] = [rgb[0] / peak - p[0], rgb[1] / peak - p[1], rgb[2] / peak - p[2]];
     const distance = dr * dr + dg * dg + db * db;
-    if (distance < bestDistance) {
-      best = k;
-      bestDistance = distance;
-    }
+    if (distance < squared) [index, squared] = [k, distance];
   });
-  return best;
+  return { index, distance: Math.sqrt(squared) };
 }
 
 /** The palette color of each of N RGB images [3, H, W] given back to back; -1 for an image with no stroke. */
@@ -73,7 +73,7 @@ export function classifyColors(images: Float32Array, planeSize: number, threshol
   const N = images.length / (3 * planeSize);
   return Int32Array.from({ length: N }, (_, n) => {
     const rgb = strokeColor(images, n * 3 * planeSize, planeSize, threshold);
-    return rgb ? nearestPaletteColor(rgb) : -1;
+    return rgb ? nearestPaletteColor(rgb).index : -1;
   });
 }
 

@@ -16,6 +16,7 @@ import {
   conditionFromInput, DataOrder, DDIMScheduler, DiffusionPipeline, inputOf, ops, tidy, Tensor, type ConditionTask, type Denoiser, type ModelMetadata,
 } from '../bindings/index.ts';
 import { coloredMnistDataset, mnistDataset, PALETTE } from '../bindings/node.ts';
+import { nearestPaletteColor } from './colors.ts';
 
 export interface ConditionedOptions {
   /** Held-out digits to condition on. Default 200. */
@@ -100,22 +101,10 @@ export function judgeColorization(outputs: Float32Array, inputs: Float32Array, n
 export function strokePalette(pixels: number[][]): number {
   if (pixels.length === 0) return -1;
   const mean = [0, 1, 2].map((c) => pixels.reduce((s, p) => s + p[c], 0) / pixels.length);
-  const [best, distance] = nearest(mean);
-  if (best < 0 || distance > 0.25) return -1;
-  const agreeing = pixels.filter((p) => nearest(p)[0] === best).length;
-  return agreeing >= 0.9 * pixels.length ? best : -1;
-}
-
-/** The nearest palette colour of an RGB colour scaled to a largest channel of 1, and its distance. */
-function nearest(rgb: number[]): [number, number] {
-  const peak = Math.max(...rgb);
-  if (!(peak > 0)) return [-1, Infinity];
-  let best = -1, bestDistance = Infinity;
-  PALETTE.forEach(({ rgb: p }, k) => {
-    const d = Math.sqrt(rgb.reduce((s, v, c) => s + (v / peak - p[c]) ** 2, 0));
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  });
-  return [best, bestDistance];
+  const { index, distance } = nearestPaletteColor(mean);
+  if (index < 0 || distance > 0.25) return -1;
+  const agreeing = pixels.filter((p) => nearestPaletteColor(p).index === index).length;
+  return agreeing >= 0.9 * pixels.length ? index : -1;
 }
 
 /** superres: the input's error after 2x2 averaging, the error against the truth, and nearest upsampling's. */

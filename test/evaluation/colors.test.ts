@@ -40,13 +40,15 @@ test('the maximum over the channels of a tinted digit is exactly the grayscale d
 });
 
 test('nearestPaletteColor reads hue, not brightness', () => {
-  assert.is(nearestPaletteColor([0.3, 0, 0]), 0);
-  assert.is(nearestPaletteColor([0.9, 0.1, 0.05]), 0);
-  assert.is(nearestPaletteColor([0.05, 0.6, 0]), 1);
-  assert.is(nearestPaletteColor([0, 0.1, 0.4]), 2);
-  assert.is(nearestPaletteColor([0.5, 0.45, 0]), 3);
-  assert.is(nearestPaletteColor([0.7, 0, 0.8]), 4);
-  assert.is(nearestPaletteColor([0, 0.8, 0.8]), 5);
+  assert.is(nearestPaletteColor([0.3, 0, 0]).index, 0);
+  assert.is(nearestPaletteColor([0.9, 0.1, 0.05]).index, 0);
+  assert.is(nearestPaletteColor([0.05, 0.6, 0]).index, 1);
+  assert.is(nearestPaletteColor([0, 0.1, 0.4]).index, 2);
+  assert.is(nearestPaletteColor([0.5, 0.45, 0]).index, 3);
+  assert.is(nearestPaletteColor([0.7, 0, 0.8]).index, 4);
+  assert.is(nearestPaletteColor([0, 0.8, 0.8]).index, 5);
+  assert.equal(nearestPaletteColor([0.5, 0.5, 0.5]), { index: 3, distance: 1 });
+  assert.equal(nearestPaletteColor([0, 0, 0]), { index: -1, distance: Infinity });
 });
 
 test('the stroke is what is clearly above the background; a blank image has no color', () => {
