@@ -85,7 +85,6 @@ function largestDivisor(limit: number, values: readonly number[]): number {
 /** How to make a shipped model that is not there yet, where it is not 'ddpm train --data NAME --class-cond'. */
 const MAKE_SHIPPED: Readonly<Record<string, string>> = {
   'colored-mnist-attributes': 'ddpm train --data colored-mnist-attributes --class-cond --cond-drop 0.2',
-  superres: 'ddpm train --data mnist --task superres',
 };
 
 /**

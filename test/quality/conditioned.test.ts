@@ -27,4 +27,11 @@ test('colorize: every output follows its grey digit (luminance correlation >= 0.
   assert.ok(new Set(colour).size >= 4, `colours drawn: ${Array.from(colour).join(', ')}`);
 });
 
+test('superres: the outputs give back their 14x14 inputs (2x2 averages within 2/255 on average) and are closer to the truth than nearest upsampling', async () => {
+  const { inputError, truthError, nearestTruthError } = await evaluateShipped('superres');
+  const mean = (v: Float64Array) => v.reduce((s, x) => s + x, 0) / v.length;
+  assert.ok(mean(inputError!) <= 2 / 255, `2x2 averages against the input: ${(255 * mean(inputError!)).toFixed(3)}/255`);
+  assert.ok(mean(truthError!) < 0.5 * mean(nearestTruthError!), `against the truth ${(255 * mean(truthError!)).toFixed(3)}/255, nearest ${(255 * mean(nearestTruthError!)).toFixed(3)}/255`);
+});
+
 test.run();
