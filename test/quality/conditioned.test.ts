@@ -21,7 +21,8 @@ async function evaluateShipped(name: string) {
 }
 
 test('colorize: every output follows its grey digit (luminance correlation >= 0.9) in one of the six colours', async () => {
-  const { correlation, colour } = await evaluateShipped('colorize');
+  const evaluation = await evaluateShipped('colorize');
+  const correlation = evaluation.correlation!, colour = evaluation.colour!;
   correlation.forEach((c, n) => assert.ok(c >= 0.9, `digit ${n}: correlation ${c.toFixed(4)}`));
   colour.forEach((k, n) => assert.ok(k >= 0, `digit ${n}: its stroke is not one of the six colours`));
   assert.ok(new Set(colour).size >= 4, `colours drawn: ${Array.from(colour).join(', ')}`);
