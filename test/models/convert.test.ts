@@ -2,7 +2,7 @@
 // float32 copy holds exactly their values and converts back to their very bytes; the metadata's text survives;
 // float16's range is checked (one line naming the tensor); a broken file fails as decodeModel fails, and nothing
 // stays allocated.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -10,12 +10,15 @@ import {
 } from '../../bindings/index.ts';
 
 await init();
-const SHIPPED = ['mnist', 'colored-mnist', 'mnist-4step', 'colored-mnist-4step'];
-const read = (name: string) => new Uint8Array(readFileSync(new URL(`../../models/${name}.safetensors`, import.meta.url)));
+const MODELS = new URL('../../models/', import.meta.url);
+/** Every model file the package ships (models/*.safetensors), by name. */
+const SHIPPED = readdirSync(MODELS).filter((file) => file.endsWith('.safetensors')).map((file) => file.slice(0, -'.safetensors'.length));
+const read = (name: string) => new Uint8Array(readFileSync(new URL(`${name}.safetensors`, MODELS)));
 const dtypes = (bytes: Uint8Array) => new Set(readSafetensorsHeader(bytes, 'file').entries.map((e) => e.dtype));
 const equalBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 test('the shipped models are float16, and float32 and back gives their very bytes (metadata text, tensor order)', () => {
+  assert.ok(SHIPPED.includes('mnist'), `models/ holds ${SHIPPED.join(', ')}`);
   for (const name of SHIPPED) {
     const f16 = read(name);
     assert.equal([...dtypes(f16)], ['F16'], name);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeModel, init, type Denoiser } from '../../bindings/index.ts';
+import { decodeModel, disposeModel, init, type Denoiser } from '../../bindings/index.ts';
 import { evaluateConditioned } from '../../evaluation/conditioned.ts';
 import { ROOT } from '../cli/helpers.ts';
 
@@ -17,7 +17,11 @@ await init();
 async function evaluateShipped(name: string) {
   const path = join(ROOT, 'models', `${name}.safetensors`);
   const { model, metadata } = decodeModel(readFileSync(path), path);
-  return evaluateConditioned(model as Denoiser, metadata, { num: 20, steps: 20 });
+  try {
+    return await evaluateConditioned(model as Denoiser, metadata, { num: 20, steps: 20 });
+  } finally {
+    disposeModel(model);
+  }
 }
 
 test('colorize: every output follows its grey digit (luminance correlation >= 0.9) in one of the six colours', async () => {
