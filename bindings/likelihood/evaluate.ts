@@ -8,6 +8,7 @@ import type { Denoiser } from '../models/denoiser.ts';
 import type { DDPMScheduler } from '../schedulers/ddpm.ts';
 import { tidy } from '../tensor.ts';
 import { variationalBound, type BoundTerms, type DecoderKind } from './bound.ts';
+import { BoundWorkers } from './bound-workers.ts';
 
 /** z of the two-sided 95% interval of a normal distribution. */
 const Z95 = 1.959963984540054;
@@ -29,6 +30,11 @@ export interface LikelihoodEvaluationOptions {
    * Default 'data'.
    */
   labels?: 'data' | 'null';
+  /**
+   * Threads computing each batch (this one and workers - 1 worker threads: likelihood/bound-workers.ts): an integer
+   * >= 1. The terms are the same with any number. Default 1.
+   */
+  workers?: number;
   /** Called after every timestep of every batch: examples done before this batch, the batch size, t. */
   onProgress?: (done: number, batch: number, timestep: number) => void;
 }
@@ -60,28 +66,38 @@ export async function evaluateLikelihood(
   model: Denoiser, scheduler: DDPMScheduler, dataset: Dataset, options: LikelihoodEvaluationOptions,
 ): Promise<LikelihoodEvaluation> {
   const op = 'evaluateLikelihood';
-  const { decoder, batchSize = 64, seed = 0, labels = 'data', numSteps, onProgress } = options;
+  const { decoder, batchSize = 64, seed = 0, labels = 'data', numSteps, workers = 1, onProgress } = options;
   const indices = options.indices ? Array.from(options.indices) : Array.from({ length: dataset.size }, (_, i) => i);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${op}: batchSize must be an integer >= 1, got ${String(batchSize)}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`${op}: workers must be an integer >= 1, got ${String(workers)}`);
   if (labels !== 'data' && labels !== 'null') throw new Error(`${op}: labels must be 'data' or 'null', got ${String(labels)}`);
   if (indices.length === 0) throw new Error(`${op}: there are no examples to evaluate`);
   const bad = indices.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= dataset.size);
   if (bad >= 0) throw new Error(`${op}: indices[${bad}] = ${indices[bad]} is not an example of ${dataset.name} (0 .. ${dataset.size - 1})`);
   const num = indices.length;
   const parts = { total: new Float64Array(num), prior: new Float64Array(num), diffusion: new Float64Array(num), decoder: new Float64Array(num) };
-  for (let start = 0; start < num; start += batchSize) {
-    const batchIndices = indices.slice(start, start + batchSize);
-    const terms = tidy(() => {
-      const { x, labels: dataLabels } = dataset.batch(Int32Array.from(batchIndices));
-      const classLabels = model.numClasses === 0 ? null
-        : labels === 'null' ? new Int32Array(batchIndices.length).fill(model.numClasses) : dataLabels;
-      return variationalBound(model, scheduler, x, {
-        decoder, seed, exampleIndices: batchIndices, classLabels, ...(numSteps !== undefined && { numSteps }),
-        onTimestep: onProgress && ((t) => onProgress(start, batchIndices.length, t)),
-      });
-    });
-    for (const key of ['total', 'prior', 'diffusion', 'decoder'] as const) parts[key].set(terms[key], start);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+  const pool = workers > 1 ? await BoundWorkers.start(model, scheduler, workers) : null;
+  try {
+    for (let start = 0; start < num; start += batchSize) {
+      const batchIndices = indices.slice(start, start + batchSize);
+      const batch = tidy(() => dataset.batch(Int32Array.from(batchIndices)));
+      try {
+        const classLabels = model.numClasses === 0 ? null
+          : labels === 'null' ? new Int32Array(batchIndices.length).fill(model.numClasses) : batch.labels;
+        const boundOptions = {
+          decoder, seed, exampleIndices: batchIndices, classLabels, ...(numSteps !== undefined && { numSteps }),
+          ...(onProgress && { onTimestep: (t: number) => onProgress(start, batchIndices.length, t) }),
+        };
+        const terms = pool ? await pool.bound(batch.x, boundOptions) : variationalBound(model, scheduler, batch.x, boundOptions);
+        for (const key of ['total', 'prior', 'diffusion', 'decoder'] as const) parts[key].set(terms[key], start);
+      } finally {
+        batch.x.dispose();
+        batch.condition?.dispose();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  } finally {
+    pool?.close();
   }
   return {
     num, total: estimate(parts.total), prior: estimate(parts.prior), diffusion: estimate(parts.diffusion), decoder: estimate(parts.decoder),

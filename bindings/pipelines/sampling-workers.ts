@@ -12,13 +12,11 @@
  * the whole batch), `latents` or `onStep`.
  */
 import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
-import type { ModelKind } from '../models/model.ts';
+import type { NoiseAwareClassifier } from '../models/classifier.ts';
+import { modelMessage, type ModelMessage } from '../models/registry.ts';
 import { schedulerClassName, type SchedulerClassName } from '../schedulers/index.ts';
 import { Tensor } from '../tensor.ts';
 import type { DiffusionPipeline, GenerateOptions } from './pipeline.ts';
-
-/** A model as plain data, to cross into a worker. */
-export interface ModelMessage { kind: ModelKind; config: object; weights: Float32Array }
 
 /** The generate() options a worker receives (plain data: the conditioning images as their values and shape). */
 export type WorkerGenerateOptions = Omit<GenerateOptions, 'classifier' | 'latents' | 'onStep' | 'classLabels' | 'condition'> & {
@@ -36,12 +34,11 @@ export class SamplingWorkers {
   private constructor(private readonly pipeline: DiffusionPipeline, private readonly channels: WorkerChannel<SamplingRequest, SamplingReply>[]) {}
 
   /** Starts `count - 1` workers (this thread is the first of `count`) with copies of the pipeline's parts. */
-  static async start(pipeline: DiffusionPipeline, count: number, classifier: { kind: string; config: object; params: { values: Tensor } } | null = null): Promise<SamplingWorkers> {
+  static async start(pipeline: DiffusionPipeline, count: number, classifier: NoiseAwareClassifier | null = null): Promise<SamplingWorkers> {
     if (!Number.isInteger(count) || count < 1) throw new Error(`SamplingWorkers: count must be an integer >= 1, got ${count}`);
     const name = schedulerClassName(pipeline.scheduler);
     if (name === null) throw new Error('SamplingWorkers: the pipeline\'s scheduler is not one of the library\'s (SCHEDULER_CLASSES)');
-    const message = (m: { kind: string; config: object; params: { values: Tensor } }): ModelMessage => ({ kind: m.kind as ModelKind, config: m.config, weights: m.params.values.toFloat32Array() });
-    const init: SamplingRequest = { type: 'init', model: message(pipeline.model), scheduler: { name, config: pipeline.scheduler.config }, classifier: classifier && message(classifier) };
+    const init: SamplingRequest = { type: 'init', model: modelMessage(pipeline.model), scheduler: { name, config: pipeline.scheduler.config }, classifier: classifier && modelMessage(classifier) };
     const fromSource = import.meta.url.endsWith('.ts');
     const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
     const channels = await Promise.all(Array.from({ length: count - 1 }, () =>

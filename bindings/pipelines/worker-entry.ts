@@ -6,19 +6,14 @@
 import { init } from '../core/instance.ts';
 import { serveParent } from '../core/platform-worker.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
-import { createModel } from '../models/registry.ts';
+import type { Denoiser } from '../models/denoiser.ts';
+import { modelFromMessage } from '../models/registry.ts';
 import { SCHEDULER_CLASSES } from '../schedulers/index.ts';
 import { DiffusionPipeline, type PipelineScheduler } from './pipeline.ts';
-import { generateOn, type ModelMessage, type SamplingReply, type SamplingRequest } from './sampling-workers.ts';
+import { generateOn, type SamplingReply, type SamplingRequest } from './sampling-workers.ts';
 
 let pipeline: DiffusionPipeline | null = null;
 let classifier: NoiseAwareClassifier | null = null;
-
-function rebuild(message: ModelMessage) {
-  const model = createModel(message.kind, message.config);
-  model.params.values.view().set(message.weights);
-  return model;
-}
 
 async function handle(request: SamplingRequest): Promise<SamplingReply> {
   try {
@@ -26,8 +21,8 @@ async function handle(request: SamplingRequest): Promise<SamplingReply> {
       await init();
       const schedulerClass = SCHEDULER_CLASSES[request.scheduler.name] as unknown as { fromConfig(config: object): PipelineScheduler };
       const scheduler = schedulerClass.fromConfig(request.scheduler.config);
-      pipeline = new DiffusionPipeline({ model: rebuild(request.model), scheduler });
-      classifier = request.classifier && (rebuild(request.classifier) as NoiseAwareClassifier);
+      pipeline = new DiffusionPipeline({ model: modelFromMessage(request.model) as Denoiser, scheduler });
+      classifier = request.classifier && (modelFromMessage(request.classifier) as NoiseAwareClassifier);
       return { type: 'ready' };
     }
     if (!pipeline) throw new Error('generate requested before init');

@@ -5,7 +5,7 @@
 import { randInt, randn } from '../ops/random.ts';
 import { STREAMS } from '../random-streams.ts';
 import type { Denoiser } from '../models/denoiser.ts';
-import type { ModelKind } from '../models/model.ts';
+import { modelMessage } from '../models/registry.ts';
 import type { SchedulerOptions } from '../schedulers/index.ts';
 import { DistillationTeacher, type DistillationRecipe } from './distillation-teacher.ts';
 import type { ShardInput, TargetSource } from './gradients.ts';
@@ -63,7 +63,7 @@ export class DistillationTrainer extends Trainer {
   protected override teacherMessage(): TeacherMessage {
     const { teacher } = this.teacher;
     return {
-      kind: teacher.kind as ModelKind, config: teacher.config, weights: teacher.params.values.toFloat32Array(),
+      ...modelMessage(teacher),
       scheduler: this.scheduler.config as SchedulerOptions,
       recipe: { studentSteps: this.teacher.grid.length - 1, guidanceScale: this.teacher.guidanceScale },
     };

@@ -5,7 +5,7 @@
  */
 import { init } from '../core/instance.ts';
 import type { Denoiser } from '../models/denoiser.ts';
-import { createModel } from '../models/registry.ts';
+import { createModel, modelFromMessage } from '../models/registry.ts';
 import { DDPMScheduler } from '../schedulers/ddpm.ts';
 import { DistillationTeacher } from './distillation-teacher.ts';
 import { DiffusionObjective } from './objective.ts';
@@ -34,9 +34,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
 
 /** The distillation teacher the trainer described: its model with its weights, its schedule, its recipe. */
 function rebuildTeacher(message: TeacherMessage): DistillationTeacher {
-  const teacherModel = createModel(message.kind, message.config);
-  teacherModel.params.values.view().set(message.weights);
-  return new DistillationTeacher(teacherModel, DDPMScheduler.fromConfig(message.scheduler), message.recipe);
+  return new DistillationTeacher(modelFromMessage(message), DDPMScheduler.fromConfig(message.scheduler), message.recipe);
 }
 
 const transferables = (reply: WorkerReply) => (reply.type === 'gradients' ? reply.grads.map((g) => g.buffer as ArrayBuffer) : []);

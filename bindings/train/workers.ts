@@ -7,6 +7,7 @@
  */
 import type { Denoiser } from '../models/denoiser.ts';
 import type { ModelKind } from '../models/model.ts';
+import type { ModelMessage } from '../models/registry.ts';
 import { Tensor } from '../tensor.ts';
 import type { SchedulerOptions } from '../schedulers/index.ts';
 import type { DistillationRecipe } from './distillation-teacher.ts';
@@ -34,10 +35,7 @@ export interface ShardMessage {
 }
 
 /** A distillation teacher as plain data, for a worker to rebuild it (train/distillation-teacher.ts). */
-export interface TeacherMessage {
-  kind: ModelKind;
-  config: object;
-  weights: Float32Array;
+export interface TeacherMessage extends ModelMessage {
   scheduler: SchedulerOptions;
   recipe: DistillationRecipe;
 }

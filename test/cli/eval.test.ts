@@ -46,10 +46,10 @@ test('2-D points: nats/dim with its three parts and a 95% interval, as text and 
   assert.ok(text.stdout.includes(report.natsPerDim.toFixed(4)), 'the text reports the same number');
 });
 
-test('the result depends on --seed, not on --batch; --variance fixed-small changes it', async () => {
+test('the result depends on --seed, not on --batch or --workers; --variance fixed-small changes it', async () => {
   const runs = await Promise.all([
     ddpm(['eval', ...TOY, '--num', '30', '--json'], cwd),
-    ddpm(['eval', ...TOY, '--num', '30', '--json', '--batch', '7'], cwd),
+    ddpm(['eval', ...TOY, '--num', '30', '--json', '--batch', '7', '--workers', '2'], cwd),
     ddpm(['eval', ...TOY, '--num', '30', '--json', '--seed', '1'], cwd),
     ddpm(['eval', ...TOY, '--num', '30', '--json', '--variance', 'fixed-small'], cwd),
   ]);
@@ -61,11 +61,14 @@ test('the result depends on --seed, not on --batch; --variance fixed-small chang
   assert.is(small.terms.prior, base.terms.prior, 'the prior term does not depend on the reverse variance');
 });
 
-test('digits: bits/dim on the held-out digits, conditioned on their labels or on the null label', async () => {
-  const [labelled, unconditional] = await Promise.all([
+test('digits: bits/dim on the held-out digits, conditioned on their labels or on the null label; the same on 2 threads', async () => {
+  const [labelled, unconditional, threaded] = await Promise.all([
     ddpm(['eval', ...DIGITS, '--num', '3', '--json'], cwd),
     ddpm(['eval', ...DIGITS, '--num', '3', '--labels', 'null'], cwd),
+    ddpm(['eval', ...DIGITS, '--num', '3', '--json', '--workers', '2'], cwd),
   ]);
+  assert.is(threaded.code, 0, threaded.stderr);
+  assert.is(threaded.stdout, labelled.stdout);
   assert.is(labelled.code, 0, labelled.stderr);
   const report = JSON.parse(labelled.stdout);
   assert.equal(Object.keys(report), ['bitsPerDim', 'ci95', 'terms', 'num']);
@@ -80,6 +83,7 @@ test('bad input: one line naming the flag, the value and what is allowed', async
     [['eval', ...TOY, '--labels', 'null'], '--labels null', 'unconditional'],
     [['eval', ...TOY, '--data', 'mnist'], '--data mnist holds images', 'points [2]'],
     [['eval', ...TOY, '--data', 'moons', '--num', '1'], "'--num <n>'", 'integer >= 2'],
+    [['eval', ...TOY, '--workers', '0'], "'--workers <n>'", 'an integer from 1 to 64'],
     [['eval', ...TOY, '--variance', 'fixed-small-log'], "'fixed-small-log'", 'fixed-small', 'fixed-large', 'learned-range'],
     [['eval', ...TOY, '--variance', 'learned-range'], "varianceType 'learned_range' takes the variance from the model", 'predicts none'],
     [['eval', ...DIGITS, '--num', '5000'], '--num 5000', 'the mnist test split has 1000 images'],

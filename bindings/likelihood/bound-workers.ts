@@ -1,0 +1,116 @@
+/**
+ * The variational bound on several cores: a batch divided into contiguous runs, one per thread (this one and
+ * Node worker threads or Web Workers), each thread with its own WebAssembly core and a copy of the model and the
+ * scheduler. An example's noise is addressed by its example index (bound.ts), so every example's terms are the
+ * same bits on any number of threads, and the same as in one `variationalBound` call.
+ *
+ *   const workers = await BoundWorkers.start(model, scheduler, 2);
+ *   const terms = await workers.bound(x0, { decoder: 'discretized', exampleIndices, classLabels });
+ *   workers.close();
+ */
+import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
+import type { Denoiser } from '../models/denoiser.ts';
+import { modelMessage, type ModelMessage } from '../models/registry.ts';
+import { DDPMScheduler } from '../schedulers/ddpm.ts';
+import { Tensor } from '../tensor.ts';
+import { variationalBound, type BoundOptions, type BoundTerms } from './bound.ts';
+
+/** What a worker computes: its run of the batch, as plain data. */
+export type WorkerBoundOptions = Omit<BoundOptions, 'onTimestep' | 'exampleIndices' | 'classLabels'> & {
+  exampleIndices: number[];
+  classLabels: Int32Array | null;
+};
+
+export type BoundRequest =
+  | { type: 'init'; model: ModelMessage; scheduler: object }
+  | { type: 'bound'; x0: { values: Float32Array; shape: number[] }; options: WorkerBoundOptions };
+
+export type BoundReply = { type: 'ready' } | { type: 'terms'; terms: BoundTerms } | { type: 'error'; message: string };
+
+export class BoundWorkers {
+  private constructor(
+    private readonly model: Denoiser, private readonly scheduler: DDPMScheduler, private readonly channels: WorkerChannel<BoundRequest, BoundReply>[],
+  ) {}
+
+  /** Starts `count - 1` workers (this thread is the last of `count`) with copies of the model and the scheduler. */
+  static async start(model: Denoiser, scheduler: DDPMScheduler, count: number): Promise<BoundWorkers> {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`BoundWorkers: count must be an integer >= 1, got ${count}`);
+    if (!(scheduler instanceof DDPMScheduler)) throw new Error('BoundWorkers: scheduler must be a DDPMScheduler (its varianceType is the reverse process\'s variance)');
+    const fromSource = import.meta.url.endsWith('.ts');
+    const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
+    const channels = await Promise.all(Array.from({ length: count - 1 }, () =>
+      spawnWorker<BoundRequest, BoundReply>(entry, fromSource, (error) => ({ type: 'error', message: error }))));
+    try {
+      const init: BoundRequest = { type: 'init', model: modelMessage(model), scheduler: scheduler.config };
+      for (const channel of channels) channel.post(init);
+      for (const channel of channels) await expect(channel, 'ready');
+    } catch (error) {
+      for (const channel of channels) channel.terminate();
+      throw error;
+    }
+    return new BoundWorkers(model, scheduler, channels);
+  }
+
+  get count(): number { return this.channels.length + 1; }
+
+  /**
+   * `variationalBound(model, scheduler, x0, options)` with the batch split between the threads: the same terms.
+   * `onTimestep` follows this thread's run (the last, never empty), which steps through the same timesteps.
+   */
+  async bound(x0: Tensor, options: BoundOptions): Promise<BoundTerms> {
+    const op = 'BoundWorkers.bound';
+    const N = x0.shape[0], perItem = x0.size / Math.max(1, N);
+    const exampleIndices = options.exampleIndices === undefined ? Array.from({ length: N }, (_, n) => n) : Array.from(options.exampleIndices);
+    if (exampleIndices.length !== N) throw new Error(`${op}: options.exampleIndices has ${exampleIndices.length} entries for ${N} items`);
+    const labels = options.classLabels ?? null;
+    if (labels !== null && labels.length !== N) throw new Error(`${op}: options.classLabels has ${labels.length} entries for ${N} items`);
+    const { onTimestep, ...rest } = options;
+    const values = x0.toFloat32Array();
+    const runs = Array.from({ length: this.count }, (_, w) => [Math.floor((w * N) / this.count), Math.floor(((w + 1) * N) / this.count)]);
+    const part = ([from, to]: number[]): WorkerBoundOptions => ({
+      ...rest, exampleIndices: exampleIndices.slice(from, to), classLabels: labels && labels.slice(from, to),
+    });
+    const replies = this.channels.map((channel, w) => {
+      const [from, to] = runs[w];
+      if (to === from) return Promise.resolve(null);
+      channel.post({ type: 'bound', x0: { values: values.slice(from * perItem, to * perItem), shape: [to - from, ...x0.shape.slice(1)] }, options: part(runs[w]) });
+      return expect(channel, 'terms').then((reply) => (reply as Extract<BoundReply, { type: 'terms' }>).terms);
+    });
+    const theirs = Promise.all(replies);
+    theirs.catch(() => {}); // awaited below; this thread's own failure comes first
+    const [from, to] = runs[this.count - 1];
+    const run = Tensor.from(values.subarray(from * perItem, to * perItem), [to - from, ...x0.shape.slice(1)]);
+    let mine: BoundTerms;
+    try {
+      mine = variationalBound(this.model, this.scheduler, run, { ...part(runs[this.count - 1]), ...(onTimestep && { onTimestep }) });
+    } finally {
+      run.dispose();
+    }
+    return joinRuns([...(await theirs), mine].filter((terms): terms is BoundTerms => terms !== null));
+  }
+
+  close(): void {
+    for (const channel of this.channels) channel.terminate();
+  }
+}
+
+/** The terms of consecutive runs of a batch, as one batch's. */
+function joinRuns(runs: BoundTerms[]): BoundTerms {
+  const join = (pick: (terms: BoundTerms) => Float64Array) => {
+    const out = new Float64Array(runs.reduce((n, terms) => n + pick(terms).length, 0));
+    let at = 0;
+    for (const terms of runs) { out.set(pick(terms), at); at += pick(terms).length; }
+    return out;
+  };
+  return {
+    total: join((t) => t.total), prior: join((t) => t.prior), diffusion: join((t) => t.diffusion), decoder: join((t) => t.decoder),
+    perTimestep: runs[0].perTimestep.map((_, i) => join((t) => t.perTimestep[i])),
+  };
+}
+
+async function expect(channel: WorkerChannel<BoundRequest, BoundReply>, type: BoundReply['type']): Promise<BoundReply> {
+  const reply = await channel.next();
+  if (reply.type === 'error') throw new Error(`likelihood worker failed: ${reply.message}`);
+  if (reply.type !== type) throw new Error(`likelihood worker: expected '${type}', got '${reply.type}'`);
+  return reply;
+}
