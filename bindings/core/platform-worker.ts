@@ -1,8 +1,8 @@
 /**
- * The two halves of a training worker's channel on whatever the runtime has: Node's worker_threads, or the web's
- * Worker (browsers, Deno, Bun). Node's module comes from process.getBuiltinModule at run time, not from an
- * import, so the main entry bundles for the browser with no flag and no stub (esbuild, Rollup, Vite, webpack),
- * and nothing Node-only loads unless training actually starts workers in Node.
+ * The two halves of a worker's channel (training, sampling, the likelihood bound) on whatever the runtime has:
+ * Node's worker_threads, or the web's Worker (browsers, Deno, Bun). Node's module comes from
+ * process.getBuiltinModule at run time, not from an import, so the main entry bundles for the browser with no flag
+ * and no stub (esbuild, Rollup, Vite, webpack), and nothing Node-only loads unless workers actually start in Node.
  */
 
 /** One end of a message channel: post, receive in order, close. */
@@ -25,7 +25,7 @@ export function isNode(): boolean {
 function workerThreads(): WorkerThreads {
   const node = nodeProcess()!;
   if (typeof node.getBuiltinModule !== 'function') {
-    throw new Error(`training workers need Node 20.16 or later (process.getBuiltinModule); this is Node ${node.versions?.node}`);
+    throw new Error(`worker threads need Node 20.16 or later (process.getBuiltinModule); this is Node ${node.versions?.node}`);
   }
   return node.getBuiltinModule('node:worker_threads') as WorkerThreads;
 }

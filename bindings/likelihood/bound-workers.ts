@@ -13,7 +13,7 @@ import type { Denoiser } from '../models/denoiser.ts';
 import { modelMessage, type ModelMessage } from '../models/registry.ts';
 import { DDPMScheduler } from '../schedulers/ddpm.ts';
 import { Tensor } from '../tensor.ts';
-import { variationalBound, type BoundOptions, type BoundTerms } from './bound.ts';
+import { checkBoundArguments, variationalBound, type BoundOptions, type BoundTerms } from './bound.ts';
 
 /** What a worker computes: its run of the batch, as plain data. */
 export type WorkerBoundOptions = Omit<BoundOptions, 'onTimestep' | 'exampleIndices' | 'classLabels'> & {
@@ -27,7 +27,13 @@ export type BoundRequest =
 
 export type BoundReply = { type: 'ready' } | { type: 'terms'; terms: BoundTerms } | { type: 'error'; message: string };
 
+/**
+ * This thread takes the last run (the sampling and training workers take the first): with fewer items than
+ * threads the last run is the one never empty, so `onTimestep` always fires.
+ */
 export class BoundWorkers {
+  private closed = false;
+
   private constructor(
     private readonly model: Denoiser, private readonly scheduler: DDPMScheduler, private readonly channels: WorkerChannel<BoundRequest, BoundReply>[],
   ) {}
@@ -55,41 +61,44 @@ export class BoundWorkers {
 
   /**
    * `variationalBound(model, scheduler, x0, options)` with the batch split between the threads: the same terms.
-   * `onTimestep` follows this thread's run (the last, never empty), which steps through the same timesteps.
+   * The whole batch is checked here first, so a bad item is named by its place in the batch. `onTimestep` follows
+   * this thread's run, which steps through the same timesteps as the others (it may finish before them).
    */
   async bound(x0: Tensor, options: BoundOptions): Promise<BoundTerms> {
     const op = 'BoundWorkers.bound';
+    if (this.closed) throw new Error(`${op}: the workers are closed`);
+    const { exampleIndices, classLabels } = checkBoundArguments(op, this.model, this.scheduler, x0, options);
     const N = x0.shape[0], perItem = x0.size / Math.max(1, N);
-    const exampleIndices = options.exampleIndices === undefined ? Array.from({ length: N }, (_, n) => n) : Array.from(options.exampleIndices);
-    if (exampleIndices.length !== N) throw new Error(`${op}: options.exampleIndices has ${exampleIndices.length} entries for ${N} items`);
-    const labels = options.classLabels ?? null;
-    if (labels !== null && labels.length !== N) throw new Error(`${op}: options.classLabels has ${labels.length} entries for ${N} items`);
+    if (classLabels !== null && classLabels.length !== N) throw new Error(`${op}: options.classLabels has ${classLabels.length} entries for ${N} items`);
     const { onTimestep, ...rest } = options;
     const values = x0.toFloat32Array();
     const runs = Array.from({ length: this.count }, (_, w) => [Math.floor((w * N) / this.count), Math.floor(((w + 1) * N) / this.count)]);
     const part = ([from, to]: number[]): WorkerBoundOptions => ({
-      ...rest, exampleIndices: exampleIndices.slice(from, to), classLabels: labels && labels.slice(from, to),
+      ...rest, exampleIndices: exampleIndices.slice(from, to), classLabels: classLabels && classLabels.slice(from, to),
     });
     const replies = this.channels.map((channel, w) => {
       const [from, to] = runs[w];
       if (to === from) return Promise.resolve(null);
-      channel.post({ type: 'bound', x0: { values: values.slice(from * perItem, to * perItem), shape: [to - from, ...x0.shape.slice(1)] }, options: part(runs[w]) });
+      const run = values.slice(from * perItem, to * perItem);
+      channel.post({ type: 'bound', x0: { values: run, shape: [to - from, ...x0.shape.slice(1)] }, options: part(runs[w]) }, [run.buffer as ArrayBuffer]);
       return expect(channel, 'terms').then((reply) => (reply as Extract<BoundReply, { type: 'terms' }>).terms);
     });
-    const theirs = Promise.all(replies);
-    theirs.catch(() => {}); // awaited below; this thread's own failure comes first
     const [from, to] = runs[this.count - 1];
     const run = Tensor.from(values.subarray(from * perItem, to * perItem), [to - from, ...x0.shape.slice(1)]);
     let mine: BoundTerms;
     try {
       mine = variationalBound(this.model, this.scheduler, run, { ...part(runs[this.count - 1]), ...(onTimestep && { onTimestep }) });
+    } catch (error) {
+      await Promise.allSettled(replies); // the workers' answers to this batch, so that the next call gets its own
+      throw error;
     } finally {
       run.dispose();
     }
-    return joinRuns([...(await theirs), mine].filter((terms): terms is BoundTerms => terms !== null));
+    return joinRuns([...(await Promise.all(replies)), mine].filter((terms): terms is BoundTerms => terms !== null));
   }
 
   close(): void {
+    this.closed = true;
     for (const channel of this.channels) channel.terminate();
   }
 }
@@ -102,10 +111,9 @@ function joinRuns(runs: BoundTerms[]): BoundTerms {
     for (const terms of runs) { out.set(pick(terms), at); at += pick(terms).length; }
     return out;
   };
-  return {
-    total: join((t) => t.total), prior: join((t) => t.prior), diffusion: join((t) => t.diffusion), decoder: join((t) => t.decoder),
-    perTimestep: runs[0].perTimestep.map((_, i) => join((t) => t.perTimestep[i])),
-  };
+  const perTimestep = runs[0].perTimestep.map((_, i) => join((t) => t.perTimestep[i]));
+  // As in variationalBound's result, the decoder term is perTimestep[0] itself.
+  return { total: join((t) => t.total), prior: join((t) => t.prior), diffusion: join((t) => t.diffusion), decoder: perTimestep[0], perTimestep };
 }
 
 async function expect(channel: WorkerChannel<BoundRequest, BoundReply>, type: BoundReply['type']): Promise<BoundReply> {

@@ -98,14 +98,9 @@ export interface BoundTerms {
  */
 export function variationalBound(model: Denoiser, scheduler: DDPMScheduler, x0: Tensor, options: BoundOptions): BoundTerms {
   const op = 'variationalBound';
-  if (!(scheduler instanceof DDPMScheduler)) {
-    throw new Error(`${op}: scheduler must be a DDPMScheduler (its varianceType is the reverse process's variance), got ${(scheduler as object | null)?.constructor?.name ?? String(scheduler)}`);
-  }
-  const shape = tensorArg(op, 'x0', x0);
-  const o = checkOptions(op, model, shape, options);
-  checkVariance(op, model, scheduler);
-  const N = shape[0], M = x0.size / Math.max(1, N);
-  const tables = boundTables(scheduler, chainOf(op, scheduler, o.numSteps), o.decoder);
+  const o = checkBoundArguments(op, model, scheduler, x0, options);
+  const shape = x0.shape, N = shape[0], M = x0.size / Math.max(1, N);
+  const tables = boundTables(scheduler, o.chain, o.decoder);
   const K = tables.timesteps.length;
   const terms = { perTimestep: new Array<Float64Array>(K), diffusion: new Float64Array(N) };
   for (let i = K - 1; i >= 0; i--) {
@@ -127,6 +122,20 @@ export function variationalBound(model: Denoiser, scheduler: DDPMScheduler, x0: 
   const decoder = terms.perTimestep[0];
   const total = Float64Array.from(prior, (p, n) => p + terms.diffusion[n] + decoder[n]);
   return { total, prior, diffusion: terms.diffusion, decoder, perTimestep: terms.perTimestep };
+}
+
+/**
+ * `variationalBound`'s checks, with its one-line errors under the name `op`, before any model call: for a caller
+ * that splits a batch (bound-workers.ts) and refuses it whole. Returns the resolved options and the chain's grid.
+ */
+export function checkBoundArguments(op: string, model: Denoiser, scheduler: DDPMScheduler, x0: Tensor, options: BoundOptions): ResolvedOptions & { chain: Int32Array | undefined } {
+  if (!(scheduler instanceof DDPMScheduler)) {
+    throw new Error(`${op}: scheduler must be a DDPMScheduler (its varianceType is the reverse process's variance), got ${(scheduler as object | null)?.constructor?.name ?? String(scheduler)}`);
+  }
+  const shape = tensorArg(op, 'x0', x0);
+  const resolved = checkOptions(op, model, shape, options);
+  checkVariance(op, model, scheduler);
+  return { ...resolved, chain: chainOf(op, scheduler, resolved.numSteps) };
 }
 
 /** The chain's posterior tables, with the reverse step's log-variance for the fixed types (see the top of the file). */

@@ -31,11 +31,14 @@ export interface LikelihoodEvaluationOptions {
    */
   labels?: 'data' | 'null';
   /**
-   * Threads computing each batch (this one and workers - 1 worker threads: likelihood/bound-workers.ts): an integer
-   * >= 1. The terms are the same with any number. Default 1.
+   * Threads computing each batch (this one and workers - 1 worker threads: likelihood/bound-workers.ts; no more
+   * than a batch has items): an integer >= 1. The terms are the same with any number. Default 1.
    */
   workers?: number;
-  /** Called after every timestep of every batch: examples done before this batch, the batch size, t. */
+  /**
+   * Called after every timestep of every batch (with workers, as this thread's share of the batch passes it):
+   * examples done before this batch, the batch size, t.
+   */
   onProgress?: (done: number, batch: number, timestep: number) => void;
 }
 
@@ -76,7 +79,9 @@ export async function evaluateLikelihood(
   if (bad >= 0) throw new Error(`${op}: indices[${bad}] = ${indices[bad]} is not an example of ${dataset.name} (0 .. ${dataset.size - 1})`);
   const num = indices.length;
   const parts = { total: new Float64Array(num), prior: new Float64Array(num), diffusion: new Float64Array(num), decoder: new Float64Array(num) };
-  const pool = workers > 1 ? await BoundWorkers.start(model, scheduler, workers) : null;
+  // No more threads than a batch has items.
+  const threads = Math.min(workers, batchSize, num);
+  const pool = threads > 1 ? await BoundWorkers.start(model, scheduler, threads) : null;
   try {
     for (let start = 0; start < num; start += batchSize) {
       const batchIndices = indices.slice(start, start + batchSize);

@@ -35,5 +35,11 @@ async function handle(request: BoundRequest): Promise<BoundReply> {
   }
 }
 
-serveParent<BoundRequest, BoundReply>(handle, (reply) =>
-  (reply.type === 'terms' ? [reply.terms.total, reply.terms.prior, reply.terms.diffusion, ...reply.terms.perTimestep].map((a) => a.buffer as ArrayBuffer) : []));
+/** Every array of the terms, each buffer once (the decoder term is perTimestep[0]: a buffer listed twice cannot be transferred). */
+function transferables(reply: BoundReply): ArrayBuffer[] {
+  if (reply.type !== 'terms') return [];
+  const { total, prior, diffusion, decoder, perTimestep } = reply.terms;
+  return [...new Set([total, prior, diffusion, decoder, ...perTimestep].map((a) => a.buffer as ArrayBuffer))];
+}
+
+serveParent<BoundRequest, BoundReply>(handle, transferables);

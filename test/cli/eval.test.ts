@@ -49,13 +49,15 @@ test('2-D points: nats/dim with its three parts and a 95% interval, as text and 
 test('the result depends on --seed, not on --batch or --workers; --variance fixed-small changes it', async () => {
   const runs = await Promise.all([
     ddpm(['eval', ...TOY, '--num', '30', '--json'], cwd),
-    ddpm(['eval', ...TOY, '--num', '30', '--json', '--batch', '7', '--workers', '2'], cwd),
+    ddpm(['eval', ...TOY, '--num', '30', '--json', '--batch', '7'], cwd),
+    ddpm(['eval', ...TOY, '--num', '30', '--json', '--workers', '2'], cwd),
     ddpm(['eval', ...TOY, '--num', '30', '--json', '--seed', '1'], cwd),
     ddpm(['eval', ...TOY, '--num', '30', '--json', '--variance', 'fixed-small'], cwd),
   ]);
   runs.forEach((run) => assert.is(run.code, 0, run.stderr));
-  const [base, batched, reseeded, small] = runs.map((run) => JSON.parse(run.stdout));
+  const [base, batched, threaded, reseeded, small] = runs.map((run) => JSON.parse(run.stdout));
   assert.equal(batched, base);
+  assert.equal(threaded, base);
   assert.not.equal(reseeded.natsPerDim, base.natsPerDim);
   assert.not.equal(small.natsPerDim, base.natsPerDim);
   assert.is(small.terms.prior, base.terms.prior, 'the prior term does not depend on the reverse variance');

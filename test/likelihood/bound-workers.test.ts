@@ -52,27 +52,50 @@ test('evaluateLikelihood with workers: the same per-example bounds and intervals
   assert.is(calls, 2 * 6, 'two batches of six steps');
 });
 
-test('bad input and failures: one-line errors, and no memory kept', async () => {
+test('fewer items than threads: the empty runs are skipped, the same bits', async () => {
+  const x0 = Tensor.from(images.slice(0, 2 * 64), [2, 1, 8, 8]);
+  const options = { decoder: 'discretized' as const, seed: 1, classLabels: labels.slice(0, 2) };
+  const workers = await BoundWorkers.start(model, scheduler, 3);
+  try {
+    let timesteps = 0;
+    assert.equal(bits(await workers.bound(x0, { ...options, onTimestep: () => timesteps++ })), bits(variationalBound(model, scheduler, x0, options)));
+    assert.is(timesteps, 12);
+  } finally {
+    workers.close();
+    x0.dispose();
+  }
+});
+
+test('bad input and failures: one-line errors naming the item in the batch, the workers usable afterwards, no memory kept', async () => {
   const dataset = new ArrayDataset('images', images, [1, 8, 8], labels, ['a', 'b', 'c']);
   const before = memoryStats().liveBytes;
   const message = (promise: Promise<unknown>) => promise.then(() => 'no error', (e: Error) => e.message);
   assert.match(await message(evaluateLikelihood(model, scheduler, dataset, { decoder: 'discretized', workers: 0 })), /evaluateLikelihood: workers must be an integer >= 1, got 0/);
+  assert.match(await message(evaluateLikelihood(model, scheduler, dataset, { decoder: 'discretized', workers: 2, numSteps: 99 })),
+    /BoundWorkers.bound: options.numSteps must be an integer in \[1, 12\]/);
   assert.match(await message(BoundWorkers.start(model, {} as DDPMScheduler, 2)), /BoundWorkers: scheduler must be a DDPMScheduler/);
   const workers = await BoundWorkers.start(model, scheduler, 2);
   const x0 = Tensor.from(images, [N, 1, 8, 8]);
+  // Item 0 is in the worker's run, item 6 in this thread's.
+  const withNaN = (item: number) => Tensor.from(images.map((v, i) => (Math.floor(i / 64) === item ? NaN : v)), [N, 1, 8, 8]);
+  const [first, last] = [withNaN(0), withNaN(6)];
+  const options = { decoder: 'discretized' as const, classLabels: labels };
   try {
+    // The whole batch is checked before any thread starts: the item is named by its place in the batch.
+    assert.match(await message(workers.bound(x0, { ...options, exampleIndices: [0, 1, 2, 3, 4, 5, -6] })), /BoundWorkers.bound: options.exampleIndices\[6\] must be an integer/);
     assert.match(await message(workers.bound(x0, { decoder: 'discretized', exampleIndices: [0, 1] })), /BoundWorkers.bound: options.exampleIndices has 2 entries for 7 items/);
-    // The first run is a worker's: its error comes back with the bound's own message.
-    assert.match(await message(workers.bound(x0, { decoder: 'discretized', classLabels: labels, exampleIndices: [-1, 1, 2, 3, 4, 5, 6] })),
-      /likelihood worker failed: variationalBound: options.exampleIndices\[0\] must be an integer/);
-    // This thread's run fails: its error, and the worker is still usable afterwards.
-    assert.match(await message(workers.bound(x0, { decoder: 'discretized', classLabels: labels, exampleIndices: [0, 1, 2, 3, 4, 5, -6] })),
-      /variationalBound: options.exampleIndices\[3\] must be an integer/);
-    assert.is((await workers.bound(x0, { decoder: 'discretized', classLabels: labels })).total.length, N);
+    assert.match(await message(workers.bound(x0, { ...options, classLabels: labels.slice(1) })), /BoundWorkers.bound: options.classLabels has 6 entries for 7 items/);
+    // A failure in a worker comes back with the bound's own message; one in this thread is thrown as it is.
+    assert.match(await message(workers.bound(first, options)), /likelihood worker failed: variationalBound: the term at timestep 11 is NaN for item 0/);
+    assert.match(await message(workers.bound(last, options)), /variationalBound: the term at timestep 11 is NaN for item \d/);
+    // Each later call gets its own answers.
+    const reseeded = { ...options, seed: 3, exampleIndices: [6, 5, 4, 3, 2, 1, 0] };
+    assert.equal(bits(await workers.bound(x0, reseeded)), bits(variationalBound(model, scheduler, x0, reseeded)));
   } finally {
-    x0.dispose();
+    for (const t of [x0, first, last]) t.dispose();
     workers.close();
   }
+  assert.match(await message(workers.bound(x0, options)), /BoundWorkers.bound: the workers are closed/);
   assert.is(memoryStats().liveBytes, before, 'every tensor of the failed calls was freed');
 });
 
