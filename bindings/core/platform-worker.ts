@@ -45,9 +45,15 @@ export async function spawnWorker<Out, In>(entry: URL, fromSource: boolean, onEr
     const worker = fromSource
       ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true })
       : new Worker(entry);
+    let terminated = false;
     worker.on('message', deliver);
     worker.on('error', (error) => deliver(onError(error.message)));
-    return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => void worker.terminate() };
+    // A worker that stops on its own (process.exit, or killed) would leave the parent waiting for ever.
+    worker.on('exit', (code) => { if (!terminated) deliver(onError(`the worker stopped (exit code ${code})`)); });
+    return {
+      post: (m, transfer) => worker.postMessage(m, transfer ?? []), next,
+      terminate: () => { terminated = true; void worker.terminate(); },
+    };
   }
   const worker = new Worker(entry, { type: 'module' });
   worker.onmessage = (event: MessageEvent<In>) => deliver(event.data);
