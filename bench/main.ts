@@ -2,8 +2,8 @@
  * The benchmark behind `npm run bench` and `ddpm bench [--quick]`: every kernel family against the SIMD128 peak
  * measured in the same run; TensorFlow.js-wasm (interleaved) and PyTorch where they are installed, each column
  * headed with what was measured; the whole training step on one and two cores; the inference kernels at the
- * shipped U-Nets' shapes; the sampler's forward pass against onnxruntime-web (where installed), with its per-op
- * profile; sampling; memory. Prints one Markdown report to stdout (progress goes to stderr). Compiled into
+ * shipped U-Nets' shapes; the sampler's forward pass against onnxruntime-web (where installed); sampling;
+ * memory. Prints one Markdown report to stdout (progress goes to stderr). Compiled into
  * dist/bench/ and shipped, so `ddpm bench` runs from the installed package.
  *
  *   node --import tsx bench/main.ts [--quick] [--out FILE] [--save]
