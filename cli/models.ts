@@ -6,8 +6,8 @@
  *   most 8 (or odd), self-attention there with 4 heads, GroupNorm of 8 groups, AdaGN ('scale_shift'). `ddpm train`
  *   passes its channel list (train-defaults.ts: 16, 32, 64 for the digits; or --channels), and groups and heads
  *   shrink to divide it; without one (the noise-aware classifier), [32, 64, 64] for 28x28 digits.
- * - Shipped models: `mnist` and `colored-mnist` name files in the package's models/ folder (resolved from the
- *   package, not from the working folder).
+ * - Shipped models: names of files in the package's models/ folder (resolved from the package, not from the working
+ *   folder).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,23 +82,18 @@ function largestDivisor(limit: number, values: readonly number[]): number {
   return 1;
 }
 
-/** How to make a shipped model that is not there yet, where it is not 'ddpm train --data NAME --class-cond'. */
-const MAKE_SHIPPED: Readonly<Record<string, string>> = {
-  'colored-mnist-attributes': 'ddpm train --data colored-mnist-attributes --class-cond --cond-drop 0.2',
-};
-
 /**
  * The file a `--model` value names: a shipped model's name (resolved in the package) or a path. A shipped model
- * that is not there yet is reported as such, not as a missing path. `flag` ('--model', or '' for an argument)
- * starts the message.
+ * missing from the package (a partial copy) is reported as such, not as a missing path. `flag` ('--model', or ''
+ * for an argument) starts the message.
  */
 export function resolveModelFile(value: string, flag: string): string {
   const shipped = SHIPPED_MODELS[value];
   if (shipped === undefined || existsSync(value)) return value;
   const path = join(packageRoot(), shipped);
   if (!existsSync(path)) {
-    fail(`${flag ? `${flag} ` : ''}${value}: the shipped model '${value}' is missing (${shown(path)} is not there yet); train one with ` +
-      `'${MAKE_SHIPPED[value] ?? `ddpm train --data ${value} --class-cond`} --out runs/${value}' and pass --model runs/${value}/model.safetensors`);
+    fail(`${flag ? `${flag} ` : ''}${value}: the shipped model '${value}' is missing (${shown(path)} is not there); reinstall ` +
+      "ddpm-wasm, or make it with the README's commands (The shipped models) and pass --model with its path");
   }
   return path;
 }
