@@ -61,19 +61,57 @@ export async function spawnWorker<Out, In>(entry: URL, fromSource: boolean, onEr
   return { post: (m, transfer) => worker.postMessage(m, transfer ?? []), next, terminate: () => worker.terminate() };
 }
 
-/** The worker's side: answers every message from the parent with `handle`'s reply and its transferables. */
+/**
+ * The worker's side: answers every message from the parent with `handle`'s reply and its transferables; an error
+ * `handle` throws is answered as `{ type: 'error', message }`, which the parent's `expectReply` throws again.
+ */
 export function serveParent<In, Out>(handle: (message: In) => Promise<Out>, transferables: (reply: Out) => ArrayBuffer[]): void {
+  const answer = (message: In): Promise<Out> => handle(message).catch((error: Error) => ({ type: 'error', message: error.message }) as Out);
   if (isNode()) {
     const { parentPort } = workerThreads();
     parentPort!.on('message', async (message: In) => {
-      const reply = await handle(message);
+      const reply = await answer(message);
       parentPort!.postMessage(reply, transferables(reply));
     });
     return;
   }
   const scope = globalThis as unknown as { onmessage: (event: MessageEvent<In>) => void; postMessage(m: unknown, t: ArrayBuffer[]): void };
   scope.onmessage = async (event) => {
-    const reply = await handle(event.data);
+    const reply = await answer(event.data);
     scope.postMessage(reply, transferables(reply));
   };
+}
+
+/** What every pool's workers answer: a reply of some type, or `{ type: 'error', message }`. */
+export type WorkerReplyBase = { type: string; message?: string };
+
+/**
+ * The channel's next reply, which must be of `type`: a worker's error, or a reply of another type, is thrown as an
+ * error naming the pool (`what`, e.g. 'sampling worker').
+ */
+export async function expectReply<Out, In extends WorkerReplyBase>(channel: WorkerChannel<Out, In>, type: In['type'], what: string): Promise<In> {
+  const reply = await channel.next();
+  if (reply.type === 'error') throw new Error(`${what} failed: ${reply.message}`);
+  if (reply.type !== type) throw new Error(`${what}: expected '${type}', got '${reply.type}'`);
+  return reply;
+}
+
+/**
+ * Starts `count` workers running the worker-entry module beside `moduleUrl` (the .ts source under tsx when
+ * `moduleUrl` is one, the .js build otherwise), sends each `init` and waits for every 'ready'; when one fails, all
+ * are stopped and the error is thrown. The pools of training, sampling and the likelihood bound start this way.
+ */
+export async function startWorkers<Out, In extends WorkerReplyBase>(moduleUrl: string, count: number, init: Out, what: string): Promise<WorkerChannel<Out, In>[]> {
+  const fromSource = moduleUrl.endsWith('.ts');
+  const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', moduleUrl);
+  const channels = await Promise.all(Array.from({ length: count }, () =>
+    spawnWorker<Out, In>(entry, fromSource, (message) => ({ type: 'error', message }) as In)));
+  try {
+    for (const channel of channels) channel.post(init);
+    await Promise.all(channels.map((channel) => expectReply(channel, 'ready', what)));
+  } catch (error) {
+    for (const channel of channels) channel.terminate();
+    throw error;
+  }
+  return channels;
 }

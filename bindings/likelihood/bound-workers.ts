@@ -8,7 +8,7 @@
  *   const terms = await workers.bound(x0, { decoder: 'discretized', exampleIndices, classLabels });
  *   workers.close();
  */
-import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
+import { expectReply, startWorkers, type WorkerChannel } from '../core/platform-worker.ts';
 import type { Denoiser } from '../models/denoiser.ts';
 import { modelMessage, type ModelMessage } from '../models/registry.ts';
 import { DDPMScheduler } from '../schedulers/ddpm.ts';
@@ -27,6 +27,8 @@ export type BoundRequest =
 
 export type BoundReply = { type: 'ready' } | { type: 'terms'; terms: BoundTerms } | { type: 'error'; message: string };
 
+const WHAT = 'likelihood worker';
+
 /**
  * This thread takes the last run (the sampling and training workers take the first): with fewer items than
  * threads the last run is the one never empty, so `onTimestep` always fires.
@@ -42,19 +44,8 @@ export class BoundWorkers {
   static async start(model: Denoiser, scheduler: DDPMScheduler, count: number): Promise<BoundWorkers> {
     if (!Number.isInteger(count) || count < 1) throw new Error(`BoundWorkers: count must be an integer >= 1, got ${count}`);
     if (!(scheduler instanceof DDPMScheduler)) throw new Error('BoundWorkers: scheduler must be a DDPMScheduler (its varianceType is the reverse process\'s variance)');
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
-    const channels = await Promise.all(Array.from({ length: count - 1 }, () =>
-      spawnWorker<BoundRequest, BoundReply>(entry, fromSource, (error) => ({ type: 'error', message: error }))));
-    try {
-      const init: BoundRequest = { type: 'init', model: modelMessage(model), scheduler: scheduler.config };
-      for (const channel of channels) channel.post(init);
-      for (const channel of channels) await expect(channel, 'ready');
-    } catch (error) {
-      for (const channel of channels) channel.terminate();
-      throw error;
-    }
-    return new BoundWorkers(model, scheduler, channels);
+    const init: BoundRequest = { type: 'init', model: modelMessage(model), scheduler: scheduler.config };
+    return new BoundWorkers(model, scheduler, await startWorkers<BoundRequest, BoundReply>(import.meta.url, count - 1, init, WHAT));
   }
 
   get count(): number { return this.channels.length + 1; }
@@ -81,7 +72,7 @@ export class BoundWorkers {
       if (to === from) return Promise.resolve(null);
       const run = values.slice(from * perItem, to * perItem);
       channel.post({ type: 'bound', x0: { values: run, shape: [to - from, ...x0.shape.slice(1)] }, options: part(runs[w]) }, [run.buffer as ArrayBuffer]);
-      return expect(channel, 'terms').then((reply) => (reply as Extract<BoundReply, { type: 'terms' }>).terms);
+      return expectReply(channel, 'terms', WHAT).then((reply) => (reply as Extract<BoundReply, { type: 'terms' }>).terms);
     });
     const [from, to] = runs[this.count - 1];
     const run = Tensor.from(values.subarray(from * perItem, to * perItem), [to - from, ...x0.shape.slice(1)]);
@@ -114,11 +105,4 @@ function joinRuns(runs: BoundTerms[]): BoundTerms {
   const perTimestep = runs[0].perTimestep.map((_, i) => join((t) => t.perTimestep[i]));
   // As in variationalBound's result, the decoder term is perTimestep[0] itself.
   return { total: join((t) => t.total), prior: join((t) => t.prior), diffusion: join((t) => t.diffusion), decoder: perTimestep[0], perTimestep };
-}
-
-async function expect(channel: WorkerChannel<BoundRequest, BoundReply>, type: BoundReply['type']): Promise<BoundReply> {
-  const reply = await channel.next();
-  if (reply.type === 'error') throw new Error(`likelihood worker failed: ${reply.message}`);
-  if (reply.type !== type) throw new Error(`likelihood worker: expected '${type}', got '${reply.type}'`);
-  return reply;
 }

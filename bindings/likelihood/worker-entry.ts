@@ -16,22 +16,18 @@ let model: Denoiser | null = null;
 let scheduler: DDPMScheduler | null = null;
 
 async function handle(request: BoundRequest): Promise<BoundReply> {
+  if (request.type === 'init') {
+    await init();
+    model = modelFromMessage(request.model) as Denoiser;
+    scheduler = DDPMScheduler.fromConfig(request.scheduler);
+    return { type: 'ready' };
+  }
+  if (!model || !scheduler) throw new Error('bound requested before init');
+  const x0 = Tensor.from(request.x0.values, request.x0.shape);
   try {
-    if (request.type === 'init') {
-      await init();
-      model = modelFromMessage(request.model) as Denoiser;
-      scheduler = DDPMScheduler.fromConfig(request.scheduler);
-      return { type: 'ready' };
-    }
-    if (!model || !scheduler) throw new Error('bound requested before init');
-    const x0 = Tensor.from(request.x0.values, request.x0.shape);
-    try {
-      return { type: 'terms', terms: variationalBound(model, scheduler, x0, request.options) };
-    } finally {
-      x0.dispose();
-    }
-  } catch (error) {
-    return { type: 'error', message: (error as Error).message };
+    return { type: 'terms', terms: variationalBound(model, scheduler, x0, request.options) };
+  } finally {
+    x0.dispose();
   }
 }
 

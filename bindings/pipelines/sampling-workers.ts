@@ -11,7 +11,7 @@
  * Conditioning images (`condition`) are split with the batch. Not with PyTorch's noise (generator 'torch' draws for
  * the whole batch), `latents` or `onStep`.
  */
-import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
+import { expectReply, startWorkers, type WorkerChannel } from '../core/platform-worker.ts';
 import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { modelMessage, type ModelMessage } from '../models/registry.ts';
 import { schedulerClassName, type SchedulerClassName } from '../schedulers/index.ts';
@@ -30,6 +30,8 @@ export type SamplingRequest =
 
 export type SamplingReply = { type: 'ready' } | { type: 'samples'; values: Float32Array } | { type: 'error'; message: string };
 
+const WHAT = 'sampling worker';
+
 export class SamplingWorkers {
   private constructor(private readonly pipeline: DiffusionPipeline, private readonly channels: WorkerChannel<SamplingRequest, SamplingReply>[]) {}
 
@@ -39,18 +41,7 @@ export class SamplingWorkers {
     const name = schedulerClassName(pipeline.scheduler);
     if (name === null) throw new Error('SamplingWorkers: the pipeline\'s scheduler is not one of the library\'s (SCHEDULER_CLASSES)');
     const init: SamplingRequest = { type: 'init', model: modelMessage(pipeline.model), scheduler: { name, config: pipeline.scheduler.config }, classifier: classifier && modelMessage(classifier) };
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
-    const channels = await Promise.all(Array.from({ length: count - 1 }, () =>
-      spawnWorker<SamplingRequest, SamplingReply>(entry, fromSource, (error) => ({ type: 'error', message: error }))));
-    try {
-      for (const channel of channels) channel.post(init);
-      for (const channel of channels) await expect(channel, 'ready');
-    } catch (error) {
-      for (const channel of channels) channel.terminate();
-      throw error;
-    }
-    return new SamplingWorkers(pipeline, channels);
+    return new SamplingWorkers(pipeline, await startWorkers<SamplingRequest, SamplingReply>(import.meta.url, count - 1, init, WHAT));
   }
 
   get count(): number { return this.channels.length + 1; }
@@ -78,7 +69,7 @@ export class SamplingWorkers {
       const run = runs[w + 1];
       if (run[1] === run[0]) return Promise.resolve(new Float32Array(0));
       channel.post({ type: 'generate', options: part(run) });
-      return expect(channel, 'samples').then((reply) => (reply as Extract<SamplingReply, { type: 'samples' }>).values);
+      return expectReply(channel, 'samples', WHAT).then((reply) => (reply as Extract<SamplingReply, { type: 'samples' }>).values);
     });
     const mine = runs[0][1] > runs[0][0] ? await generateOn(this.pipeline, part(runs[0]), options.classifier) : null;
     const theirs = await Promise.all(replies);
@@ -105,11 +96,4 @@ export async function generateOn(pipeline: DiffusionPipeline, options: WorkerGen
   } finally {
     images?.dispose();
   }
-}
-
-async function expect(channel: WorkerChannel<SamplingRequest, SamplingReply>, type: SamplingReply['type']): Promise<SamplingReply> {
-  const reply = await channel.next();
-  if (reply.type === 'error') throw new Error(`sampling worker failed: ${reply.message}`);
-  if (reply.type !== type) throw new Error(`sampling worker: expected '${type}', got '${reply.type}'`);
-  return reply;
 }

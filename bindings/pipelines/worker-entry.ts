@@ -16,23 +16,19 @@ let pipeline: DiffusionPipeline | null = null;
 let classifier: NoiseAwareClassifier | null = null;
 
 async function handle(request: SamplingRequest): Promise<SamplingReply> {
-  try {
-    if (request.type === 'init') {
-      await init();
-      const schedulerClass = SCHEDULER_CLASSES[request.scheduler.name] as unknown as { fromConfig(config: object): PipelineScheduler };
-      const scheduler = schedulerClass.fromConfig(request.scheduler.config);
-      pipeline = new DiffusionPipeline({ model: modelFromMessage(request.model) as Denoiser, scheduler });
-      classifier = request.classifier && (modelFromMessage(request.classifier) as NoiseAwareClassifier);
-      return { type: 'ready' };
-    }
-    if (!pipeline) throw new Error('generate requested before init');
-    const out = await generateOn(pipeline, request.options, classifier ?? undefined);
-    const values = out.toFloat32Array();
-    out.dispose();
-    return { type: 'samples', values };
-  } catch (error) {
-    return { type: 'error', message: (error as Error).message };
+  if (request.type === 'init') {
+    await init();
+    const schedulerClass = SCHEDULER_CLASSES[request.scheduler.name] as unknown as { fromConfig(config: object): PipelineScheduler };
+    const scheduler = schedulerClass.fromConfig(request.scheduler.config);
+    pipeline = new DiffusionPipeline({ model: modelFromMessage(request.model) as Denoiser, scheduler });
+    classifier = request.classifier && (modelFromMessage(request.classifier) as NoiseAwareClassifier);
+    return { type: 'ready' };
   }
+  if (!pipeline) throw new Error('generate requested before init');
+  const out = await generateOn(pipeline, request.options, classifier ?? undefined);
+  const values = out.toFloat32Array();
+  out.dispose();
+  return { type: 'samples', values };
 }
 
 serveParent<SamplingRequest, SamplingReply>(handle, (reply) => (reply.type === 'samples' ? [reply.values.buffer as ArrayBuffer] : []));

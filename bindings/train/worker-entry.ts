@@ -17,19 +17,15 @@ let teacher: DistillationTeacher | null = null;
 let objective: DiffusionObjective | null = null;
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
-  try {
-    if (request.type === 'init') {
-      await init();
-      model = createModel(request.kind, request.config);
-      teacher = request.teacher && rebuildTeacher(request.teacher);
-      objective = request.objective && new DiffusionObjective(request.objective);
-      return { type: 'ready' };
-    }
-    if (!model) throw new Error('gradients requested before init');
-    return computeShardGradients(model, teacher, objective, request);
-  } catch (error) {
-    return { type: 'error', message: (error as Error).message };
+  if (request.type === 'init') {
+    await init();
+    model = createModel(request.kind, request.config);
+    teacher = request.teacher && rebuildTeacher(request.teacher);
+    objective = request.objective && new DiffusionObjective(request.objective);
+    return { type: 'ready' };
   }
+  if (!model) throw new Error('gradients requested before init');
+  return computeShardGradients(model, teacher, objective, request);
 }
 
 /** The distillation teacher the trainer described: its model with its weights, its schedule, its recipe. */

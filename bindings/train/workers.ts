@@ -15,7 +15,7 @@ import {
   batchResult, shardGradient, shardOf, shardRanges, treeSum, type BatchResult, type ShardInput, type ShardResult, type TargetSource,
 } from './gradients.ts';
 import type { DiffusionObjective, ObjectiveConfig } from './objective.ts';
-import { spawnWorker, type WorkerChannel } from '../core/platform-worker.ts';
+import { expectReply, startWorkers, type WorkerChannel } from '../core/platform-worker.ts';
 
 /** A shard as plain arrays, to cross into a worker. */
 export interface ShardMessage {
@@ -52,6 +52,8 @@ export type WorkerReply =
 /** The parent's end of a worker's channel. */
 type Port = WorkerChannel<WorkerRequest, WorkerReply>;
 
+const WHAT = 'training worker';
+
 export class GradientWorkers {
   private constructor(private readonly ports: Port[]) {}
 
@@ -61,15 +63,8 @@ export class GradientWorkers {
   static async start(
     model: Denoiser, count: number, teacher: TeacherMessage | null = null, objective: ObjectiveConfig | null = null,
   ): Promise<GradientWorkers> {
-    const ports = await Promise.all(Array.from({ length: count - 1 }, () => spawn()));
-    try {
-      for (const port of ports) port.post({ type: 'init', kind: model.kind as ModelKind, config: model.config, teacher, objective });
-      await Promise.all(ports.map(expectReply('ready')));
-    } catch (error) {
-      for (const port of ports) port.terminate();
-      throw error;
-    }
-    return new GradientWorkers(ports);
+    const init: WorkerRequest = { type: 'init', kind: model.kind as ModelKind, config: model.config, teacher, objective };
+    return new GradientWorkers(await startWorkers<WorkerRequest, WorkerReply>(import.meta.url, count - 1, init, WHAT));
   }
 
   get count(): number { return this.ports.length + 1; }
@@ -89,7 +84,7 @@ export class GradientWorkers {
     const replies = this.ports.map((port, w) => {
       const mine = ranges.filter((_, s) => owners[s] === w + 1).map(([start, end]) => toMessage(shardOf(input, start, end)));
       port.post({ type: 'gradients', params: params.slice(), shards: mine, batchElements, seed });
-      return expectReply('gradients')(port);
+      return expectReply(port, 'gradients', WHAT);
     });
     const results: ShardResult[] = new Array(shards);
     ranges.forEach(([start, end], s) => {
@@ -149,20 +144,4 @@ export function computeShardGradients(
     }
   }
   return { type: 'gradients', grads, results };
-}
-
-function expectReply(type: WorkerReply['type']): (port: Port) => Promise<WorkerReply> {
-  return async (port) => {
-    const reply = await port.next();
-    if (reply.type === 'error') throw new Error(`training worker failed: ${reply.message}`);
-    if (reply.type !== type) throw new Error(`training worker: expected '${type}', got '${reply.type}'`);
-    return reply;
-  };
-}
-
-/** Starts one worker running train/worker-entry (the .ts source under tsx, the .js build otherwise). */
-function spawn(): Promise<Port> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
-  return spawnWorker<WorkerRequest, WorkerReply>(entry, fromSource, (message) => ({ type: 'error', message }));
 }
