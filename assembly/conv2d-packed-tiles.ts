@@ -1,6 +1,7 @@
 // The tile kernels behind conv2d-packed.ts (see there for the layouts, the summation order and the choice of
 // kernel), and the geometry of the current call they share. Not wasm exports: index.ts does not re-export this file.
 
+import { rowPairTile } from './conv2d-packed-pairs';
 import { gemm } from './matmul';
 
 // @ts-ignore: decorator
@@ -47,11 +48,15 @@ export function setSizes(n: i32, c: i32, hp: i32, wp: i32, k: i32, r: i32, s: i3
   OUT_W = OW;
   RS = r * s;
   CRS = c * RS;
-  // From tap rs of a channel to the next one: the next s, the next row, or the next channel.
-  for (let i = 0; i < RS + KC; i++) {
-    const rs = i % RS, ri = rs / s, si = rs - ri * s;
-    const next = si < s - 1 ? 1 : ri < r - 1 ? wp - (s - 1) : (hp - (r - 1)) * wp - (s - 1);
-    store<u32>(tapSteps + (<usize>i << 2), <u32>next << 2);
+  // From tap (ri, si) of a channel to the next one: the next s, the next row, or the next channel. Counted
+  // rather than divided: at batch 1 this loop is a noticeable part of a small convolution's call.
+  const toRow = <u32>(wp - (s - 1)) << 2, toChannel = <u32>((hp - (r - 1)) * wp - (s - 1)) << 2;
+  for (let i = 0, ri = 0, si = 0; i < RS + KC; i++) {
+    store<u32>(tapSteps + (<usize>i << 2), si < s - 1 ? 4 : ri < r - 1 ? toRow : toChannel);
+    if (++si == s) {
+      si = 0;
+      if (++ri == r) ri = 0;
+    }
   }
   for (let t0 = 0, block = 0; t0 < CRS; t0 += KC, block++) {
     store<u32>(blockOffsets + (<usize>block << 2), <u32>tapOffset(t0));
@@ -273,8 +278,8 @@ function storeWideTile(y: usize, cb: usize, res: usize, strip: i32, n: i32, p: i
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// K <= 4: tiles of K channels x 4·V consecutive pixels of one output row (stride 1; other strides, and rows
-// narrower than 4, take the scalar twin's path)
+// K <= 4: tiles of K channels x 4·V consecutive pixels of one output row, or for K = 1 in one block of taps of
+// two output rows (stride 1; other strides, and rows narrower than 4, take the scalar twin's path)
 
 function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
   // Groups of up to 4 output channels; their weights are 4 consecutive floats per tap in either layout.
@@ -284,12 +289,20 @@ function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res
     const wstep = K <= 4 ? K << 2 : STRIP << 2;
     // The widest tile that keeps its KK·V accumulators, its V input vectors and KK weights in V8's 15 registers.
     const widest = KK == 1 ? 7 : KK == 2 ? 4 : 2;
+    // One channel summed in one block: two output rows per tile (conv2d-packed-pairs.ts), an odd last row alone.
+    // Not for K = 2-4: their single-row tiles already reuse each input vector for every channel.
+    const pairs = K == 1 && CRS <= KC;
     for (let n = 0; n < N; n++) {
       for (let oh = 0; oh < OH; oh++) {
         if (OW < 4 || stride != 1) {
           for (let k = k0; k < k0 + KK; k++) for (let ow = 0; ow < OW; ow++) {
             put(y, ((n * K + k) * OH + oh) * OW + ow, scalarOutput(xp, packed, b, cb, res, n, k, oh, ow));
           }
+          continue;
+        }
+        if (pairs && oh + 1 < OH) {
+          rowPair(y, xp, packed, b, cb, res, n, oh);
+          oh++;
           continue;
         }
         let ow = 0;
@@ -304,6 +317,22 @@ function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res
         }
       }
     }
+  }
+}
+
+/** Output rows oh and oh + 1 of image n's one channel, in tiles of up to 4 vectors (the last ending at the row's end). */
+function rowPair(y: usize, xp: usize, w: usize, b: usize, cb: usize, res: usize, n: i32, oh: i32): void {
+  let ow = 0;
+  while (ow < OW) {
+    const V = min(4, min((OW - ow + 3) >> 2, OW >> 2)), start = min(ow, OW - 4 * V);
+    const base = corner(xp, n, oh, start), o = n * P + oh * OW + start;
+    const out = at(y, o), reso = res != 0 ? at(res, o) : 0, cbn = cb != 0 ? at(cb, n) : 0;
+    const row = <usize>WP << 2, plane = <usize>(HP * WP) << 2, outRow = <usize>OW << 2;
+    if (V == 4) rowPairTile(4, w, C, R, S, base, row, plane, b, cbn, out, reso, outRow);
+    else if (V == 3) rowPairTile(3, w, C, R, S, base, row, plane, b, cbn, out, reso, outRow);
+    else if (V == 2) rowPairTile(2, w, C, R, S, base, row, plane, b, cbn, out, reso, outRow);
+    else rowPairTile(1, w, C, R, S, base, row, plane, b, cbn, out, reso, outRow);
+    ow = start + 4 * V;
   }
 }
 

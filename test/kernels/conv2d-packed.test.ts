@@ -11,7 +11,10 @@ await init();
 // [N, C, H, W, K, R, S, stride, padding]: the paths of the kernel (K > 4: 8-channel strips and 4-pixel tiles that
 // cross images, K = 5..7 with a padded strip; K <= 4: pixel vectors along rows, rows under 4 wide and strides
 // > 1 by the scalar path), 1x1 without padding, 5x5, 1x3, strides 2 and 3, taps crossing the 256-tap blocks
-// mid-channel (C = 64, 3x3: 576 taps), pixel groups over several images, and the U-Net's own shapes.
+// mid-channel (C = 64, 3x3: 576 taps), pixel groups over several images, and the U-Net's own shapes. Then K = 1
+// with all its taps in one block, where two output rows share a tile (conv2d-packed-pairs.ts): odd output heights
+// (the last row alone), rows of 4-28 pixels (tiles of 1-4 vectors, the last overlapping), R = 1 and 5, 3x2, no
+// padding, batches 1 and 3; K = 1 past one block (270 taps: single rows) and K = 3 at odd heights beside them.
 const SHAPES: number[][] = [
   [1, 3, 5, 7, 1, 3, 3, 1, 1],
   [2, 5, 9, 9, 7, 3, 3, 2, 1],
@@ -33,6 +36,15 @@ const SHAPES: number[][] = [
   [2, 96, 14, 14, 32, 1, 1, 1, 0],
   [2, 16, 28, 28, 3, 3, 3, 1, 1],
   [5, 16, 28, 28, 1, 3, 3, 1, 1],
+  [1, 16, 9, 28, 1, 3, 3, 1, 1],
+  [3, 5, 7, 13, 1, 3, 3, 1, 1],
+  [3, 4, 6, 6, 1, 5, 5, 1, 2],
+  [1, 2, 9, 6, 1, 3, 3, 1, 0],
+  [3, 3, 5, 9, 1, 1, 3, 1, 1],
+  [1, 2, 8, 8, 1, 3, 2, 1, 1],
+  [2, 30, 7, 9, 1, 3, 3, 1, 1],
+  [1, 16, 9, 28, 3, 3, 3, 1, 1],
+  [3, 16, 7, 28, 3, 3, 3, 1, 1],
 ];
 
 const dimsOf = ([N, C, H, W, K, R, S, stride, padding]: number[]): ConvDims => ({ N, C, H, W, K, R, S, stride, padding });
