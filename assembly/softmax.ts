@@ -3,7 +3,7 @@
 // tail logits, T mod 4 of each, into shared vectors, where `softmaxRow` spends a whole vector exp on each tail
 // logit of its row; at T = 49 that is 1 vector exp in 13 saved). Not a wasm export (index.ts does not re-export
 // this file); the test build's test-hooks.ts exports `softmaxRows` and a softmaxRow loop, to compare their bits.
-import { expf32Lane, expf32x4 } from './simd-math';
+import { expf32Lane, expf32x4InRange } from './simd-math';
 
 // Softmax terms e^z with z = (s − max)·scale below FLUSH_BELOW (e^-69 < 2^-99) are set to 0: they are invisible next
 // to the row's largest term, 1, and left in they would become subnormal floats (after the division by the row
@@ -11,7 +11,10 @@ import { expf32Lane, expf32x4 } from './simd-math';
 // @ts-ignore: decorator
 @inline export const FLUSH_BELOW: f32 = -69.0;
 
-/** Replaces the T logits at p by softmax(scale · logits): e^((s − max)·scale) (flushed), then divided by their sum. */
+/**
+ * Replaces the T logits at p by softmax(scale · logits): e^((s − max)·scale) (flushed), then divided by their sum.
+ * scale must be positive (the kernels' 1/sqrt(D)): flushedExp relies on z = (s − max)·scale <= 0.
+ */
 // @ts-ignore: decorator
 @inline export function softmaxRow(p: usize, T: i32, scale: f32): void {
   const T4 = T & ~3;
@@ -117,11 +120,12 @@ export function softmaxRows4(p: usize, T: i32, scale: f32): void {
   return laneSum(sums);
 }
 
-/** e^z in each lane, 0 where z < FLUSH_BELOW (flush4 is its splat). */
+/** e^z in each lane, 0 where z < FLUSH_BELOW (flush4 is its splat), for z <= 0 or NaN. */
 // @ts-ignore: decorator
 @inline function flushedExp(z: v128, flush4: v128): v128 {
   // Clamped first: exp of a far smaller z would be computed through subnormals (slow) before the mask zeroes it.
-  return v128.andnot(expf32x4(f32x4.pmax(z, flush4)), f32x4.lt(z, flush4));
+  // The clamped z is in [FLUSH_BELOW, 0] or NaN, inside expf32x4's own clamp, so that can be skipped: same bits.
+  return v128.andnot(expf32x4InRange(f32x4.pmax(z, flush4)), f32x4.lt(z, flush4));
 }
 
 /** The T terms at p multiplied by inv (splatted), as softmaxRow does. */

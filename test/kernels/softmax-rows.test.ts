@@ -1,7 +1,9 @@
 /**
  * assembly/softmax.ts: the four-row softmax (`softmaxRows`, through the test build's `softmaxRowsFour`) gives the
  * one-row softmax's bits (`softmaxRowsEach`) for every T mod 4 and every rows mod 4, with -Inf logits, terms flushed
- * under e^-69 and rows of very different maxima side by side; both agree with a float64 softmax.
+ * under e^-69 and rows of very different maxima side by side. Both give the bits of softmaxRow's sequence of float32
+ * operations replayed here with `vectorExp` (the clamped `expf32x4`, which the kernels skip the clamp of), and
+ * agree with a float64 softmax.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,6 +28,30 @@ function logits(rows: number, T: number, seed: number): Float32Array {
   return x;
 }
 
+/** softmaxRow's float32 operations in softmaxRow's order (vector lanes, then the tail), e^z from `vectorExp`. */
+function softmaxRowReplayed(x: Float32Array, rows: number, T: number, scale: number): Uint32Array {
+  const f = Math.fround, T4 = T & ~3, maxes = new Float32Array(rows), z = new Float32Array(rows * T);
+  for (let i = 0; i < rows; i++) {
+    const lanes = [-Infinity, -Infinity, -Infinity, -Infinity];
+    for (let j = 0; j < T4; j++) lanes[j % 4] = lanes[j % 4] < x[i * T + j] ? x[i * T + j] : lanes[j % 4]; // pmax
+    let max = Math.max(Math.max(lanes[0], lanes[1]), Math.max(lanes[2], lanes[3]));
+    for (let j = T4; j < T; j++) max = Math.max(max, x[i * T + j]);
+    maxes[i] = max;
+    for (let j = 0; j < T; j++) z[i * T + j] = f(f(x[i * T + j] - max) * scale);
+  }
+  const exps = new Float32Array(onHeap(rows * T, (y, at) => hooks.vectorExp(y, at, rows * T), z).buffer);
+  const p = new Float32Array(rows * T);
+  for (let i = 0; i < rows; i++) {
+    const e = (j: number) => (z[i * T + j] < FLUSH_BELOW ? 0 : exps[i * T + j]), lanes = [0, 0, 0, 0];
+    for (let j = 0; j < T4; j++) lanes[j % 4] = f(lanes[j % 4] + e(j));
+    let sum = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
+    for (let j = T4; j < T; j++) sum = f(sum + e(j));
+    const inv = f(1 / sum);
+    for (let j = 0; j < T; j++) p[i * T + j] = f(e(j) * inv);
+  }
+  return new Uint32Array(p.buffer);
+}
+
 /** Runs a softmax hook on the rows in place; returns the result's bits. */
 function run(name: 'softmaxRowsFour' | 'softmaxRowsEach', x: Float32Array, rows: number, T: number, scale: number): Uint32Array {
   return onHeap(rows * T, (out) => {
@@ -39,8 +65,11 @@ for (const T of [1, 2, 3, 4, 5, 6, 7, 8, 9, 49]) {
     test(`softmaxRows T ${T}, ${rows} rows: softmaxRow's bits, and a float64 softmax's values`, () => {
       for (const scale of [0.25, 1]) {
         const x = logits(rows, T, 100 * T + rows), four = run('softmaxRowsFour', x, rows, T, scale);
-        const each = run('softmaxRowsEach', x, rows, T, scale), first = four.findIndex((b, i) => b !== each[i]);
-        assert.is(first, -1, `scale ${scale}: element ${first} differs: ${four[first]} vs ${each[first]} (bits)`);
+        const each = run('softmaxRowsEach', x, rows, T, scale), replayed = softmaxRowReplayed(x, rows, T, scale);
+        for (const [name, bits] of [['softmaxRowsEach', each], ['the replayed operations', replayed]] as const) {
+          const first = four.findIndex((b, i) => b !== bits[i]);
+          assert.is(first, -1, `scale ${scale}: element ${first} differs from ${name}: ${four[first]} vs ${bits[first]} (bits)`);
+        }
         const p = new Float32Array(four.buffer);
         let flushed = 0;
         for (let i = 0; i < rows; i++) {
