@@ -7,12 +7,13 @@
 // q, k, v of a head are qᵀ, kᵀ, vᵀ [D, T] and the result Oᵀ [D, T] feeds the output projection as it is.
 // work: attentionChannelsWorkspaceSize(T) floats (one head's probabilities).
 //
-// The products are gemm's (matmul.ts), reading the transposed operands through its strides, and the softmax row
-// is softmax.ts's, so o has exactly the bits of attentionForward (attention.ts) on [N, H, T, D] tensors. At the
-// U-Net's 7x7 (T = 49, D = 16) the softmax's 49² exponentials cost about as much as both products; a direct
-// kernel for the products (4 x 8 tiles straight from this layout, no packing) was measured no faster.
+// The products are gemm's (matmul.ts), reading the transposed operands through its strides, and the softmax rows
+// are softmax.ts's (four rows at a time), so o has exactly the bits of attentionForward (attention.ts) on
+// [N, H, T, D] tensors. At the U-Net's 7x7 (T = 49, D = 16) the softmax's 49² exponentials cost about as much as
+// both products; a direct kernel for the products (4 x 8 tiles straight from this layout, no packing) was measured
+// no faster, and so were the four rows' exponentials interleaved.
 import { gemm } from './matmul';
-import { FLUSH_BELOW, softmaxRow } from './softmax';
+import { FLUSH_BELOW, softmaxRows } from './softmax';
 
 /** Floats of work attentionChannelsForward needs for T positions. */
 export function attentionChannelsWorkspaceSize(T: i32): i32 {
@@ -27,7 +28,7 @@ export function attentionChannelsForward(o: usize, qkv: usize, work: usize, N: i
     for (let h = 0; h < heads; h++) {
       const q = at(qkv, (3 * n * C + h * D) * T), k = at(q, C * T), v = at(k, C * T);
       gemm(T, T, D, q, 1, T, k, T, 1, work, T, false); // S = q·kᵀ from qᵀ [D, T] and kᵀ [D, T]
-      for (let i = 0; i < T; i++) softmaxRow(at(work, i * T), T, scale);
+      softmaxRows(work, T, T, scale);
       gemm(D, T, T, v, T, 1, work, 1, T, at(o, (n * C + h * D) * T), T, false); // Oᵀ = vᵀ·Pᵀ
     }
   }

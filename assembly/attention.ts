@@ -7,14 +7,15 @@
 // gradients are [BH, T, D], probs is [BH, T, T], all contiguous float32.
 //
 // The SIMD kernels do every product with `gemm` (assembly/matmul.ts; transposes are swapped strides) and the
-// softmax rows with f32x4 arithmetic and `expf32x4` (assembly/simd-math.ts: plain IEEE operations, within 1 ulp;
-// row tails use its lane-0 form, so every element gets the same exp); softmax terms under e^-69 of the row's
-// largest are flushed to 0 (see FLUSH_BELOW). The scalar twins are plain loops with Mathf.exp, flushed the same way.
+// softmax rows, four at a time (softmax.ts), with f32x4 arithmetic and `expf32x4` (assembly/simd-math.ts: plain
+// IEEE operations, within 1 ulp; the rows' tails share vectors, and lanes are independent, so every element gets
+// the same exp); softmax terms under e^-69 of the row's largest are flushed to 0 (see FLUSH_BELOW). The scalar
+// twins are plain loops with Mathf.exp, flushed the same way.
 // Determinism: every reduction runs in a fixed order that depends only on T and D, and each block's results
 // depend only on that block's q, k, v (and dO), never on BH or on the other blocks.
 
 import { gemm } from './matmul';
-import { FLUSH_BELOW, laneSum, softmaxRow } from './softmax';
+import { FLUSH_BELOW, laneSum, softmaxRows } from './softmax';
 
 
 // ---------------------------------------------------------------------------------------------------------
@@ -31,7 +32,7 @@ export function attentionForward(o: usize, probs: usize, q: usize, k: usize, v: 
     const qh = q + <usize>bh * headBytes, kh = k + <usize>bh * headBytes, vh = v + <usize>bh * headBytes;
     const ph = probs + <usize>bh * probsBytes;
     gemm(T, T, D, qh, D, 1, kh, 1, D, ph, T, false); // S = q·kᵀ (unscaled; the scale goes into the softmax)
-    for (let i = 0; i < T; i++) softmaxRow(ph + (<usize>(i * T) << 2), T, scale);
+    softmaxRows(ph, T, T, scale);
     if (o != 0) gemm(T, D, T, ph, T, 1, vh, D, 1, o + <usize>bh * headBytes, D, false); // O = P·v
   }
 }

@@ -15,6 +15,8 @@
 //
 // The lanes are independent: an element's result does not depend on its lane, its neighbours or n. Kernels
 // apply `expf32x4` to the splatted value for scalar tails, so every element of a tensor gets the same bits.
+// `expf32x4InRange` is `expf32x4` without its input clamp, for kernels whose inputs are in range already (the
+// softmax's): the same bits there.
 // These helpers take and return v128, so they are not exported to JavaScript (index.ts does not re-export this
 // file); the test build's test-hooks.ts exports `vectorExp` and `vectorSigmoid`, which map them over arrays.
 
@@ -76,7 +78,15 @@ const EXP_BIAS_OFFSET = memory.data<i32>([0x4b400000 - 254], 16);
 // @ts-ignore: decorator
 @inline export function expf32x4(x: v128): v128 {
   // pmin/pmax (b < a ? b : a) let a NaN through untouched, and are single instructions on x86 and ARM.
-  x = f32x4.pmax(f32x4.pmin(x, constant(EXP_MAX_X)), constant(EXP_MIN_X));
+  return expf32x4InRange(f32x4.pmax(f32x4.pmin(x, constant(EXP_MAX_X)), constant(EXP_MIN_X)));
+}
+
+/**
+ * `expf32x4` for lanes already in [−104, 89] (or NaN), where its clamp changes nothing: the same bits, two
+ * operations fewer.
+ */
+// @ts-ignore: decorator
+@inline export function expf32x4InRange(x: v128): v128 {
   const t = f32x4.add(f32x4.mul(x, constant(LOG2E)), constant(ROUNDER));
   const kf = f32x4.sub(t, constant(ROUNDER));
   let r = f32x4.sub(x, f32x4.mul(kf, constant(LN2_HI)));

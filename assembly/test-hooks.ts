@@ -1,9 +1,11 @@
 // The test build's entry (build/test-hooks.wasm, never shipped): functions that only tests call, kept out of the
 // library's module. test/kernels/simd-math.test.ts maps simd-math.ts's vectorised e^x and sigmoid over arrays;
-// test/kernels/random.test.ts checks the raw Philox words against the published known answers. Tests write their
+// test/kernels/random.test.ts checks the raw Philox words against the published known answers;
+// test/kernels/softmax-rows.test.ts compares softmax.ts's four-row softmax with its one-row softmax. Tests write their
 // inputs above `heapBase()` in this module's own memory (nothing here allocates).
 import { expf32Lane, expf32x4, sigmoidf32x4 } from './simd-math';
 import { at } from './reduce';
+import { softmaxRow, softmaxRows } from './softmax';
 
 export { heapBase } from './memory';
 export { philox4x32, randBitsFill, randBitsFillScalar } from './random';
@@ -28,4 +30,14 @@ export function vectorSigmoid(y: usize, x: usize, n: i32): void {
 
 export function vectorSigmoidScalar(y: usize, x: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<f32>(at(y, i), 1 / (1 + Mathf.exp(-load<f32>(at(x, i)))));
+}
+
+/** softmax.ts's `softmaxRows` (four rows at a time) on `rows` rows of T logits at p. */
+export function softmaxRowsFour(p: usize, rows: i32, T: i32, scale: f32): void {
+  softmaxRows(p, rows, T, scale);
+}
+
+/** softmax.ts's `softmaxRow` on each of `rows` rows of T logits at p, one by one. */
+export function softmaxRowsEach(p: usize, rows: i32, T: i32, scale: f32): void {
+  for (let i = 0; i < rows; i++) softmaxRow(p + (<usize>(i * T) << 2), T, scale);
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 
 type Fill = (out: number, n: number, seedLo: number, seedHi: number, offset: number, stream: number) => void;
 type Map = (y: number, x: number, n: number) => void;
+type Softmax = (p: number, rows: number, T: number, scale: number) => void;
 
 export interface TestHooks {
   memory: WebAssembly.Memory;
@@ -15,6 +16,8 @@ export interface TestHooks {
   vectorExpScalar: Map;
   vectorSigmoid: Map;
   vectorSigmoidScalar: Map;
+  softmaxRowsFour: Softmax;
+  softmaxRowsEach: Softmax;
 }
 
 const bytes = readFileSync(new URL('../../build/test-hooks.wasm', import.meta.url));
