@@ -15,6 +15,8 @@ export interface TestHooks {
   vectorExpScalar: Map;
   vectorSigmoid: Map;
   vectorSigmoidScalar: Map;
+  vectorSilu: Map;
+  vectorSilu4: Map;
 }
 
 const bytes = readFileSync(new URL('../../build/test-hooks.wasm', import.meta.url));
