@@ -11,8 +11,9 @@
 //
 // Speed: SiLU's e^x is most of the work, so each plane is computed as one contiguous run (a row's partial last
 // vector would cost a whole e^x), four vectors at a time through simd-math.ts's `siluStore4` (four independent
-// chains in flight instead of one), into a small static scratch, and then placed row by row into the padded
-// output with vector copies; the border is zeroed with vector stores. Every element still goes through exactly
+// chains in flight instead of one). With padding, the run goes into a small static scratch and is then placed
+// row by row into the padded output with vector copies, the border zeroed with vector stores; without, straight
+// into y. Every element still goes through exactly
 // the f32 operations it gets in groupNormForward and siluForward (lanes are independent), so the bits are theirs.
 import { zeroRun } from './runs';
 import { affineA, affineB, channelAffine, groupMean, statistics, valueOr } from './groupnorm-stats';

@@ -18,7 +18,8 @@
 // `siluStore4` is `siluf32x4` on four vectors with the same steps interleaved: any change to `expf32x4` must be
 // made to it too (the test compares their bits).
 // These helpers take and return v128, so they are not exported to JavaScript (index.ts does not re-export this
-// file); the test build's test-hooks.ts exports `vectorExp` and `vectorSigmoid`, which map them over arrays.
+// file); the test build's test-hooks.ts exports `vectorExp`, `vectorSigmoid`, `vectorSilu` and `vectorSilu4`, which
+// map them over arrays.
 
 // The constants sit in a static table read with v128.load32_splat rather than written as v128.const: V8 builds
 // each v128.const from two immediates (three instructions per use inside a loop), which made e^x about 2x slower
