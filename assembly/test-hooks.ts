@@ -1,9 +1,9 @@
 // The test build's entry (build/test-hooks.wasm, never shipped): functions that only tests call, kept out of the
-// library's module. test/kernels/simd-math.test.ts maps simd-math.ts's vectorised e^x and sigmoid over arrays;
+// library's module. test/kernels/simd-math.test.ts maps simd-math.ts's vectorised e^x, sigmoid and SiLU over arrays;
 // test/kernels/random.test.ts checks the raw Philox words against the published known answers;
 // test/kernels/softmax-rows.test.ts compares softmax.ts's four-row softmax with its one-row softmax. Tests write their
 // inputs above `heapBase()` in this module's own memory (nothing here allocates).
-import { expf32Lane, expf32x4, sigmoidf32x4 } from './simd-math';
+import { expf32Lane, expf32x4, sigmoidf32x4, siluf32x4, siluStore4 } from './simd-math';
 import { at } from './reduce';
 import { softmaxRow, softmaxRows } from './softmax';
 
@@ -40,4 +40,17 @@ export function softmaxRowsFour(p: usize, rows: i32, T: i32, scale: f32): void {
 /** softmax.ts's `softmaxRow` on each of `rows` rows of T logits at p, one by one. */
 export function softmaxRowsEach(p: usize, rows: i32, T: i32, scale: f32): void {
   for (let i = 0; i < rows; i++) softmaxRow(p + (<usize>(i * T) << 2), T, scale);
+}
+
+/** y[i] = x[i] / (1 + e^-x[i]) with simd-math.ts's `siluf32x4`, four floats at a time (n a multiple of 4). */
+export function vectorSilu(y: usize, x: usize, n: i32): void {
+  for (let i = 0; i + 4 <= n; i += 4) v128.store(at(y, i), siluf32x4(v128.load(at(x, i))));
+}
+
+/** `vectorSilu` with simd-math.ts's `siluStore4`, sixteen floats at a time (n a multiple of 16). */
+export function vectorSilu4(y: usize, x: usize, n: i32): void {
+  for (let i = 0; i + 16 <= n; i += 16) {
+    const p = at(x, i);
+    siluStore4(at(y, i), v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
+  }
 }

@@ -8,8 +8,11 @@ import { groupNormRef } from '../ref/groupnorm.ts';
 
 await init();
 
-// [N, C, H, W, G, padding, AdaGN, offset]: rows of 7 and 14 (vectors straddle rows in the padded path), a row
-// narrower than a vector, 1x1 planes, padding 0, 1 and 2, a large mean (the two-pass statistics), the U-Net's shapes.
+// [N, C, H, W, G, padding, AdaGN, offset]: rows of 5, 6, 7 and 14 (computed as one run and placed row by row with
+// a last vector overlapping its neighbour), rows of 1 to 3 (placed lane by lane), 1x1 planes, padding 0 to 3
+// (padding 3: the zeroed border between rows is not whole vectors), padding 0 with planes of 35 and 6 floats (a
+// partial last vector), planes larger than the kernel's 1024-float scratch (computed in chunks of rows) and rows
+// wider than it (computed in place), a large mean (the two-pass statistics), the U-Net's shapes.
 const CASES: [number, number, number, number, number, number, boolean, number][] = [
   [2, 16, 7, 7, 8, 1, true, 0],
   [1, 64, 7, 7, 8, 1, false, 0],
@@ -19,6 +22,15 @@ const CASES: [number, number, number, number, number, number, boolean, number][]
   [2, 32, 14, 14, 8, 1, true, 30],
   [1, 8, 2, 3, 2, 1, true, 0],
   [2, 16, 28, 28, 8, 1, true, 0],
+  [2, 8, 5, 5, 4, 1, true, 0],
+  [2, 8, 6, 6, 4, 1, false, 0],
+  [1, 4, 9, 6, 2, 3, true, 0],
+  [2, 6, 5, 7, 3, 0, true, 0],
+  [1, 4, 2, 3, 2, 0, false, 0],
+  [2, 4, 6, 2, 2, 1, true, 0],
+  [1, 4, 9, 1, 2, 2, false, 0],
+  [1, 4, 40, 30, 2, 1, true, 5],
+  [1, 2, 3, 1030, 1, 1, true, 0],
 ];
 
 const bits = (t: Tensor) => new Uint32Array(t.toFloat32Array().buffer);

@@ -1,5 +1,5 @@
 /**
- * assembly/simd-math.ts: the vectorised e^x and sigmoid, through the test build's `vectorExp` / `vectorSigmoid`
+ * assembly/simd-math.ts: the vectorised e^x, sigmoid and SiLU, through the test build's `vectorExp` / `vectorSigmoid`
  * (assembly/test-hooks.ts), against float64 Math.exp. Errors are in ulps of the float32 binade holding the exact
  * value (a subnormal result counts in units of 2^-149, and +Inf counts as 2^128).
  */
@@ -28,7 +28,8 @@ const ulpError = (y: number, ref: number): number =>
   y === Infinity ? (ref >= 2 ** 128 ? 0 : (2 ** 128 - ref) / 2 ** 104) : Math.abs(y - ref) / ulpOf(ref);
 
 /** Runs a test hook on xs; returns its float32 outputs. */
-function apply(name: 'vectorExp' | 'vectorExpScalar' | 'vectorSigmoid' | 'vectorSigmoidScalar', xs: Float32Array): Float32Array {
+function apply(name: 'vectorExp' | 'vectorExpScalar' | 'vectorSigmoid' | 'vectorSigmoidScalar' | 'vectorSilu' | 'vectorSilu4',
+  xs: Float32Array): Float32Array {
   const ys = onHeap(xs.length, (y, x) => hooks[name](y, x, xs.length), xs);
   return new Float32Array(ys.buffer);
 }
@@ -125,6 +126,23 @@ test('sigmoidf32x4 is within 3 ulp of float64 1 / (1 + e^-x) over [-88, 120]; ex
   assert.ok(far <= 6, `SIMD and scalar twin ${far} steps apart`);
   const ends = apply('vectorSigmoid', Float32Array.of(-88.8, -1000, -Infinity, 16.64, 17, 1000, Infinity));
   assert.equal(Array.from(ends), [0, 0, 0, 1, 1, 1, 1]);
+});
+
+// ---------------------------------------------------------------- SiLU
+
+test('siluStore4 (four interleaved chains) has the bits of siluf32x4, over the clamps, subnormals, +-0, +-Inf and NaN', () => {
+  // Every range of expf32x4's steps: both clamps (|x| past 88.7 and 104), e^-x subnormal or overflowing, tiny |x|.
+  const specials = [0, -0, Infinity, -Infinity, NaN, 88.8, -88.8, 103.9, 104.5, -104.5, 1e-30, -1e-30, 1e-45, 16.64, -16.64, 1000];
+  const xs = new Float32Array(16 * Math.ceil((300_001 + 100_000 + specials.length) / 16));
+  xs.set(sweep(-120, 120, 300_001, 100_000, 3));
+  xs.set(specials, 400_001);
+  const one = apply('vectorSilu', xs), four = apply('vectorSilu4', xs);
+  for (let i = 0; i < xs.length; i++) {
+    // NaN's payload is not portable (notes/runtimes.md): a NaN must stay a NaN; every other result bit for bit.
+    if (Number.isNaN(one[i])) assert.ok(Number.isNaN(four[i]), `x = ${xs[i]}: NaN expected, got ${four[i]}`);
+    else assert.is(bitsOf(four[i]), bitsOf(one[i]), `x = ${xs[i]}: ${four[i]} vs siluf32x4's ${one[i]}`);
+  }
+  assert.ok(Number.isNaN(four[400_001 + 4]) && Object.is(four[400_001 + 1], -0), 'NaN stays NaN, silu(-0) = -0');
 });
 
 test.run();

@@ -18,6 +18,8 @@ export interface TestHooks {
   vectorSigmoidScalar: Map;
   softmaxRowsFour: Softmax;
   softmaxRowsEach: Softmax;
+  vectorSilu: Map;
+  vectorSilu4: Map;
 }
 
 const bytes = readFileSync(new URL('../../build/test-hooks.wasm', import.meta.url));
