@@ -160,28 +160,36 @@ function outputTile(m: usize): void {
 /** V[ξ][c][slot] for the `count` tiles from tile `first`, slot = tile - first. */
 function transformInputs(v: usize, xp: usize, end: usize, first: i32, count: i32, T: i32, C: i32, HP: i32, WP: i32, TH: i32, TW: i32): void {
   const planeBytes = <usize>(HP * WP) << 2, cStride = <usize>T << 2;
+  // Bytes the SIMD transform reads from a corner: 10 columns of 4 rows in each of the C planes.
+  const reach = <usize>((3 + (C - 1) * HP) * WP + 10) << 2;
   let tw = first % TW, rest = first / TW, th = rest % TH, n = rest / TH;
   let slot = 0;
   while (slot < count) {
     const corner = at(xp, (n * C * HP + 2 * th) * WP + 2 * tw);
-    // Four tiles of one row along the lanes when they exist; their loads reach 10 columns and 4 rows from the
-    // corner, past the row or the plane only at an odd edge (harmless, see the top), never past xp.
-    const four = slot + 4 <= count && tw + 4 <= TW && corner + (<usize>((3 + (C - 1) * HP) * WP + 10) << 2) <= end;
+    // Up to four tiles of one row along the lanes (lanes past the row's end or the block compute garbage from
+    // the next row and are not stored); their loads pass the row or the plane only where an odd edge makes the
+    // outputs past it (harmless, see the top), and never pass xp's end: there, one tile at a time.
+    const lanes = min(4, min(count - slot, TW - tw));
+    const simd = corner + reach <= end;
     for (let c = 0; c < C; c++) {
       const p = corner + <usize>c * planeBytes, dst = at(v, c * T + slot);
-      if (four) inputFour(dst, p, <usize>WP << 2, cStride * <usize>C);
-      else inputOne(dst, p, cStride * <usize>C, 2 * th, 2 * tw, HP, WP);
+      if (!simd) inputOne(dst, p, cStride * <usize>C, 2 * th, 2 * tw, HP, WP);
+      else if (lanes == 4) inputFour(dst, p, <usize>WP << 2, cStride * <usize>C, 4);
+      else inputFour(dst, p, <usize>WP << 2, cStride * <usize>C, lanes);
     }
-    const step = four ? 4 : 1;
+    const step = simd ? lanes : 1;
     slot += step;
     tw += step;
     if (tw == TW) { tw = 0; th++; if (th == TH) { th = 0; n++; } }
   }
 }
 
-/** One row's 4 tiles from p (4 rows of 10 floats): Bᵀ d B with the tiles along the lanes, ξ stride xs bytes. */
+/**
+ * One row's 4 tiles from p (4 rows of 10 floats): Bᵀ d B with the tiles along the lanes, ξ stride xs bytes;
+ * the first `lanes` tiles stored.
+ */
 // @ts-ignore: decorator
-@inline function inputFour(dst: usize, p: usize, row: usize, xs: usize): void {
+@inline function inputFour(dst: usize, p: usize, row: usize, xs: usize, lanes: i32): void {
   // Per input row r, its 4 columns j as vectors over the tiles: columns 2t + j of the row.
   let a = v128.load(p), b = v128.load(p, 16), a2 = v128.load(p, 8), b2 = v128.load(p, 24);
   const d00 = f32x4.shuffle(a, b, 0, 2, 4, 6), d01 = f32x4.shuffle(a, b, 1, 3, 5, 7);
@@ -196,20 +204,29 @@ function transformInputs(v: usize, xp: usize, end: usize, first: i32, count: i32
   const d30 = f32x4.shuffle(a, b, 0, 2, 4, 6), d31 = f32x4.shuffle(a, b, 1, 3, 5, 7);
   const d32 = f32x4.shuffle(a2, b2, 0, 2, 4, 6), d33 = f32x4.shuffle(a2, b2, 1, 3, 5, 7);
   // Rows: Bᵀ d.
-  inputRow(dst, xs, 0, f32x4.sub(d00, d20), f32x4.sub(d01, d21), f32x4.sub(d02, d22), f32x4.sub(d03, d23));
-  inputRow(dst, xs, 1, f32x4.add(d10, d20), f32x4.add(d11, d21), f32x4.add(d12, d22), f32x4.add(d13, d23));
-  inputRow(dst, xs, 2, f32x4.sub(d20, d10), f32x4.sub(d21, d11), f32x4.sub(d22, d12), f32x4.sub(d23, d13));
-  inputRow(dst, xs, 3, f32x4.sub(d10, d30), f32x4.sub(d11, d31), f32x4.sub(d12, d32), f32x4.sub(d13, d33));
+  inputRow(dst, xs, lanes, 0, f32x4.sub(d00, d20), f32x4.sub(d01, d21), f32x4.sub(d02, d22), f32x4.sub(d03, d23));
+  inputRow(dst, xs, lanes, 1, f32x4.add(d10, d20), f32x4.add(d11, d21), f32x4.add(d12, d22), f32x4.add(d13, d23));
+  inputRow(dst, xs, lanes, 2, f32x4.sub(d20, d10), f32x4.sub(d21, d11), f32x4.sub(d22, d12), f32x4.sub(d23, d13));
+  inputRow(dst, xs, lanes, 3, f32x4.sub(d10, d30), f32x4.sub(d11, d31), f32x4.sub(d12, d32), f32x4.sub(d13, d33));
 }
 
 /** Columns of row i of Bᵀ d: (Bᵀ d B)[i][j] stored at ξ = 4i + j. */
 // @ts-ignore: decorator
-@inline function inputRow(dst: usize, xs: usize, i: i32, t0: v128, t1: v128, t2: v128, t3: v128): void {
+@inline function inputRow(dst: usize, xs: usize, lanes: i32, i: i32, t0: v128, t1: v128, t2: v128, t3: v128): void {
   const o = dst + <usize>(4 * i) * xs;
-  v128.store(o, f32x4.sub(t0, t2));
-  v128.store(o + xs, f32x4.add(t1, t2));
-  v128.store(o + 2 * xs, f32x4.sub(t2, t1));
-  v128.store(o + 3 * xs, f32x4.sub(t1, t3));
+  storeLanes(o, f32x4.sub(t0, t2), lanes);
+  storeLanes(o + xs, f32x4.add(t1, t2), lanes);
+  storeLanes(o + 2 * xs, f32x4.sub(t2, t1), lanes);
+  storeLanes(o + 3 * xs, f32x4.sub(t1, t3), lanes);
+}
+
+/** The first `lanes` lanes of v at p. */
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, lanes: i32): void {
+  if (lanes == 4) { v128.store(p, v); return; }
+  v128.store32_lane(p, v, 0);
+  if (lanes > 1) v128.store32_lane(p, v, 1, 4);
+  if (lanes > 2) v128.store32_lane(p, v, 2, 8);
 }
 
 /** One tile at (r0, s0) of the plane at p - its corner's offset, zeros past the plane; as the scalar twin. */
@@ -270,6 +287,10 @@ function transformOutputs(y: usize, m: usize, bias: usize, cb: usize, res: usize
       v128.store(out, f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bk), 16);
       v128.store(out, f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bk), 32);
       v128.store(out, f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bk), 48);
+      if (rows == 2 && cols == 2 && k0 + 4 <= K) {
+        storeWholeTile(y, out, cb, res, n * K + k0, P, oh * OW + ow, OW);
+        continue;
+      }
       for (let k = k0; k < min(k0 + 4, K); k++) {
         const c = cb != 0 ? get(cb, n * K + k) : 0, plane = (n * K + k) * P;
         for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
@@ -284,6 +305,33 @@ function transformOutputs(y: usize, m: usize, bias: usize, cb: usize, res: usize
     tw++;
     if (tw == TW) { tw = 0; th++; if (th == TH) { th = 0; n++; } }
   }
+}
+
+/**
+ * A whole 2x2 tile of 4 channels from out [position][channel]: transposed to one vector per channel (its 2x2
+ * outputs), + cb, + res, stored as two pairs of floats (planes P floats apart from channel nk; pixel o, rows OW apart).
+ */
+// @ts-ignore: decorator
+@inline function storeWholeTile(y: usize, out: usize, cb: usize, res: usize, nk: i32, P: i32, o: i32, OW: i32): void {
+  const r0 = v128.load(out), r1 = v128.load(out, 16), r2 = v128.load(out, 32), r3 = v128.load(out, 48);
+  const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  storePair(y, cb, res, nk, P, o, OW, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  storePair(y, cb, res, nk + 1, P, o, OW, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  storePair(y, cb, res, nk + 2, P, o, OW, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  storePair(y, cb, res, nk + 3, P, o, OW, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+// @ts-ignore: decorator
+@inline function storePair(y: usize, cb: usize, res: usize, nk: i32, P: i32, o: i32, OW: i32, v: v128): void {
+  const top = at(y, nk * P + o), bottom = top + (<usize>OW << 2);
+  if (cb != 0) v = f32x4.add(v, v128.load32_splat(at(cb, nk)));
+  if (res != 0) {
+    const r = top - y + res;
+    v = f32x4.add(v, v128.load64_lane(r + (<usize>OW << 2), v128.load64_zero(r), 1));
+  }
+  v128.store64_lane(top, v, 0);
+  v128.store64_lane(bottom, v, 1);
 }
 
 // ---------------------------------------------------------------------------------------------------------
