@@ -14,7 +14,7 @@
 //
 // Layouts. U (conv2dWinogradPackWeights, once per weight): [ξ][strip][c][8], strips of 8 output channels, channels
 // past K zero. Workspace per block of T tiles: V [ξ][c][T] (the transformed inputs), M [ξ][T][KP] (the products
-// summed over c; KP = K rounded up to 8), and the bias padded to KP. Per block: the input transform (4 tiles of
+// summed over c; KP = K rounded up to 8), each ξ's matrix SKEW floats further on than its size, and the bias padded to KP. Per block: the input transform (4 tiles of
 // one row at a time along the lanes, the tiles at a row's end or a plane's end one by one), then per ξ the GEMM
 // M[ξ] = V[ξ]ᵀ U[ξ] in 4-tile x 8-channel micro-tiles (conv2d-packed-tiles.ts's wideTile, channels along the
 // lanes), then the output transform with the epilogue. T is chosen so one ξ's V (C·T floats) stays in L1.
@@ -26,6 +26,10 @@
 
 // @ts-ignore: decorator
 @inline const STRIP: i32 = 8;
+// Floats between consecutive ξ matrices of V and of M past their size: the 16 matrices of a tile are written
+// (V) and read (M) together, and at power-of-two distances they would share cache sets.
+// @ts-ignore: decorator
+@inline const SKEW: i32 = 32;
 
 /** Floats of U for a [K, C, 3, 3] convolution: 16 transformed matrices of C x KP (KP = K rounded up to 8). */
 export function conv2dWinogradWeightsSize(K: i32, C: i32): i32 {
@@ -40,7 +44,7 @@ function blockTiles(C: i32): i32 {
 /** Floats of workspace conv2dWinogradForward needs for C input and K output channels. */
 export function conv2dWinogradWorkspaceSize(C: i32, K: i32): i32 {
   const T = blockTiles(C);
-  return 16 * C * T + 16 * T * paddedK(K) + paddedK(K);
+  return 16 * (C * T + SKEW) + 16 * (T * paddedK(K) + SKEW) + paddedK(K);
 }
 
 /** U = G g Gᵀ for each (k, c) of w [K, C, 3, 3], into [ξ][strip][c][8] (computed in f64, rounded once). */
@@ -78,20 +82,21 @@ export function conv2dWinogradForward(
 ): void {
   const OH = HP - 2, OW = WP - 2, TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, total = N * TH * TW;
   const T = blockTiles(C), KP = paddedK(K), strips = KP / STRIP;
-  const v = work, m = at(work, 16 * C * T), bias = at(m, 16 * T * KP);
+  const VS = C * T + SKEW, MS = T * KP + SKEW;
+  const v = work, m = at(work, 16 * VS), bias = at(m, 16 * MS);
   for (let k = 0; k < KP; k++) put(bias, k, b != 0 && k < K ? get(b, k) : 0);
   const end = at(xp, N * C * HP * WP);
   for (let first = 0; first < total; first += T) {
     const count = min(T, total - first);
-    transformInputs(v, xp, end, first, count, T, C, HP, WP, TH, TW);
+    transformInputs(v, xp, end, first, count, T, VS, C, HP, WP, TH, TW);
     for (let xi = 0; xi < 16; xi++) {
-      const vx = at(v, xi * C * T), mx = at(m, xi * T * KP);
+      const vx = at(v, xi * VS), mx = at(m, xi * MS);
       for (let strip = 0; strip < strips; strip++) {
         const ux = at(u, (xi * strips + strip) * C * STRIP);
         for (let t = 0; t < count; t += 4) microTile(at(mx, t * KP + strip * STRIP), KP, ux, at(vx, t), T, C);
       }
     }
-    transformOutputs(y, m, bias, cb, res, first, count, T, K, KP, OH, OW, TH, TW);
+    transformOutputs(y, m, bias, cb, res, first, count, MS, K, KP, OH, OW, TH, TW);
   }
 }
 
@@ -158,8 +163,8 @@ function outputTile(m: usize): void {
 // The SIMD stages
 
 /** V[ξ][c][slot] for the `count` tiles from tile `first`, slot = tile - first. */
-function transformInputs(v: usize, xp: usize, end: usize, first: i32, count: i32, T: i32, C: i32, HP: i32, WP: i32, TH: i32, TW: i32): void {
-  const planeBytes = <usize>(HP * WP) << 2, cStride = <usize>T << 2;
+function transformInputs(v: usize, xp: usize, end: usize, first: i32, count: i32, T: i32, VS: i32, C: i32, HP: i32, WP: i32, TH: i32, TW: i32): void {
+  const planeBytes = <usize>(HP * WP) << 2;
   // Bytes the SIMD transform reads from a corner: 10 columns of 4 rows in each of the C planes.
   const reach = <usize>((3 + (C - 1) * HP) * WP + 10) << 2;
   let tw = first % TW, rest = first / TW, th = rest % TH, n = rest / TH;
@@ -173,9 +178,9 @@ function transformInputs(v: usize, xp: usize, end: usize, first: i32, count: i32
     const simd = corner + reach <= end;
     for (let c = 0; c < C; c++) {
       const p = corner + <usize>c * planeBytes, dst = at(v, c * T + slot);
-      if (!simd) inputOne(dst, p, cStride * <usize>C, 2 * th, 2 * tw, HP, WP);
-      else if (lanes == 4) inputFour(dst, p, <usize>WP << 2, cStride * <usize>C, 4);
-      else inputFour(dst, p, <usize>WP << 2, cStride * <usize>C, lanes);
+      if (!simd) inputOne(dst, p, (<usize>VS << 2), 2 * th, 2 * tw, HP, WP);
+      else if (lanes == 4) inputFour(dst, p, <usize>WP << 2, (<usize>VS << 2), 4);
+      else inputFour(dst, p, <usize>WP << 2, (<usize>VS << 2), lanes);
     }
     const step = simd ? lanes : 1;
     slot += step;
@@ -264,9 +269,9 @@ function inputOne(dst: usize, p: usize, xs: usize, r0: i32, s0: i32, HP: i32, WP
 }
 
 /** Y = Aᵀ M A per tile and 4 channels along the lanes, + bias, then the epilogue as each output is stored. */
-function transformOutputs(y: usize, m: usize, bias: usize, cb: usize, res: usize, first: i32, count: i32, T: i32,
+function transformOutputs(y: usize, m: usize, bias: usize, cb: usize, res: usize, first: i32, count: i32, MS: i32,
   K: i32, KP: i32, OH: i32, OW: i32, TH: i32, TW: i32): void {
-  const out = memory.data(16 * 4, 16), xs = <usize>(T * KP) << 2, P = OH * OW;
+  const out = memory.data(16 * 4, 16), xs = <usize>MS << 2, P = OH * OW;
   let tw = first % TW, rest = first / TW, th = rest % TH, n = rest / TH;
   for (let slot = 0; slot < count; slot++) {
     const oh = 2 * th, ow = 2 * tw, rows = min(2, OH - oh), cols = min(2, OW - ow);
