@@ -14,8 +14,9 @@
 //
 // Layouts. U (conv2dWinogradPackWeights, once per weight): [ξ][strip][c][8], strips of 8 output channels, channels
 // past K zero. Workspace per block of T tiles: V [ξ][c][T] (the transformed inputs), M [ξ][T][KP] (the products
-// summed over c; KP = K rounded up to 8), each ξ's matrix SKEW floats further on than its size, and the bias padded to KP. Per block: the input transform (4 tiles of
-// one row at a time along the lanes, the tiles at a row's end or a plane's end one by one), then per ξ the GEMM
+// summed over c; KP = K rounded up to 8), each ξ's matrix SKEW floats further on than its size, and the bias
+// padded to KP. Per block: the input transform (up to 4 tiles of one row at a time along the lanes; one by one only
+// where the vector loads would pass xp's end), then per ξ the GEMM
 // M[ξ] = V[ξ]ᵀ U[ξ] in 4-tile x 8-channel micro-tiles (conv2d-packed-tiles.ts's wideTile, channels along the
 // lanes), then the output transform with the epilogue. T is chosen so one ξ's V (C·T floats) stays in L1.
 //
@@ -178,9 +179,9 @@ function transformInputs(v: usize, xp: usize, end: usize, first: i32, count: i32
     const simd = corner + reach <= end;
     for (let c = 0; c < C; c++) {
       const p = corner + <usize>c * planeBytes, dst = at(v, c * T + slot);
-      if (!simd) inputOne(dst, p, (<usize>VS << 2), 2 * th, 2 * tw, HP, WP);
-      else if (lanes == 4) inputFour(dst, p, <usize>WP << 2, (<usize>VS << 2), 4);
-      else inputFour(dst, p, <usize>WP << 2, (<usize>VS << 2), lanes);
+      if (!simd) inputOne(dst, p, <usize>VS << 2, 2 * th, 2 * tw, HP, WP);
+      else if (lanes == 4) inputFour(dst, p, <usize>WP << 2, <usize>VS << 2, 4); // inlined with whole-vector stores
+      else inputFour(dst, p, <usize>WP << 2, <usize>VS << 2, lanes);
     }
     const step = simd ? lanes : 1;
     slot += step;
