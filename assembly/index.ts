@@ -9,6 +9,7 @@ export * from './matmul';
 export * from './linear';
 export * from './conv2d';
 export * from './conv2d-packed';
+export * from './conv2d-winograd';
 export * from './groupnorm';
 export * from './groupnorm-silu';
 export * from './attention';

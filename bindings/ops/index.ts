@@ -10,6 +10,7 @@ export * from './matmul.ts';
 export * from './linear.ts';
 export * from './conv2d.ts';
 export * from './conv2d-packed.ts';
+export * from './conv2d-winograd.ts';
 export * from './groupnorm.ts';
 export * from './groupnorm-silu.ts';
 export * from './attention.ts';
