@@ -33,7 +33,8 @@ export {
 export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 export type { Module, InputGrad } from './nn/module.ts';
-export { Context, type PassOptions, type DropoutAddress } from './nn/context.ts';
+export { Context, type PassOptions, type DropoutAddress, type Convolutions } from './nn/context.ts';
+export { InferenceCache } from './nn/inference-cache.ts';
 
 export { TrainingLoop, type LoopReport, type BatchMetrics } from './train/loop.ts';
 export { AdamW, TrainingDivergedError, clipGradNorm, type OptimizerOptions, type LearningRateDecay, type UpdateReport } from './train/optimizer.ts';

@@ -5,7 +5,7 @@
  */
 import {
   DDPMScheduler, DiffusionPipeline, img2imgStart, RePaintScheduler, samplerScheduler, SAMPLER_INFO, Tensor, tidy, toyDataset,
-  type CorrectorType, type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SamplerName,
+  type Convolutions, type CorrectorType, type Denoiser, type GenerateOptions, type ModelMetadata, type NoiseAwareClassifier, type SamplerName,
   type SamplingWorkers, type SchedulerOptions,
 } from '../bindings/index.ts';
 import { isDigits, isToy, TOY_SIZE } from './data.ts';
@@ -75,6 +75,8 @@ export interface SampleRequest {
   firstSample?: number;
   /** Edit a picture instead of sampling from noise (one thread: no workers). */
   edit?: EditRequest;
+  /** How the model's 3x3 convolutions run (GenerateOptions.convolutions). Default 'direct'. */
+  convolutions?: Convolutions;
 }
 
 /** The pipeline of a request: its model with its sampler's scheduler. */
@@ -97,6 +99,7 @@ export async function generateSamples(request: SampleRequest, workers: SamplingW
   if (guidance !== 1) options.guidanceScale = guidance;
   if ((sampler === 'ddim' || edit?.mask) && eta !== 0) options.eta = eta;
   if (classifier) Object.assign(options, { classifier, classifierScale });
+  if (request.convolutions === 'winograd') options.convolutions = 'winograd';
   if (onFrame) options.onStep = (info) => onFrame(info.sample.toFloat32Array(), info.index, info.total, info.timestep);
   const tensors: Tensor[] = [];
   try {

@@ -283,7 +283,7 @@ export class DiffusionPipeline<S extends PipelineScheduler = PipelineScheduler> 
     // The labels may be the classifier's alone (classifier guidance of an unconditional model).
     const labels = model.numClasses > 0 ? o.classLabels : null;
     const learned = predictsVariance(model);
-    const pass = { mode: 'inference' as const, cache, condition: o.condition };
+    const pass = { mode: 'inference' as const, cache, condition: o.condition, convolutions: o.convolutions };
     const output = !labels ? model.forward(x, timesteps, null, pass)
       : Array.isArray(o.guidanceScale) ? composedGuidedForward(model, x, timesteps, labels, o.guidanceScale, pass)
         : guidedForward(model, x, timesteps, labels, o.guidanceScale as number, pass, learned ? model.sampleShape[0] : undefined);

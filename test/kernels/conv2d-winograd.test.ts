@@ -80,6 +80,19 @@ for (const [N, C, K, H, W] of SHAPES) {
   });
 }
 
+test('conv2dWinograd with upsample: the convolution of the nearest-neighbour 2x upsampled input (the upsampler)', () => {
+  tidy(() => {
+    for (const [N, C, K, H, W] of [[2, 16, 16, 7, 7], [1, 5, 3, 4, 3]]) {
+      const x = randomTensor([N, C, H, W], 11), packed = ops.packConv2dWinogradWeights(randomTensor([K, C, 3, 3], 12, 0.3));
+      const b = randomTensor([K], 13), res = randomTensor([N, K, 2 * H, 2 * W], 14);
+      const up = ops.conv2dWinograd(x, packed, b, { padding: 1, upsample: true, residual: res });
+      assert.equal(up.shape, [N, K, 2 * H, 2 * W]);
+      assertSameBits(up, ops.conv2dWinograd(ops.upsampleNearest2x(x), packed, b, { padding: 1, residual: res }), `[${N}, ${C}, ${H}, ${W}] -> ${K}`);
+      packed.dispose();
+    }
+  });
+});
+
 test('conv2dWinograd: bad arguments throw one-line errors naming the op and the argument, before any work', () => {
   tidy(() => {
     const x = randomTensor([2, 3, 5, 5], 1), w = randomTensor([4, 3, 3, 3], 2), packed = ops.packConv2dWinogradWeights(w);
@@ -90,6 +103,7 @@ test('conv2dWinograd: bad arguments throw one-line errors naming the op and the 
       [() => ops.conv2dWinograd(x, packed, null, { residual: randomTensor([2, 4, 5, 5], 5) }), /conv2dWinograd: residual must be \[2, 4, 3, 3\]/],
       [() => ops.conv2dWinograd(x, packed, null, { channelBias: randomTensor([4], 6) }), /conv2dWinograd: channelBias must be \[2, 4\]/],
       [() => ops.conv2dWinograd(x, packed, null, { padding: -1 }), /conv2dWinograd: padding must be an integer >= 0, got -1/],
+      [() => ops.conv2dWinograd(x, packed, null, { upsample: 1 as never }), /^conv2dWinograd: upsample must be a boolean, got 1$/],
       [() => ops.conv2dWinograd(randomTensor([1, 3, 2, 2], 7), packed, null), /conv2dWinograd: the output would be empty/],
       [() => ops.packConv2dWinogradWeights(randomTensor([4, 3, 3], 8)), /packConv2dWinogradWeights: weight must have rank 4/],
       [() => ops.packConv2dWinogradWeights(randomTensor([4, 3, 5, 5], 8)), /packConv2dWinogradWeights: weight must be \[K, C, 3, 3\] .* got \[4, 3, 5, 5\]/],

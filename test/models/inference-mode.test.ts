@@ -2,6 +2,8 @@
  * The inference mode (model.forward with { mode: 'inference' }, as the pipelines sample) runs the fused inference
  * kernels (conv2dPacked, groupNormSilu, attentionChannels) where a block allows, and the layers elsewhere; its
  * output has the 'train' mode's bits, with and without a cache of packed weights, for every kind of block.
+ * With `convolutions: 'winograd'` the 3x3 convolutions of 16 or more channels run by Winograd's F(2x2, 3x3): not
+ * the layers' bits, but close to them, and the same with or without a cache.
  */
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
@@ -62,6 +64,67 @@ test('inference mode gives the shipped digit model\'s bits at batch 2', () => {
   model.params.grads.dispose();
 });
 
+/**
+ * The Winograd pass against the layers: it must differ (the option took effect) by at most `tolerance` of the
+ * output's largest magnitude. Each Winograd convolution is within a few 1e-7 of its output's scale
+ * (test/kernels/conv2d-winograd.test.ts); 1e-5 leaves room for the errors of two dozen layers in sequence.
+ */
+function assertWinogradClose(model: UNet2DModel, N: number, label: string, tolerance = 1e-5): void {
+  const cache = new InferenceCache();
+  tidy(() => {
+    const [C, H, W] = model.sampleShape;
+    const x = Tensor.from(seededFloats(N * C * H * W, 8).map((u) => 1.5 * u), [N, C, H, W]);
+    const timesteps = Int32Array.from({ length: N }, (_, i) => 91 + 301 * i);
+    const labels = model.numClasses > 0 ? Int32Array.from({ length: N }, (_, i) => i % model.numClasses) : null;
+    const expected = model.forward(x, timesteps, labels).toFloat32Array();
+    const passes = [{ cache: null }, { cache }, { cache }].map((extra) =>
+      model.forward(x, timesteps, labels, { mode: 'inference', convolutions: 'winograd', ...extra }).toFloat32Array());
+    const winograd = passes[0];
+    const words = (values: Float32Array) => Array.from(new Uint32Array(values.buffer));
+    for (const other of passes.slice(1)) assert.equal(words(other), words(winograd), `${label}: the same bits with a cache`);
+    let largest = 0, worst = 0, differ = 0;
+    for (let i = 0; i < expected.length; i++) {
+      largest = Math.max(largest, Math.abs(expected[i]));
+      worst = Math.max(worst, Math.abs(winograd[i] - expected[i]));
+      if (winograd[i] !== expected[i]) differ++;
+    }
+    assert.ok(differ > 0, `${label}: the Winograd pass gave the layers' bits: it did not run`);
+    assert.ok(worst <= tolerance * largest, `${label}: max |winograd - layers| ${worst} > ${tolerance} x max |out| ${largest}`);
+  });
+  cache.dispose();
+}
+
+test("convolutions 'winograd': close to the layers' output, on every kind of block that has 3x3 convolutions of 16 channels", () => {
+  for (const extra of [
+    { blockOutChannels: [16, 32], normNumGroups: 8, numClassEmbeds: 3, resnetTimeScaleShift: 'scale_shift' },
+    { blockOutChannels: [16, 16, 32], normNumGroups: 8, layersPerBlock: 2, attentionResolutions: [12, 3] },
+  ] as UNet2DConfig[]) {
+    const model = new UNet2DModel({ ...TINY, ...extra }, 11);
+    for (const N of [1, 3]) assertWinogradClose(model, N, `${JSON.stringify(extra.blockOutChannels)}, batch ${N}`);
+    model.params.values.dispose();
+    model.params.grads.dispose();
+  }
+});
+
+test("convolutions 'winograd' on the shipped digit model at batch 2: within 1e-5 of its output's scale", () => {
+  const { model } = decodeModel(readFileSync(new URL('../../models/mnist.safetensors', import.meta.url)), 'mnist');
+  assertWinogradClose(model as UNet2DModel, 2, 'models/mnist.safetensors');
+  model.params.values.dispose();
+  model.params.grads.dispose();
+});
+
+test("convolutions: anything but 'direct' or 'winograd', and 'winograd' in a training pass, are refused", () => {
+  const model = new UNet2DModel(TINY, 3);
+  tidy(() => {
+    const x = Tensor.from(seededFloats(3 * 144, 2), [1, 3, 12, 12]);
+    const pass = (options: object) => () => model.forward(x, Int32Array.from([5]), null, options);
+    assert.throws(pass({ mode: 'inference', convolutions: 'fast' }), /^forward: convolutions must be 'direct' or 'winograd', got fast$/);
+    assert.throws(pass({ convolutions: 'winograd' }), /convolutions 'winograd' is for inference passes/);
+  });
+  model.params.values.dispose();
+  model.params.grads.dispose();
+});
+
 test('an inference pass keeps nothing for backward, and a disposed cache leaves no memory behind', () => {
   const model = new UNet2DModel(TINY, 3);
   const before = memoryStats().liveBytes;
@@ -74,6 +137,18 @@ test('an inference pass keeps nothing for backward, and a disposed cache leaves 
   assert.ok(memoryStats().liveBytes > before, 'the cache holds the packed weights');
   cache.dispose();
   assert.is(memoryStats().liveBytes, before);
+  // One cache for both kinds of pass holds both kinds of weights, and frees them all.
+  const wide = new UNet2DModel({ ...TINY, blockOutChannels: [16, 32], normNumGroups: 8 }, 3);
+  const start = memoryStats().liveBytes;
+  tidy(() => {
+    const x = Tensor.from(seededFloats(2 * 3 * 144, 1), [2, 3, 12, 12]);
+    for (const convolutions of ['direct', 'winograd'] as const) wide.forward(x, Int32Array.from([5, 9]), null, { mode: 'inference', cache, convolutions });
+  });
+  assert.ok(memoryStats().liveBytes > start, 'the cache holds both kinds of weights');
+  cache.dispose();
+  assert.is(memoryStats().liveBytes, start);
+  wide.params.values.dispose();
+  wide.params.grads.dispose();
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // Sampling split across threads (pipelines/sampling-workers.ts): the same samples with 1, 2 and 3 threads as the
-// pipeline's own generate, for a stochastic sampler, a multistep solver with classifier-free guidance, and
-// classifier guidance; and what it cannot do is refused.
+// pipeline's own generate, for a stochastic sampler, a multistep solver with classifier-free guidance, classifier
+// guidance, and the Winograd convolutions; and what it cannot do is refused.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -40,6 +40,26 @@ for (const [label, scheduler, options, withClassifier] of [
     }
   });
 }
+
+test("convolutions 'winograd': 1 and 2 threads give the pipeline's samples bit for bit, other than the direct path's", async () => {
+  const wide = new UNet2DModel({ ...UNET, blockOutChannels: [16, 32], normNumGroups: 8, numClassEmbeds: 3 }, 6);
+  const pipeline = new DiffusionPipeline({ model: wide, scheduler: new DDIMScheduler() });
+  const request: GenerateOptions = { batchSize: 5, numInferenceSteps: 3, seed: 2, classLabels: [0, 1, 2, 0, 1], guidanceScale: 2, convolutions: 'winograd' };
+  const expected = await bits(pipeline.generate(request));
+  assert.not.equal(await bits(pipeline.generate({ ...request, convolutions: 'direct' })), expected, 'the Winograd pass ran');
+  for (const count of [1, 2]) {
+    const workers = await SamplingWorkers.start(pipeline, count);
+    try {
+      assert.equal(await bits(workers.generate(request)), expected, `${count} threads`);
+    } finally {
+      workers.close();
+    }
+  }
+  const error = await pipeline.generate({ convolutions: 'fast' as 'direct' }).then(() => null, (e: Error) => e);
+  assert.is(error?.message, "DiffusionPipeline.generate: convolutions must be 'direct' or 'winograd', got fast");
+  wide.params.values.dispose();
+  wide.params.grads.dispose();
+});
 
 test('latents, onStep and the torch generator need one thread', async () => {
   const workers = await SamplingWorkers.start(new DiffusionPipeline({ model, scheduler: new DDIMScheduler() }), 2);
