@@ -46,8 +46,12 @@ const BATCHES = [1, 16];
 /** The model whose forward the calls-per-forward column and the per-forward sums count. */
 const DIGIT_MODEL = 'models/mnist.safetensors';
 
-/** A convolution row: its case names' stem, direct FLOPs, calls per digit forward, whether Winograd applies. */
-interface ConvRow { name: string; flops: number; calls: number; winograd: boolean }
+/**
+ * A convolution row: its case names' stem, direct FLOPs, calls per digit forward, whether Winograd applies (3x3,
+ * stride 1) and whether an inference pass with `convolutions: 'winograd'` runs it so (16 or more channels in and
+ * out: bindings/nn/conv2d.ts's rule, which leaves conv_in and conv_out direct).
+ */
+interface ConvRow { name: string; flops: number; calls: number; winograd: boolean; chosen: boolean }
 
 export async function benchInferenceKernels(ctx: Context): Promise<string> {
   if (ctx.quick) return '';
@@ -145,18 +149,24 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
     cases.push({ name: `${name} winograd`, iterations,
       fn: withInput(() => k.conv2dWinogradForward(y.ptr, xp.ptr, u.packed.ptr, b.ptr, 0, 0, uWork.ptr, N, C, HP, HP, K)) });
   }
-  return { name, flops, calls: forward.filter((c) => matches(c, shape)).length, winograd };
+  return { name, flops, calls: forward.filter((c) => matches(c, shape)).length, winograd, chosen: winograd && C >= 16 && K >= 16 };
 }
 
-/** Per batch: one digit forward's 3x3 stride-1 convolutions, each row's time times its calls, both kernels. */
+/**
+ * Per batch: one digit forward's 3x3 stride-1 convolutions (each row's time times its calls), all by conv2dPacked,
+ * all by conv2dWinograd, and as `convolutions: 'winograd'` runs them.
+ */
 function forwardSums(rows: ConvRow[], t: Timings): string[] {
   return BATCHES.map((N) => {
     const counted = rows.filter((r) => r.winograd && r.calls > 0 && r.name.endsWith(` b${N}`));
-    const sum = (kernel: string) => counted.reduce((total, r) => total + r.calls * t.cpu(`${r.name} ${kernel}`), 0);
-    const packed = sum('packed'), wino = sum('winograd');
-    const calls = counted.reduce((total, r) => total + r.calls, 0), flops = counted.reduce((total, r) => total + r.calls * r.flops, 0);
-    return `- Batch ${N}: one forward's ${calls} 3x3 stride-1 convolutions (${(flops / 1e6).toFixed(0)} direct MFLOP; the calls ` +
-      `column times each row): conv2dPacked ${packed.toFixed(2)} ms, conv2dWinograd ${wino.toFixed(2)} ms (${(packed / wino).toFixed(2)}×).`;
+    const sum = (kernel: (r: ConvRow) => string) => counted.reduce((total, r) => total + r.calls * t.cpu(`${r.name} ${kernel(r)}`), 0);
+    const packed = sum(() => 'packed'), wino = sum(() => 'winograd'), mode = sum((r) => (r.chosen ? 'winograd' : 'packed'));
+    const calls = (rs: ConvRow[]) => rs.reduce((total, r) => total + r.calls, 0);
+    const flops = counted.reduce((total, r) => total + r.calls * r.flops, 0), chosen = calls(counted.filter((r) => r.chosen));
+    return `- Batch ${N}: one forward's ${calls(counted)} 3x3 stride-1 convolutions (${(flops / 1e6).toFixed(0)} direct MFLOP; ` +
+      `the calls column times each row): all by conv2dPacked ${packed.toFixed(2)} ms; all by conv2dWinograd ${wino.toFixed(2)} ms ` +
+      `(${(packed / wino).toFixed(2)}×); as \`convolutions: 'winograd'\` runs them (Winograd for the ${chosen} with 16 or more ` +
+      `channels in and out, conv2dPacked for the others) ${mode.toFixed(2)} ms (${(packed / mode).toFixed(2)}×).`;
   });
 }
 
