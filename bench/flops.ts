@@ -17,7 +17,12 @@ export interface FlopCount {
   step: number;
   /** Forward + backward flops per kind of layer. */
   byKind: { conv: number; linear: number; attention: number };
+  /** Every convolution of one forward, in the order it runs. */
+  convolutions: ConvCall[];
 }
+
+/** One convolution of the forward: C input and K output channels, an R x R kernel, output size x size. */
+export interface ConvCall { C: number; K: number; size: number; R: number; stride: number; upsampled: boolean }
 
 /** The base U-Net the benchmarks model (square samples, attentionResolutions and numHeads), resolved. */
 export type BaseUNetConfig = ResolvedUNet2DConfig & { sampleSize: number; numHeads: number; attentionResolutions: number[] };
@@ -35,16 +40,17 @@ export function baseUNetConfig(config: UNet2DConfig): BaseUNetConfig {
 export function unetFlops(config: UNet2DConfig, batch: number): FlopCount {
   const c = baseUNetConfig(config);
   const { numHeads, attentionResolutions } = c;
-  const count: FlopCount = { forward: 0, step: 0, byKind: { conv: 0, linear: 0, attention: 0 } };
+  const count: FlopCount = { forward: 0, step: 0, byKind: { conv: 0, linear: 0, attention: 0 }, convolutions: [] };
   const add = (kind: keyof FlopCount['byKind'], forward: number, backward: number) => {
     count.forward += forward;
     count.step += forward + backward;
     count.byKind[kind] += forward + backward;
   };
-  const conv = (C: number, K: number, size: number, R: number, stride = 1, needsDx = true): number => {
+  const conv = (C: number, K: number, size: number, R: number, stride = 1, needsDx = true, upsampled = false): number => {
     const out = Math.floor((size + 2 * ((R - 1) >> 1) - R) / stride) + 1;
     const f = 2 * batch * K * out * out * C * R * R;
     add('conv', f, needsDx ? 2 * f : f);
+    count.convolutions.push({ C, K, size: out, R, stride, upsampled });
     return out;
   };
   const linear = (rows: number, inF: number, outF: number) => add('linear', 2 * rows * inF * outF, 4 * rows * inF * outF);
@@ -94,7 +100,7 @@ export function unetFlops(config: UNet2DConfig, batch: number): FlopCount {
     }
     if (i < channels.length - 1) {
       size *= 2;
-      conv(outC, outC, size, 3);
+      conv(outC, outC, size, 3, 1, true, true);
     }
   });
   conv(channels[0], c.outChannels, size, 3);

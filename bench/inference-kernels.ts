@@ -1,17 +1,27 @@
 /**
  * The inference kernels at the shipped digit U-Nets' shapes (28x28 images, 16/32/64 channels, 7x7 attention),
  * batch 1 and 16, against what today's layers call, interleaved with a SIMD128 peak probe:
- *   - every distinct convolution: conv2d (im2col + gemm) against conv2dPacked, whose input is padded the way the
- *     inference path gets it (by groupNormSilu before conv1, conv2 and conv_out, so not timed there; by the op's
- *     own padding copy, timed, for conv_in and the resamplers; not at all for 1x1),
+ *   - every distinct 3x3 convolution of the digit U-Net (models/mnist.safetensors), the colored model's conv_in and
+ *     conv_out, the downsamplers and three 1x1 convolutions: conv2d (im2col + gemm) against conv2dPacked, whose
+ *     input is padded the way the inference path gets it (by groupNormSilu before conv1, conv2 and conv_out, so
+ *     not timed there; by the op's own padding copy, timed, for conv_in and the resamplers; not at all for 1x1),
+ *     and, for the 3x3 stride-1 ones, the Winograd F(2x2, 3x3) kernel (conv2dWinograd, Lavin & Gray 2015: the
+ *     opt-in `convolutions: 'winograd'` of the inference mode, which rounds differently) on the same padded input;
+ *     its % of peak counts the direct convolution's FLOPs (it does 2.25x fewer multiplies), and a note sums one
+ *     forward's calls of both kernels (the calls per forward counted from the model's config, bench/flops.ts),
  *   - GroupNorm + AdaGN + SiLU: groupNorm then silu (and the padding a convolution then needs) against
  *     groupNormSilu writing the padded output,
  *   - the attention core at 7x7: attentionForward against attentionChannels.
  * Skipped with --quick.
  */
+import { readFileSync } from 'node:fs';
 import { wasm } from '../bindings/core/instance.ts';
 import { ops, Tensor } from '../bindings/index.ts';
-import { probeCase, pseudoRandom, timeCases, type Case } from './measure.ts';
+import { decodeModel, disposeModel } from '../bindings/models/model-file.ts';
+import type { UNet2DModel } from '../bindings/models/unet2d.ts';
+import { unetFlops, type ConvCall } from './flops.ts';
+import { probeCase, pseudoRandom, timeCases, type Case, type Timings } from './measure.ts';
+import { packageFile } from './package-files.ts';
 import type { Context } from './report.ts';
 
 /** [what, C, H (input side), K, R, stride, input padded by groupNormSilu] */
@@ -19,11 +29,13 @@ type ConvShape = [string, number, number, number, number, number, boolean];
 
 const CONVOLUTIONS: ConvShape[] = [
   ['conv_in 1→16 @28', 1, 28, 16, 3, 1, false], ['conv_in 3→16 @28 (colored)', 3, 28, 16, 3, 1, false],
-  ['resnet 16→16 @28', 16, 28, 16, 3, 1, true], ['resnet 48→16 @28', 48, 28, 16, 3, 1, true],
-  ['upsampler 32 @14→28', 32, 14, 32, 3, 1, false],
-  ['resnet 32→32 @14', 32, 14, 32, 3, 1, true], ['resnet 96→32 @14', 96, 14, 32, 3, 1, true],
+  ['resnet 16→16 @28', 16, 28, 16, 3, 1, true], ['resnet 32→16 @28', 32, 28, 16, 3, 1, true],
+  ['resnet 48→16 @28', 48, 28, 16, 3, 1, true], ['upsampler 32 @14→28', 32, 14, 32, 3, 1, false],
+  ['resnet 16→32 @14', 16, 14, 32, 3, 1, true], ['resnet 32→32 @14', 32, 14, 32, 3, 1, true],
+  ['resnet 48→32 @14', 48, 14, 32, 3, 1, true], ['resnet 96→32 @14', 96, 14, 32, 3, 1, true],
   ['upsampler 64 @7→14', 64, 7, 64, 3, 1, false],
-  ['resnet 64→64 @7', 64, 7, 64, 3, 1, true], ['resnet 128→64 @7', 128, 7, 64, 3, 1, true],
+  ['resnet 32→64 @7', 32, 7, 64, 3, 1, true], ['resnet 64→64 @7', 64, 7, 64, 3, 1, true],
+  ['resnet 96→64 @7', 96, 7, 64, 3, 1, true], ['resnet 128→64 @7', 128, 7, 64, 3, 1, true],
   ['downsampler 16 @28→14', 16, 28, 16, 3, 2, false], ['downsampler 32 @14→7', 32, 14, 32, 3, 2, false],
   ['shortcut 1x1 48→16 @28', 48, 28, 16, 1, 1, false], ['shortcut 1x1 128→64 @7', 128, 7, 64, 1, 1, false],
   ['attention q|k|v 1x1 64→192 @7', 64, 7, 192, 1, 1, false],
@@ -31,15 +43,25 @@ const CONVOLUTIONS: ConvShape[] = [
 ];
 const NORMS = [[16, 28], [48, 28], [96, 14], [128, 7]];
 const BATCHES = [1, 16];
+/** The model whose forward the calls-per-forward column and the per-forward sums count. */
+const DIGIT_MODEL = 'models/mnist.safetensors';
+
+/**
+ * A convolution row: its case names' stem, direct FLOPs, calls per digit forward, whether Winograd applies (3x3,
+ * stride 1) and whether an inference pass with `convolutions: 'winograd'` runs it so (16 or more channels in and
+ * out: bindings/nn/conv2d.ts's rule, which leaves conv_in and conv_out direct).
+ */
+interface ConvRow { name: string; flops: number; calls: number; winograd: boolean; chosen: boolean }
 
 export async function benchInferenceKernels(ctx: Context): Promise<string> {
   if (ctx.quick) return '';
   ctx.log('inference kernels at the U-Net\'s shapes');
   const owned: Tensor[] = [];
   const keep = <T extends Tensor>(t: T): T => { owned.push(t); return t; };
-  const cases: Case[] = [], convRows: { name: string; flops: number }[] = [], normRows: string[] = [];
+  const cases: Case[] = [], convRows: ConvRow[] = [], normRows: string[] = [];
   try {
-    for (const N of BATCHES) for (const shape of CONVOLUTIONS) convRows.push(convCases(cases, keep, N, shape));
+    const forward = digitConvolutions();
+    for (const N of BATCHES) for (const shape of CONVOLUTIONS) convRows.push(convCases(cases, keep, N, shape, forward));
     for (const N of BATCHES) for (const [C, H] of NORMS) normRows.push(normCases(cases, keep, N, C, H));
     for (const N of BATCHES) normRows.push(attentionCases(cases, keep, N));
     const { probe, gflops } = probeCase('probe', 1, ctx.peakPerMs);
@@ -49,14 +71,19 @@ export async function benchInferenceKernels(ctx: Context): Promise<string> {
     const pct = (flops: number, ms: number) => `${((100 * flops) / ms / 1e6 / peak).toFixed(0)}%`;
     const conv = [
       `Inference kernels at the digit U-Nets' shapes (ms per call, medians of ${ctx.rounds} interleaved rounds; % of the ` +
-        `probe's ${peak.toFixed(1)} GFLOP/s in the same rounds):`, '',
-      '| convolution | batch | MFLOP | conv2d ms | % of peak | conv2dPacked ms | % of peak | speed-up |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
-      ...convRows.map(({ name, flops }) => {
+        `probe's ${peak.toFixed(1)} GFLOP/s in the same rounds, counting the direct convolution's FLOPs in every column; ` +
+        `speed-ups are the other column's time / this one's; calls: per forward of ${DIGIT_MODEL}):`, '',
+      '| convolution | batch | MFLOP | calls | conv2d ms | % of peak | conv2dPacked ms | % of peak | speed-up | ' +
+        'conv2dWinograd ms | % of peak (direct FLOPs) | vs packed |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...convRows.map(({ name, flops, calls, winograd }) => {
         const old = t.cpu(`${name} conv2d`), ours = t.cpu(`${name} packed`);
-        return `| ${name.replace(/ b\d+$/, '')} | ${name.match(/ b(\d+)$/)![1]} | ${(flops / 1e6).toFixed(1)} | ${old.toFixed(3)} | ` +
-          `${pct(flops, old)} | ${ours.toFixed(3)} | ${pct(flops, ours)} | ${(old / ours).toFixed(2)}× |`;
+        const wino = winograd ? t.cpu(`${name} winograd`) : undefined;
+        return `| ${name.replace(/ b\d+$/, '')} | ${name.match(/ b(\d+)$/)![1]} | ${(flops / 1e6).toFixed(1)} | ${calls} | ` +
+          `${old.toFixed(3)} | ${pct(flops, old)} | ${ours.toFixed(3)} | ${pct(flops, ours)} | ${(old / ours).toFixed(2)}× | ` +
+          (wino === undefined ? '- | - | - |' : `${wino.toFixed(3)} | ${pct(flops, wino)} | ${(ours / wino).toFixed(2)}× |`);
       }),
+      '', ...forwardSums(convRows, t),
     ];
     const norm = [
       '| op | today ms | today + the padding copy ms | inference op ms |', '| --- | --- | --- | --- |',
@@ -69,7 +96,30 @@ export async function benchInferenceKernels(ctx: Context): Promise<string> {
   }
 }
 
-function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number, [what, C, H, K, R, stride, padded]: ConvShape) {
+/**
+ * The 3x3 stride-1 convolutions of one forward of the digit model (from its config), checked to all have a row:
+ * the per-forward sums would otherwise leave some out.
+ */
+function digitConvolutions(): ConvCall[] {
+  const model = decodeModel(readFileSync(packageFile(DIGIT_MODEL)), DIGIT_MODEL).model as UNet2DModel;
+  const calls = unetFlops(model.config, 1).convolutions.filter((c) => c.R === 3 && c.stride === 1);
+  disposeModel(model);
+  for (const c of calls) {
+    if (!CONVOLUTIONS.some((shape) => matches(c, shape))) {
+      throw new Error(`bench: ${DIGIT_MODEL}'s forward has a 3x3 stride-1 convolution ${c.C}→${c.K} @${c.size} ` +
+        'that the inference-kernel table lacks (bench/inference-kernels.ts, CONVOLUTIONS)');
+    }
+  }
+  return calls;
+}
+
+function matches(c: ConvCall, [what, C, H, K, R, stride]: ConvShape): boolean {
+  const upsampled = what.startsWith('upsampler'), out = Math.floor(((upsampled ? 2 : 1) * H + 2 * ((R - 1) >> 1) - R) / stride) + 1;
+  return c.C === C && c.K === K && c.R === R && c.stride === stride && c.size === out && c.upsampled === upsampled;
+}
+
+function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number, shape: ConvShape, forward: ConvCall[]): ConvRow {
+  const [what, C, H, K, R, stride, padded] = shape;
   const upsample = what.startsWith('upsampler'), f = upsample ? 2 : 1, pad = R === 3 ? 1 : 0;
   const HS = f * H, HP = HS + 2 * pad, OH = Math.floor((HP - R) / stride) + 1;
   const x = keep(Tensor.from(pseudoRandom(N * C * H * H, 1), [N, C, H, H]));
@@ -83,14 +133,41 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
   const work = keep(new Tensor([Math.max(1, wasm().conv2dWorkspaceSize(C, HS, HS, K, R, R, stride, pad))]));
   const k = wasm(), name = `${what} b${N}`, flops = 2 * N * K * OH * OH * C * R * R;
   const iterations = Math.max(2, Math.round(1e7 / flops));
-  k.conv2dPadInput(xp.ptr, x.ptr, N, C, H, H, pad, upsample ? 1 : 0);
+  const padInput = () => k.conv2dPadInput(xp.ptr, x.ptr, N, C, H, H, pad, upsample ? 1 : 0);
+  padInput();
+  // The input as each kernel gets it in the inference path: padded already (by groupNormSilu) or padded here.
+  const withInput = (conv: () => void) => padded ? conv : () => { padInput(); conv(); };
   const conv = (input: Tensor, side: number) => k.conv2dPackedForward(y.ptr, input.ptr, packed.packed.ptr, b.ptr, 0, 0, N, C, side, side, K, R, R, stride);
   cases.push({ name: `${name} conv2d`, iterations,
     fn: () => k.conv2dForward(y.ptr, xs.ptr, w.ptr, b.ptr, work.ptr, N, C, HS, HS, K, R, R, stride, pad) });
-  cases.push({ name: `${name} packed`, iterations,
-    fn: pad === 0 && !upsample ? () => conv(x, H) : padded ? () => conv(xp, HP)
-      : () => { k.conv2dPadInput(xp.ptr, x.ptr, N, C, H, H, pad, upsample ? 1 : 0); conv(xp, HP); } });
-  return { name, flops };
+  cases.push({ name: `${name} packed`, iterations, fn: pad === 0 && !upsample ? () => conv(x, H) : withInput(() => conv(xp, HP)) });
+  const winograd = R === 3 && stride === 1;
+  if (winograd) {
+    const u = ops.packConv2dWinogradWeights(w);
+    keep(u.packed);
+    const uWork = keep(new Tensor([k.conv2dWinogradWorkspaceSize(C, K)]));
+    cases.push({ name: `${name} winograd`, iterations,
+      fn: withInput(() => k.conv2dWinogradForward(y.ptr, xp.ptr, u.packed.ptr, b.ptr, 0, 0, uWork.ptr, N, C, HP, HP, K)) });
+  }
+  return { name, flops, calls: forward.filter((c) => matches(c, shape)).length, winograd, chosen: winograd && C >= 16 && K >= 16 };
+}
+
+/**
+ * Per batch: one digit forward's 3x3 stride-1 convolutions (each row's time times its calls), all by conv2dPacked,
+ * all by conv2dWinograd, and as `convolutions: 'winograd'` runs them.
+ */
+function forwardSums(rows: ConvRow[], t: Timings): string[] {
+  return BATCHES.map((N) => {
+    const counted = rows.filter((r) => r.winograd && r.calls > 0 && r.name.endsWith(` b${N}`));
+    const sum = (kernel: (r: ConvRow) => string) => counted.reduce((total, r) => total + r.calls * t.cpu(`${r.name} ${kernel(r)}`), 0);
+    const packed = sum(() => 'packed'), wino = sum(() => 'winograd'), mode = sum((r) => (r.chosen ? 'winograd' : 'packed'));
+    const calls = (rs: ConvRow[]) => rs.reduce((total, r) => total + r.calls, 0);
+    const flops = counted.reduce((total, r) => total + r.calls * r.flops, 0), chosen = calls(counted.filter((r) => r.chosen));
+    return `- Batch ${N}: one forward's ${calls(counted)} 3x3 stride-1 convolutions (${(flops / 1e6).toFixed(0)} direct MFLOP; ` +
+      `the calls column times each row): all by conv2dPacked ${packed.toFixed(2)} ms; all by conv2dWinograd ${wino.toFixed(2)} ms ` +
+      `(${(packed / wino).toFixed(2)}×); as \`convolutions: 'winograd'\` runs them (Winograd for the ${chosen} with 16 or more ` +
+      `channels in and out, conv2dPacked for the others) ${mode.toFixed(2)} ms (${(packed / mode).toFixed(2)}×).`;
+  });
 }
 
 function normCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number, C: number, H: number): string {
