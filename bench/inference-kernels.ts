@@ -19,6 +19,7 @@ import { wasm } from '../bindings/core/instance.ts';
 import { ops, Tensor } from '../bindings/index.ts';
 import { decodeModel, disposeModel } from '../bindings/models/model-file.ts';
 import type { UNet2DModel } from '../bindings/models/unet2d.ts';
+import { runsByWinograd } from '../bindings/nn/conv2d.ts';
 import { unetFlops, type ConvCall } from './flops.ts';
 import { probeCase, pseudoRandom, timeCases, type Case, type Timings } from './measure.ts';
 import { packageFile } from './package-files.ts';
@@ -49,7 +50,7 @@ const DIGIT_MODEL = 'models/mnist.safetensors';
 /**
  * A convolution row: its case names' stem, direct FLOPs, calls per digit forward, whether Winograd applies (3x3,
  * stride 1) and whether an inference pass with `convolutions: 'winograd'` runs it so (16 or more channels in and
- * out: bindings/nn/conv2d.ts's rule, which leaves conv_in and conv_out direct).
+ * out: bindings/nn/conv2d.ts's `runsByWinograd`, which leaves conv_in and conv_out direct).
  */
 interface ConvRow { name: string; flops: number; calls: number; winograd: boolean; chosen: boolean }
 
@@ -149,7 +150,7 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
     cases.push({ name: `${name} winograd`, iterations,
       fn: withInput(() => k.conv2dWinogradForward(y.ptr, xp.ptr, u.packed.ptr, b.ptr, 0, 0, uWork.ptr, N, C, HP, HP, K)) });
   }
-  return { name, flops, calls: forward.filter((c) => matches(c, shape)).length, winograd, chosen: winograd && C >= 16 && K >= 16 };
+  return { name, flops, calls: forward.filter((c) => matches(c, shape)).length, winograd, chosen: runsByWinograd(R, stride, C, K) };
 }
 
 /**

@@ -18,6 +18,11 @@ import { defaultBound, type Parameter, type ParameterSet } from './parameters.ts
 // faster at the digit U-Nets' shapes (npm run bench, the inference kernels' table).
 const WINOGRAD_MIN_CHANNELS = 16;
 
+/** Whether `convolutions: 'winograd'` runs a convolution of this geometry by Winograd's F(2x2, 3x3). */
+export function runsByWinograd(kernelSize: number, stride: number, inChannels: number, outChannels: number): boolean {
+  return kernelSize === 3 && stride === 1 && inChannels >= WINOGRAD_MIN_CHANNELS && outChannels >= WINOGRAD_MIN_CHANNELS;
+}
+
 export class Conv2d implements Module {
   readonly weight: Parameter;
   readonly bias: Parameter;
@@ -50,8 +55,7 @@ export class Conv2d implements Module {
 
   /** Whether `convolutions: 'winograd'` runs this layer by Winograd's F(2x2, 3x3): 3x3, stride 1, wide enough. */
   get winogradFits(): boolean {
-    return this.kernelSize === 3 && this.stride === 1 &&
-      this.inChannels >= WINOGRAD_MIN_CHANNELS && this.outChannels >= WINOGRAD_MIN_CHANNELS;
+    return runsByWinograd(this.kernelSize, this.stride, this.inChannels, this.outChannels);
   }
 
   /**
