@@ -52,7 +52,7 @@ const DIGIT_MODEL = 'models/mnist.safetensors';
  * stride 1) and whether an inference pass with `convolutions: 'winograd'` runs it so (16 or more channels in and
  * out: bindings/nn/conv2d.ts's `runsByWinograd`, which leaves conv_in and conv_out direct).
  */
-interface ConvRow { name: string; flops: number; calls: number; winograd: boolean; chosen: boolean }
+interface ConvRow { name: string; flops: number; calls: number | null; winograd: boolean; chosen: boolean }
 
 export async function benchInferenceKernels(ctx: Context): Promise<string> {
   if (ctx.quick) return '';
@@ -80,7 +80,7 @@ export async function benchInferenceKernels(ctx: Context): Promise<string> {
       ...convRows.map(({ name, flops, calls, winograd }) => {
         const old = t.cpu(`${name} conv2d`), ours = t.cpu(`${name} packed`);
         const wino = winograd ? t.cpu(`${name} winograd`) : undefined;
-        return `| ${name.replace(/ b\d+$/, '')} | ${name.match(/ b(\d+)$/)![1]} | ${(flops / 1e6).toFixed(1)} | ${calls} | ` +
+        return `| ${name.replace(/ b\d+$/, '')} | ${name.match(/ b(\d+)$/)![1]} | ${(flops / 1e6).toFixed(1)} | ${calls ?? '-'} | ` +
           `${old.toFixed(3)} | ${pct(flops, old)} | ${ours.toFixed(3)} | ${pct(flops, ours)} | ${(old / ours).toFixed(2)}× | ` +
           (wino === undefined ? '- | - | - |' : `${wino.toFixed(3)} | ${pct(flops, wino)} | ${(ours / wino).toFixed(2)}× |`);
       }),
@@ -98,14 +98,14 @@ export async function benchInferenceKernels(ctx: Context): Promise<string> {
 }
 
 /**
- * The 3x3 stride-1 convolutions of one forward of the digit model (from its config), checked to all have a row:
- * the per-forward sums would otherwise leave some out.
+ * The convolutions of one forward of the digit model (from its config), the 3x3 stride-1 ones checked to all have
+ * a row: the per-forward sums would otherwise leave some out.
  */
 function digitConvolutions(): ConvCall[] {
   const model = decodeModel(readFileSync(packageFile(DIGIT_MODEL)), DIGIT_MODEL).model as UNet2DModel;
-  const calls = unetFlops(model.config, 1).convolutions.filter((c) => c.R === 3 && c.stride === 1);
+  const calls = unetFlops(model.config, 1).convolutions;
   disposeModel(model);
-  for (const c of calls) {
+  for (const c of calls.filter((call) => call.R === 3 && call.stride === 1)) {
     if (!CONVOLUTIONS.some((shape) => matches(c, shape))) {
       throw new Error(`bench: ${DIGIT_MODEL}'s forward has a 3x3 stride-1 convolution ${c.C}→${c.K} @${c.size} ` +
         'that the inference-kernel table lacks (bench/inference-kernels.ts, CONVOLUTIONS)');
@@ -150,7 +150,9 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
     cases.push({ name: `${name} winograd`, iterations,
       fn: withInput(() => k.conv2dWinogradForward(y.ptr, xp.ptr, u.packed.ptr, b.ptr, 0, 0, uWork.ptr, N, C, HP, HP, K)) });
   }
-  return { name, flops, calls: forward.filter((c) => matches(c, shape)).length, winograd, chosen: runsByWinograd(R, stride, C, K) };
+  // The attention projections are counted as linears (bench/flops.ts): no calls to show.
+  const calls = what.startsWith('attention') ? null : forward.filter((c) => matches(c, shape)).length;
+  return { name, flops, calls, winograd, chosen: runsByWinograd(R, stride, C, K) };
 }
 
 /**
@@ -159,11 +161,11 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
  */
 function forwardSums(rows: ConvRow[], t: Timings): string[] {
   return BATCHES.map((N) => {
-    const counted = rows.filter((r) => r.winograd && r.calls > 0 && r.name.endsWith(` b${N}`));
-    const sum = (kernel: (r: ConvRow) => string) => counted.reduce((total, r) => total + r.calls * t.cpu(`${r.name} ${kernel(r)}`), 0);
+    const counted = rows.filter((r) => r.winograd && r.calls! > 0 && r.name.endsWith(` b${N}`));
+    const sum = (kernel: (r: ConvRow) => string) => counted.reduce((total, r) => total + r.calls! * t.cpu(`${r.name} ${kernel(r)}`), 0);
     const packed = sum(() => 'packed'), wino = sum(() => 'winograd'), mode = sum((r) => (r.chosen ? 'winograd' : 'packed'));
-    const calls = (rs: ConvRow[]) => rs.reduce((total, r) => total + r.calls, 0);
-    const flops = counted.reduce((total, r) => total + r.calls * r.flops, 0), chosen = calls(counted.filter((r) => r.chosen));
+    const calls = (rs: ConvRow[]) => rs.reduce((total, r) => total + r.calls!, 0);
+    const flops = counted.reduce((total, r) => total + r.calls! * r.flops, 0), chosen = calls(counted.filter((r) => r.chosen));
     return `- Batch ${N}: one forward's ${calls(counted)} 3x3 stride-1 convolutions (${(flops / 1e6).toFixed(0)} direct MFLOP; ` +
       `the calls column times each row): all by conv2dPacked ${packed.toFixed(2)} ms; all by conv2dWinograd ${wino.toFixed(2)} ms ` +
       `(${(packed / wino).toFixed(2)}×); as \`convolutions: 'winograd'\` runs them (Winograd for the ${chosen} with 16 or more ` +
