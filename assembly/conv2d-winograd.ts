@@ -4,8 +4,9 @@
 //   Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A,   y[n,k,oh,ow] = ((Y + b[k]) + cb[n,k]) + res[n,k,oh,ow]
 //
 // with 16 multiplies per tile and (k, c) instead of direct convolution's 36: 2.25x fewer. It does NOT round
-// like conv2d / conv2dPacked (the transforms add and subtract inputs before the products), so it is an
-// experiment kept out of the inference path, whose contract is the training layers' bits.
+// like conv2d / conv2dPacked (the transforms add and subtract inputs before the products), so the inference path
+// runs it only when a pass asks for it (`convolutions: 'winograd'`, bindings/nn/conv2d.ts): by default that path
+// keeps the training layers' bits.
 //
 // Legend: xp [N, C, HP, WP] is the input already padded (as groupNormSilu or conv2dPadInput write it), the
 // output y [N, K, OH, OW] with OH = HP - 2, OW = WP - 2; tiles of 2x2 outputs, TH = ceil(OH / 2) rows of
