@@ -71,7 +71,8 @@ function checked(group) {
 }
 
 /**
- * The sampling options the form describes, checked: { batchSize, steps, seed, classLabel, guidance, caption }.
+ * The sampling options the form describes, checked: { batchSize, steps, seed, classLabel, guidance, caption,
+ * convolutions } (convolutions: 'winograd' when its box is ticked, else 'direct'; see GenerateOptions).
  * Throws an Error naming the field when a value is out of range.
  */
 export function readControls(model) {
@@ -79,13 +80,14 @@ export function readControls(model) {
   const steps = integerField('steps', 'Steps', 1, model.numTrainTimesteps);
   const batchSize = Number(checked('count') ?? 1);
   const guidance = Number($('guidance').value);
+  const convolutions = $('winograd').checked ? 'winograd' : 'direct';
   const groups = classGroups(model);
-  if (!groups) return { batchSize, steps, seed, classLabel: null, guidance: 1, caption: '' };
+  if (!groups) return { batchSize, steps, seed, classLabel: null, guidance: 1, caption: '', convolutions };
   const primary = checked('class'), secondary = groups.secondary ? checked('color') : null;
   const name = secondary === null ? primary : `${primary} ${secondary}`;
   const classLabel = groups.names.indexOf(name);
   if (classLabel < 0) throw new Error(`choose a ${groups.secondary ? 'digit and a color' : 'class'} first`);
-  return { batchSize, steps, seed, classLabel, guidance, caption: name };
+  return { batchSize, steps, seed, classLabel, guidance, caption: name, convolutions };
 }
 
 function integerField(id, label, min, max) {
@@ -97,12 +99,13 @@ function integerField(id, label, min, max) {
   return value;
 }
 
-/** The settings of the address bar (?model=&class=&color=&n=&seed=&steps=&guidance=), applied to the form. */
+/** The settings of the address bar (?model=&class=&color=&n=&seed=&steps=&guidance=&convolutions=), applied to the form. */
 export function applyQuery(params) {
   const set = (id, key) => { if (params.has(key)) $(id).value = params.get(key); };
   set('seed', 'seed');
   set('steps', 'steps');
   set('guidance', 'guidance');
+  $('winograd').checked = params.get('convolutions') === 'winograd';
   const count = document.querySelector(`input[name="count"][value="${CSS.escape(params.get('n') ?? '')}"]`);
   if (count) count.checked = true;
   $('guidance-value').value = $('guidance').value;
@@ -116,6 +119,7 @@ export function writeQuery(modelUrl) {
   if (!$('color-field').hidden && checked('color') !== null) params.set('color', checked('color'));
   params.set('n', checked('count') ?? '1');
   for (const id of ['seed', 'steps', 'guidance']) params.set(id, $(id).value);
+  if ($('winograd').checked) params.set('convolutions', 'winograd');
   history.replaceState(null, '', `?${params}`);
 }
 

@@ -15,14 +15,16 @@ const SCHEDULE_KEYS = ['numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEn
 
 /**
  * The pipeline and the generate options of an edit request { mode, ink, strength, batchSize, seed, classLabel,
- * guidance } for a loaded model { model, metadata }. The options hold two tensors (image, maskImage): the caller
+ * guidance, convolutions } for a loaded model { model, metadata }. The options hold two tensors (image, maskImage): the caller
  * disposes them (`disposeEdit`).
  */
-export function editRun(lib, { model, metadata }, { mode, ink, strength, batchSize, seed, classLabel, guidance }) {
+export function editRun(lib, { model, metadata }, { mode, ink, strength, batchSize, seed, classLabel, guidance, convolutions }) {
   const shape = metadata.data.sampleShape;
   const { image, mask } = editInputs(ink, shape);
   const stored = Object.fromEntries(Object.entries(metadata.scheduler).filter(([key]) => SCHEDULE_KEYS.includes(key)));
-  const options = { batchSize, seed, numInferenceSteps: EDIT_SETTINGS.steps, image: lib.Tensor.from(image, [1, ...shape]) };
+  const options = {
+    batchSize, seed, numInferenceSteps: EDIT_SETTINGS.steps, image: lib.Tensor.from(image, [1, ...shape]), ...(convolutions && { convolutions }),
+  };
   if (model.numClasses > 0) {
     options.classLabels = new Int32Array(batchSize).fill(classLabel);
     if (guidance !== 1) options.guidanceScale = guidance;

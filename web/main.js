@@ -5,7 +5,8 @@
  * up (img2img) with a few-step sampler (edit.js), drawn the same way.
  *
  * The model file comes from ?model=<path from the folder above web/> (default models/mnist.safetensors); the other
- * settings can be given as ?class=7&color=red&n=4&seed=0&steps=50&guidance=2 and are written back after each run.
+ * settings can be given as ?class=7&color=red&n=4&seed=0&steps=50&guidance=2&convolutions=winograd and are written
+ * back after each run.
  *
  * Hook for tests and the console (the UI itself uses it): `window.ddpm`
  *   ready      a promise of the loaded model's description (replaced when the model changes)
@@ -179,12 +180,13 @@ function drawStep({ id, index, total, timestep, sample: image, x0 }) {
   $('bar').style.width = `${((index + 1) / total) * 100}%`;
 }
 
-function finishRun({ id, total, ms }) {
+function finishRun({ id, total, ms, convolutions }) {
   if (session.run?.id !== id) return;
   const run = endRun();
   $('clock').textContent = seconds(ms);
   setState('done');
-  say(`done: ${total} steps in ${seconds(ms)} (${(ms / total).toFixed(0)} ms per step)`, 'done');
+  const how = convolutions === 'winograd' ? ', Winograd convolutions' : '';
+  say(`done: ${total} steps in ${seconds(ms)} (${(ms / total).toFixed(0)} ms per step${how})`, 'done');
   run.resolve({ total, ms });
 }
 

@@ -67,12 +67,12 @@ function describeModel({ url, model, metadata }, bytes) {
   };
 }
 
-async function sample({ id, batchSize, steps, seed, classLabel, guidance }) {
+async function sample({ id, batchSize, steps, seed, classLabel, guidance, convolutions }) {
   if (!loaded) throw staged('sample', 'no model is loaded yet');
   const { DDIMPipeline, DDIMScheduler } = await library();
   const { model, metadata } = loaded;
   const pipeline = new DDIMPipeline({ model, scheduler: DDIMScheduler.fromConfig(metadata.scheduler) });
-  const options = { batchSize, numInferenceSteps: steps, seed };
+  const options = { batchSize, numInferenceSteps: steps, seed, ...(convolutions && { convolutions }) };
   if (model.numClasses > 0) {
     options.classLabels = new Int32Array(batchSize).fill(classLabel);
     if (guidance !== 1) options.guidanceScale = guidance;
@@ -108,7 +108,7 @@ async function stream(id, pipeline, options) {
   };
   const out = await pipeline.generate(options);
   out.dispose();
-  self.postMessage({ type: 'done', id, total: steps, ms: performance.now() - started });
+  self.postMessage({ type: 'done', id, total: steps, ms: performance.now() - started, convolutions: options.convolutions ?? 'direct' });
 }
 
 /** The message for a model file the server does not have: the shipped ones may not be trained yet. */
