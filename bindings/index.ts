@@ -33,7 +33,7 @@ export {
 export { loadModel, type LoadedModel } from './models/load.ts';
 export { ParameterSet, Parameter } from './nn/parameters.ts';
 export type { Module, InputGrad } from './nn/module.ts';
-export { Context, type PassOptions, type DropoutAddress, type Convolutions } from './nn/context.ts';
+export { Context, CONVOLUTIONS, type PassOptions, type DropoutAddress, type Convolutions } from './nn/context.ts';
 export { InferenceCache } from './nn/inference-cache.ts';
 
 export { TrainingLoop, type LoopReport, type BatchMetrics } from './train/loop.ts';

@@ -18,6 +18,13 @@ export interface DropoutAddress {
 
 /** How an inference pass runs its 3x3 convolutions (see PassOptions.convolutions). */
 export type Convolutions = 'direct' | 'winograd';
+export const CONVOLUTIONS: readonly Convolutions[] = ['direct', 'winograd'];
+
+/** `value` if it is one of CONVOLUTIONS, else a one-line error of `op`. */
+export function checkConvolutions(op: string, value: unknown): Convolutions {
+  if (!CONVOLUTIONS.includes(value as Convolutions)) throw new Error(`${op}: convolutions must be 'direct' or 'winograd', got ${String(value)}`);
+  return value as Convolutions;
+}
 
 /** How a model runs a forward pass. */
 export interface PassOptions {
@@ -65,9 +72,7 @@ export class Context {
   constructor(options: PassOptions = {}) {
     const { mode = 'train', dropout = null, cache = null, condition = null, convolutions = 'direct' } = options;
     if (mode !== 'train' && mode !== 'inference') throw new Error(`forward: mode must be 'train' or 'inference', got ${String(mode)}`);
-    if (convolutions !== 'direct' && convolutions !== 'winograd') {
-      throw new Error(`forward: convolutions must be 'direct' or 'winograd', got ${String(convolutions)}`);
-    }
+    checkConvolutions('forward', convolutions);
     if (convolutions === 'winograd' && mode !== 'inference') {
       throw new Error("forward: convolutions 'winograd' is for inference passes (mode 'inference'); a training pass keeps the layers' kernels");
     }

@@ -68,8 +68,7 @@ export class Conv2d implements Module {
         const transformed: WinogradConv2dWeights = packConv2dWinogradWeights(this.weight.value);
         return { weights: transformed, tensors: [transformed.packed] };
       });
-      const { padding, upsample, channelBias, residual } = options;
-      return conv2dWinograd(x, weights, this.bias.value, { padding, upsample, channelBias, residual });
+      return conv2dWinograd(x, weights, this.bias.value, options);  // stride 1: winogradFits
     }
     const { weights } = ctx.prepared(this, () => {
       const packed: PackedConv2dWeights = packConv2dWeights(this.weight.value);

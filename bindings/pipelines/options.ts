@@ -7,7 +7,7 @@ import type { NoiseAwareClassifier } from '../models/classifier.ts';
 import { sameShape, tensorArg } from '../ops/check.ts';
 import type { TorchCpuCapability } from '../ops/torch-random.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Convolutions } from '../nn/context.ts';
+import { checkConvolutions, type Convolutions } from '../nn/context.ts';
 import { toClassLabels } from '../core/class-labels.ts';
 import { checkFirstSample } from './batch-noise.ts';
 import type { NoiseGenerator } from './noise.ts';
@@ -181,9 +181,7 @@ export function resolveGenerateOptions(name: string, options: GenerateOptions, p
   if (!takes('useClippedModelOutput') && options.useClippedModelOutput !== undefined) {
     throw new Error(`${name}: useClippedModelOutput is an option of DDIM sampling (DDIMPipeline), not of ${which}`);
   }
-  if (o.convolutions !== 'direct' && o.convolutions !== 'winograd') {
-    throw new Error(`${name}: convolutions must be 'direct' or 'winograd', got ${String(o.convolutions)}`);
-  }
+  checkConvolutions(name, o.convolutions);
   if (typeof o.useClippedModelOutput !== 'boolean') throw new Error(`${name}: useClippedModelOutput must be true or false, got ${o.useClippedModelOutput}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`${name}: batchSize must be a positive integer, got ${o.batchSize}`);
   checkGenerator(name, o, options, model.sampleShape);
