@@ -6,9 +6,10 @@
  *     input is padded the way the inference path gets it (by groupNormSilu before conv1, conv2 and conv_out, so
  *     not timed there; by the op's own padding copy, timed, for conv_in and the resamplers; not at all for 1x1),
  *     and, for the 3x3 stride-1 ones, the Winograd F(2x2, 3x3) kernel (conv2dWinograd, Lavin & Gray 2015: the
- *     opt-in `convolutions: 'winograd'` of the inference mode, which rounds differently) on the same padded input;
- *     its % of peak counts the direct convolution's FLOPs (it does 2.25x fewer multiplies), and a note sums one
- *     forward's calls of both kernels (the calls per forward counted from the model's config, bench/flops.ts),
+ *     `convolutions: 'winograd'` of the inference mode, the pipelines' default, which rounds differently) on the
+ *     same padded input; its % of peak counts the direct convolution's FLOPs (it does 2.25x fewer multiplies), and
+ *     a note sums one forward's calls of both kernels (the calls per forward counted from the model's config,
+ *     bench/flops.ts),
  *   - GroupNorm + AdaGN + SiLU: groupNorm then silu (and the padding a convolution then needs) against
  *     groupNormSilu writing the padded output,
  *   - the attention core at 7x7: attentionForward against attentionChannels.

@@ -2,11 +2,11 @@
  * The sampler's forward pass (issue 13): the shipped U-Nets (models/mnist.safetensors, models/colored-mnist
  * .safetensors) at batch 1, 4 and 16, on one core:
  *   - the layers' forward (`model.forward` in 'train' mode: the training kernels, activations kept),
- *   - the inference mode (`model.forward` in 'inference' mode with a cache of packed weights, as the pipelines
- *     sample: the fused inference kernels, nothing kept),
- *   - the inference mode with the opt-in Winograd convolutions (`convolutions: 'winograd'`: its 3x3 stride-1
- *     convolutions by F(2x2, 3x3), 2.25x fewer multiplies, other rounding); its GFLOP/s and % of peak count the
- *     direct convolution's FLOPs like the other rows, so they are effective rates,
+ *   - the inference mode (`model.forward` in 'inference' mode with a cache of packed weights: the fused inference
+ *     kernels, nothing kept) with direct convolutions, the layers' bits,
+ *   - the inference mode with Winograd's convolutions (`convolutions: 'winograd'`, as the pipelines sample by
+ *     default: its 3x3 stride-1 convolutions by F(2x2, 3x3), 2.25x fewer multiplies, other rounding); its GFLOP/s
+ *     and % of peak count the direct convolution's FLOPs like the other rows, so they are effective rates,
  *   - onnxruntime-web (wasm, SIMD, one thread) running the real diffusers' export of the same weights
  *     (bench/onnx.ts),
  * interleaved in rounds with a SIMD128 peak probe. Checked in the same run: the inference mode gives the layers'
@@ -138,8 +138,8 @@ async function forwardRows(ctx: Context, name: string, model: UNet2DModel, cache
   const t = await timeCases(cases, 2 * ctx.rounds);
   const peak = probeRate(t.cpu('probe'));
   return [row(`${name}: the layers (model.forward, 'train' mode)`, N, t, 'layers', flops, peak),
-    row(`${name}: inference mode (fused kernels, packed weights)`, N, t, 'inference', flops, peak),
-    row(`${name}: inference mode, Winograd convolutions (opt-in, other rounding)`, N, t, 'winograd', flops, peak, true)];
+    row(`${name}: inference mode, direct convolutions (the layers' bits)`, N, t, 'inference', flops, peak),
+    row(`${name}: inference mode, Winograd convolutions (sampling's default)`, N, t, 'winograd', flops, peak, true)];
 }
 
 /** One row; `effective`: its rate counts more FLOPs than its kernels do (the Winograd row), and its target cell says so. */

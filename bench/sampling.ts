@@ -3,7 +3,8 @@
  * model evaluation), 16 digits (labels 0-9, 0-5), from the shipped digit model
  * (models/mnist.safetensors). Until that file exists, a UNet2DModel with the CLI's mnist preset stands in
  * (cli/models.ts: 28x28, blockOutChannels [32, 64, 64], one resnet per level, attention at 7x7, 10 classes),
- * with random weights: the work per step is the same, and the report says which one ran.
+ * with random weights: the work per step is the same, and the report says which one ran. The pipelines run their
+ * default, Winograd's 3x3 convolutions: the GFLOP/s count the direct convolution's FLOPs (an effective rate).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeModel } from '../bindings/models/model-file.ts';
@@ -48,7 +49,7 @@ export async function benchSampling(ctx: Context): Promise<string> {
       const rate = config ? (unetFlops(config, IMAGES).forward * steps) / ms / 1e6 : undefined;
       return `| ${name}, ${IMAGES} images, 1 core | ${source} | ${ms.toFixed(0)} | ${((IMAGES * 1000) / ms).toFixed(2)} | ${rate?.toFixed(1) ?? '-'} |`;
     });
-    return ['| sampling | model | ms per batch (median) | images/s | GFLOP/s |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+    return ['| sampling | model | ms per batch (median) | images/s | GFLOP/s (direct convolution FLOPs) |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
   } finally {
     model.params.values.dispose();
     model.params.grads.dispose();

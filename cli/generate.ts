@@ -75,7 +75,7 @@ export interface SampleRequest {
   firstSample?: number;
   /** Edit a picture instead of sampling from noise (one thread: no workers). */
   edit?: EditRequest;
-  /** How the model's 3x3 convolutions run (GenerateOptions.convolutions). Default 'direct'. */
+  /** How the model's 3x3 convolutions run (GenerateOptions.convolutions). Default 'winograd'. */
   convolutions?: Convolutions;
 }
 
@@ -99,7 +99,7 @@ export async function generateSamples(request: SampleRequest, workers: SamplingW
   if (guidance !== 1) options.guidanceScale = guidance;
   if ((sampler === 'ddim' || edit?.mask) && eta !== 0) options.eta = eta;
   if (classifier) Object.assign(options, { classifier, classifierScale });
-  if (request.convolutions === 'winograd') options.convolutions = 'winograd';
+  if (request.convolutions) options.convolutions = request.convolutions;
   if (onFrame) options.onStep = (info) => onFrame(info.sample.toFloat32Array(), info.index, info.total, info.timestep);
   const tensors: Tensor[] = [];
   try {

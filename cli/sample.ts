@@ -55,7 +55,7 @@ export interface SampleFlags extends EditFlags {
   batch?: number;
   /** Threads sampling each batch (the samples are the same with any number). Default 1. */
   workers?: number;
-  /** How the 3x3 convolutions run (GenerateOptions.convolutions). Default 'direct'. */
+  /** How the 3x3 convolutions run (GenerateOptions.convolutions). Default 'winograd'. */
   convolutions?: Convolutions;
   maxParams?: number;
   verbose?: boolean;
@@ -90,7 +90,7 @@ export function sampleCommand(): Command {
     .addOption(new Option('--seed <s>', 'seed of the noise').argParser(integerAtLeast(0)).default(0))
     .option('--animate <file>', 'also write the denoising as an animation (.gif or .webp)')
     .addOption(new Option('--batch <b>', `samples drawn at once; memory grows with it, the samples do not change (default: as many as fit ${SAMPLING_MEMORY_BUDGET / 2 ** 20} MB of working memory)`).argParser(integerAtLeast(1)))
-    .addOption(new Option('--convolutions <kind>', "direct: the training layers' bits; winograd: about 1.6x faster, other rounding (the same samples in every runtime, not direct's)").choices(CONVOLUTIONS).default('direct'))
+    .addOption(new Option('--convolutions <kind>', "winograd: Winograd's F(2x2, 3x3), about 1.6x faster; direct: the training layers' bits (each the same samples in every runtime, not the other's)").choices(CONVOLUTIONS).default('winograd'))
     .addOption(new Option('--workers <n>', 'threads sampling each batch; the samples are the same with any number (not with --animate or --init; default: 1)').argParser(integerAtLeast(1, 64)))
     .addOption(new Option('--max-params <n>', 'refuse model files with more parameters (default: 268435456, 1 GiB of float32)').argParser(integerAtLeast(1)))
     .option('--init <picture>', 'edit a picture of the model\'s size: img2img (with --strength) or inpainting (with --mask)')

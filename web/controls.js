@@ -72,7 +72,7 @@ function checked(group) {
 
 /**
  * The sampling options the form describes, checked: { batchSize, steps, seed, classLabel, guidance, caption,
- * convolutions } (convolutions: 'winograd' when its box is ticked, else 'direct'; see GenerateOptions).
+ * convolutions } (convolutions: 'winograd' while its box is ticked, the default; else 'direct'; see GenerateOptions).
  * Throws an Error naming the field when a value is out of range.
  */
 export function readControls(model) {
@@ -105,7 +105,7 @@ export function applyQuery(params) {
   set('seed', 'seed');
   set('steps', 'steps');
   set('guidance', 'guidance');
-  $('winograd').checked = params.get('convolutions') === 'winograd';
+  $('winograd').checked = params.get('convolutions') !== 'direct';
   const count = document.querySelector(`input[name="count"][value="${CSS.escape(params.get('n') ?? '')}"]`);
   if (count) count.checked = true;
   $('guidance-value').value = $('guidance').value;
@@ -119,7 +119,7 @@ export function writeQuery(modelUrl) {
   if (!$('color-field').hidden && checked('color') !== null) params.set('color', checked('color'));
   params.set('n', checked('count') ?? '1');
   for (const id of ['seed', 'steps', 'guidance']) params.set(id, $(id).value);
-  if ($('winograd').checked) params.set('convolutions', 'winograd');
+  if (!$('winograd').checked) params.set('convolutions', 'direct');
   history.replaceState(null, '', `?${params}`);
 }
 

@@ -5,7 +5,7 @@
  * up (img2img) with a few-step sampler (edit.js), drawn the same way.
  *
  * The model file comes from ?model=<path from the folder above web/> (default models/mnist.safetensors); the other
- * settings can be given as ?class=7&color=red&n=4&seed=0&steps=50&guidance=2&convolutions=winograd and are written
+ * settings can be given as ?class=7&color=red&n=4&seed=0&steps=50&guidance=2&convolutions=direct and are written
  * back after each run.
  *
  * Hook for tests and the console (the UI itself uses it): `window.ddpm`
@@ -185,7 +185,7 @@ function finishRun({ id, total, ms, convolutions }) {
   const run = endRun();
   $('clock').textContent = seconds(ms);
   setState('done');
-  const how = convolutions === 'winograd' ? ', Winograd convolutions' : '';
+  const how = { winograd: ', Winograd convolutions', direct: ', direct convolutions' }[convolutions] ?? '';
   say(`done: ${total} steps in ${seconds(ms)} (${(ms / total).toFixed(0)} ms per step${how})`, 'done');
   run.resolve({ total, ms });
 }

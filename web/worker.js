@@ -108,7 +108,7 @@ async function stream(id, pipeline, options) {
   };
   const out = await pipeline.generate(options);
   out.dispose();
-  self.postMessage({ type: 'done', id, total: steps, ms: performance.now() - started, convolutions: options.convolutions ?? 'direct' });
+  self.postMessage({ type: 'done', id, total: steps, ms: performance.now() - started, convolutions: options.convolutions });
 }
 
 /** The message for a model file the server does not have: the shipped ones may not be trained yet. */

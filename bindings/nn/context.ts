@@ -41,7 +41,8 @@ export interface PassOptions {
    * With mode 'inference': how the 3x3 stride-1 convolutions with 16 or more channels in and out run. `'direct'`
    * gives the training layers' bits; `'winograd'` (Winograd's F(2x2, 3x3), ops/conv2d-winograd.ts) does 2.25x
    * fewer multiplies, about 1.6x faster sampling, and rounds differently (errors of a few 1e-7 of the outputs'
-   * scale): still the same bits in every engine, not the layers'. Default `'direct'`.
+   * scale): still the same bits in every engine, not the layers'. Default `'direct'` for a pass (the sampling
+   * pipelines' own default is `'winograd'`, GenerateOptions.convolutions).
    */
   convolutions?: Convolutions;
   /**

@@ -4,8 +4,8 @@
  * (`packConv2dWinogradWeights`), the input padded (and upsampled) once or handed over already padded, and the
  * bias, a per-sample channel bias and a residual added as the output is stored. Forward only. It does NOT have
  * the bits of `conv2d` / `conv2dPacked` (the transforms round differently: errors of a few 1e-7 of the output's
- * scale, like direct convolution's), so only the opt-in inference pass `convolutions: 'winograd'` uses it
- * (nn/conv2d.ts); every engine still computes the same bits.
+ * scale, like direct convolution's), so only an inference pass with `convolutions: 'winograd'` uses it
+ * (nn/conv2d.ts; the sampling pipelines' default); every engine still computes the same bits.
  *
  * Legend: N batch, C input channels, H, W input size, K output channels; the output is [N, K, H', W'] with
  * H' = f·H + 2·padding - 2, f = 2 with `upsample` (else 1), W' likewise.

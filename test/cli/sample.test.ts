@@ -107,17 +107,19 @@ test('--workers 2 writes the same bytes as one thread; an animation needs one th
   assert.not.ok(existsSync(join(cwd, 'animated.png')));
 });
 
-test('--convolutions winograd: the same bytes on 2 threads as on one, not direct\'s; other kinds are refused', async () => {
+test('--convolutions: winograd by default, the same bytes on 2 threads as on one; direct rounds otherwise; other kinds are refused', async () => {
   const model = ['--model', join(ROOT, 'models', 'mnist.safetensors'), '--class', '3', '--num', '3', '--steps', '2'];
-  const [direct, one, two, bad] = await Promise.all([
-    ddpm(['sample', ...model, '--out', 'direct.npy'], cwd),
+  const [byDefault, one, two, direct, bad] = await Promise.all([
+    ddpm(['sample', ...model, '--out', 'default.npy'], cwd),
     ddpm(['sample', ...model, '--convolutions', 'winograd', '--out', 'winograd-one.npy'], cwd),
     ddpm(['sample', ...model, '--convolutions', 'winograd', '--workers', '2', '--out', 'winograd-two.npy'], cwd),
+    ddpm(['sample', ...model, '--convolutions', 'direct', '--out', 'direct.npy'], cwd),
     ddpm(['sample', ...model, '--convolutions', 'fast', '--out', 'fast.npy'], cwd),
   ]);
-  for (const run of [direct, one, two]) assert.is(run.code, 0, run.stderr);
+  for (const run of [byDefault, one, two, direct]) assert.is(run.code, 0, run.stderr);
+  assert.equal(readFileSync(join(cwd, 'default.npy')), readFileSync(join(cwd, 'winograd-one.npy')));
   assert.equal(readFileSync(join(cwd, 'winograd-two.npy')), readFileSync(join(cwd, 'winograd-one.npy')));
-  assert.not.equal(readFileSync(join(cwd, 'winograd-one.npy')), readFileSync(join(cwd, 'direct.npy')));
+  assert.not.equal(readFileSync(join(cwd, 'direct.npy')), readFileSync(join(cwd, 'winograd-one.npy')));
   assert.is.not(bad.code, 0);
   assert.match(bad.stderr, /option '--convolutions <kind>' argument 'fast' is invalid\. Allowed choices are direct, winograd/);
   assert.not.ok(existsSync(join(cwd, 'fast.npy')));

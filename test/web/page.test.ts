@@ -32,7 +32,7 @@ const { gridOptions } = await import('../../web/layout.js') as { gridOptions: (n
 await lib.init();
 
 type Metadata = ReturnType<typeof lib.decodeModel>['metadata'];
-interface Request { batchSize: number; steps: number; seed: number; classLabel: number; guidance: number; convolutions?: 'winograd' }
+interface Request { batchSize: number; steps: number; seed: number; classLabel: number; guidance: number; convolutions?: 'winograd' | 'direct' }
 
 const COLORS = PALETTE.map((color) => color.name);
 const GREY_MODEL = tinyModel('mnist', 1, 32, Array.from({ length: 10 }, (_, d) => String(d)));
@@ -81,7 +81,7 @@ async function open(page: Page, server: Server, model: string): Promise<string> 
 }
 
 /** Sets the controls as a person would, presses Sample, waits for the last step; returns the canvases' hashes. */
-async function sampleThroughUI(page: Page, r: { digit: string; color?: string; count: number; seed: number; steps: number; guidance: number; winograd?: boolean }) {
+async function sampleThroughUI(page: Page, r: { digit: string; color?: string; count: number; seed: number; steps: number; guidance: number; direct?: boolean }) {
   await page.click(`#classes input[value="${r.digit}"] + span`);
   if (r.color) await page.click(`#colors input[value="${r.color}"] + span`);
   await page.click(`#counts input[value="${r.count}"] + span`);
@@ -93,7 +93,7 @@ async function sampleThroughUI(page: Page, r: { digit: string; color?: string; c
     (input as HTMLInputElement).value = String(v);
     input.dispatchEvent(new Event('input', { bubbles: true }));
   }, r.guidance);
-  if (r.winograd) await page.click('#winograd');
+  if (r.direct) await page.click('#winograd'); // ticked by default
   await page.click('#sample');
   await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), { timeout: TIMEOUT });
   const status = await page.$eval('#status', (e) => e.textContent ?? '');
@@ -152,21 +152,21 @@ const it = chromiumTest('the page tests');
     const node = await nodePixels(readFileSync(join(ROOT, SHIPPED)), { batchSize: 1, steps: 3, seed: 2, classLabel: 5, guidance: 2 });
     assert.is(browserHashes.sample, node.sample);
     assert.is(browserHashes.x0, node.x0);
-    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /^done: 3 steps in .* ms per step\)$/, 'direct convolutions by default');
+    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /^done: 3 steps in .* ms per step, Winograd convolutions\)$/, "the pipelines' default");
   });
 
-  it(`the shipped ${SHIPPED} with Winograd's convolutions ticked: Node's pixels with convolutions 'winograd', and the worker ran them`, async () => {
+  it(`the shipped ${SHIPPED} with Winograd's convolutions unticked: Node's pixels with convolutions 'direct', and the worker ran them`, async () => {
     const { page, server } = await start();
     assert.is(await open(page, server, SHIPPED), 'ready');
-    const browserHashes = await sampleThroughUI(page, { digit: '5', count: 1, seed: 2, steps: 3, guidance: 2, winograd: true });
+    const browserHashes = await sampleThroughUI(page, { digit: '5', count: 1, seed: 2, steps: 3, guidance: 2, direct: true });
     const request = { batchSize: 1, steps: 3, seed: 2, classLabel: 5, guidance: 2 };
     const bytes = readFileSync(join(ROOT, SHIPPED));
-    const winograd = await nodePixels(bytes, { ...request, convolutions: 'winograd' });
-    assert.is(browserHashes.sample, winograd.sample);
-    assert.is(browserHashes.x0, winograd.x0);
+    const direct = await nodePixels(bytes, { ...request, convolutions: 'direct' });
+    assert.is(browserHashes.sample, direct.sample);
+    assert.is(browserHashes.x0, direct.x0);
     // The two kinds of convolution differ by about 1e-6, below a pixel's 1/255 here: the worker says which it ran.
-    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /^done: 3 steps in .*, Winograd convolutions\)$/);
-    assert.is(new URL(page.url()).searchParams.get('convolutions'), 'winograd');
+    assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /^done: 3 steps in .*, direct convolutions\)$/);
+    assert.is(new URL(page.url()).searchParams.get('convolutions'), 'direct');
   });
 }
 

@@ -2,9 +2,9 @@
  * Scenarios of the inference kernels (issue 13): conv2dPacked with its epilogue (bias, channel bias, residual),
  * in both of its layouts (K > 4: channel strips; K <= 4: pixel vectors) and with padding, strides and
  * upsampling; groupNormSilu with its padded output; attentionChannels. They round as the training kernels do
- * (the unit tests pin that); here every runtime must give the same bits. And the opt-in Winograd convolution
- * (conv2dWinograd), which rounds otherwise but must also give the same bits everywhere, alone and in a U-Net's
- * inference pass with `convolutions: 'winograd'`.
+ * (the unit tests pin that); here every runtime must give the same bits. And the Winograd convolution
+ * (conv2dWinograd, the sampling pipelines' default), which rounds otherwise but must also give the same bits
+ * everywhere, alone and in a U-Net's inference pass with `convolutions: 'winograd'`.
  */
 import { disposeModel } from './diffusion.js';
 import { input } from './inputs.js';
