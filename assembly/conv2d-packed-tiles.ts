@@ -2,6 +2,7 @@
 // kernel), and the geometry of the current call they share. Not wasm exports: index.ts does not re-export this file.
 
 import { rowPairTile } from './conv2d-packed-pairs';
+import { planeConv3x3 } from './conv2d-packed-planes';
 import { gemm } from './matmul';
 
 // @ts-ignore: decorator
@@ -52,9 +53,9 @@ export function setSizes(n: i32, c: i32, hp: i32, wp: i32, k: i32, r: i32, s: i3
 
 /**
  * Fills tapSteps, blockOffsets and blockSteps for the current sizes: the tables of the tiles that walk taps
- * one at a time (wideTile, narrowTile). The row-pair tile and gemm read none, so a call that only runs those
- * (conv_out with an even number of rows, 1x1 convolutions) skips this loop: measured, it was about 0.4 µs of
- * a 0.7 µs conv_out call on a 4x4 image, 4% of one on 28x28.
+ * one at a time (wideTile, narrowTile). The row-pair and plane tiles and gemm read none, so a call that
+ * only runs those (conv_out with an even number of rows, conv_in, 1x1 convolutions) skips this loop:
+ * measured, it was about 0.4 µs of a 0.7 µs conv_out call on a 4x4 image, 4% of one on 28x28.
  */
 function setTapSteps(): void {
   // From tap (ri, si) of a channel to the next one: the next s, the next row, or the next channel. Counted
@@ -78,12 +79,15 @@ function setTapSteps(): void {
 /**
  * The convolution for the sizes set by setSizes. Measured on the U-Net's shapes: gemm wins for 1x1 convolutions
  * (its packed panels beat broadcasts from the channel planes), pixels along the lanes for few output channels and
- * short patches (conv_in), channel strips elsewhere.
+ * short patches, the plane tile (conv2d-packed-planes.ts) for a 3x3 conv_in from 1-3 channels (1.1-1.9x the
+ * narrow tiles there, the fewer channels the more; from 5 input channels it was slower), channel strips elsewhere.
  */
 export function convolve(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
   if (K <= 4) narrowConv(y, xp, packed, b, cb, res);
   else if (RS == 1) pointwiseConv(y, xp, packed, b, cb, res);
-  else if (CRS < 64) narrowConv(y, xp, packed, b, cb, res);
+  else if (C <= 3 && R == 3 && S == 3 && stride == 1 && OW >= 4) {
+    planeConv3x3(y, xp, packed, b, cb, res, N, C, HP, WP, K);
+  } else if (CRS < 64) narrowConv(y, xp, packed, b, cb, res);
   else wideConv(y, xp, packed, b, cb, res);
 }
 
