@@ -2,6 +2,7 @@
 // kernel), and the geometry of the current call they share. Not wasm exports: index.ts does not re-export this file.
 
 import { rowPairTile } from './conv2d-packed-pairs';
+import { planeConv3x3 } from './conv2d-packed-planes';
 import { gemm } from './matmul';
 
 // @ts-ignore: decorator
@@ -48,14 +49,25 @@ export function setSizes(n: i32, c: i32, hp: i32, wp: i32, k: i32, r: i32, s: i3
   OUT_W = OW;
   RS = r * s;
   CRS = c * RS;
+}
+
+/**
+ * Fills tapSteps, blockOffsets and blockSteps for the current sizes: the tables of the tiles that walk taps
+ * one at a time (wideTile, narrowTile). The row-pair and plane tiles and gemm read none, so a call that
+ * only runs those (conv_out with an even number of rows, conv_in, 1x1 convolutions) skips this loop:
+ * measured, it was about 0.4 µs of a 0.7 µs conv_out call on a 4x4 image, 4% of one on 28x28.
+ */
+function setTapSteps(): void {
   // From tap (ri, si) of a channel to the next one: the next s, the next row, or the next channel. Counted
-  // rather than divided: at batch 1 this loop is a noticeable part of a small convolution's call.
-  const toRow = <u32>(wp - (s - 1)) << 2, toChannel = <u32>((hp - (r - 1)) * wp - (s - 1)) << 2;
-  for (let i = 0, ri = 0, si = 0; i < RS + KC; i++) {
-    store<u32>(tapSteps + (<usize>i << 2), si < s - 1 ? 4 : ri < r - 1 ? toRow : toChannel);
-    if (++si == s) {
+  // rather than divided. A block starts at phase t0 % RS <= t0 and spans at most min(KC, CRS - t0) taps: it
+  // reads steps below min(CRS, RS + KC), and only those are filled.
+  const toRow = <u32>(WP - (S - 1)) << 2, toChannel = <u32>((HP - (R - 1)) * WP - (S - 1)) << 2;
+  const steps = min(CRS, RS + KC);
+  for (let i = 0, ri = 0, si = 0; i < steps; i++) {
+    store<u32>(tapSteps + (<usize>i << 2), si < S - 1 ? 4 : ri < R - 1 ? toRow : toChannel);
+    if (++si == S) {
       si = 0;
-      if (++ri == r) ri = 0;
+      if (++ri == R) ri = 0;
     }
   }
   for (let t0 = 0, block = 0; t0 < CRS; t0 += KC, block++) {
@@ -67,12 +79,15 @@ export function setSizes(n: i32, c: i32, hp: i32, wp: i32, k: i32, r: i32, s: i3
 /**
  * The convolution for the sizes set by setSizes. Measured on the U-Net's shapes: gemm wins for 1x1 convolutions
  * (its packed panels beat broadcasts from the channel planes), pixels along the lanes for few output channels and
- * short patches (conv_in), channel strips elsewhere.
+ * short patches, the plane tile (conv2d-packed-planes.ts) for a 3x3 conv_in from 1-3 channels (1.1-1.9x the
+ * narrow tiles there, the fewer channels the more; from 5 input channels it was slower), channel strips elsewhere.
  */
 export function convolve(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
   if (K <= 4) narrowConv(y, xp, packed, b, cb, res);
   else if (RS == 1) pointwiseConv(y, xp, packed, b, cb, res);
-  else if (CRS < 64) narrowConv(y, xp, packed, b, cb, res);
+  else if (C <= 3 && R == 3 && S == 3 && stride == 1 && OW >= 4) {
+    planeConv3x3(y, xp, packed, b, cb, res, N, C, HP, WP, K);
+  } else if (CRS < 64) narrowConv(y, xp, packed, b, cb, res);
   else wideConv(y, xp, packed, b, cb, res);
 }
 
@@ -155,6 +170,7 @@ function pointwiseConv(y: usize, xp: usize, w: usize, b: usize, cb: usize, res: 
 // K > 4: tiles of 4 pixels x 8 channels
 
 function wideConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
+  setTapSteps();
   const total = N * P, strips = (K + STRIP - 1) / STRIP;
   // Groups of GROUP_TILES tiles: per group and strip, the strip's weights stay in cache across the tiles, and
   // each tile's pixels are located once per group.
@@ -282,6 +298,11 @@ function storeWideTile(y: usize, cb: usize, res: usize, strip: i32, n: i32, p: i
 // two output rows (stride 1; other strides, and rows narrower than 4, take the scalar twin's path)
 
 function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res: usize): void {
+  // One channel summed in one block: two output rows per tile (conv2d-packed-pairs.ts), an odd last row alone.
+  // Not for K = 2-4: their single-row tiles already reuse each input vector for every channel.
+  const pairs = K == 1 && CRS <= KC;
+  // The single-row tiles' tables: for all rows but pairs, and for the odd last row after pairs.
+  if (OW >= 4 && stride == 1 && (!pairs || (OH & 1) != 0)) setTapSteps();
   // Groups of up to 4 output channels; their weights are 4 consecutive floats per tap in either layout.
   for (let k0 = 0; k0 < K; k0 += 4) {
     const KK = min(4, K - k0);
@@ -289,9 +310,6 @@ function narrowConv(y: usize, xp: usize, packed: usize, b: usize, cb: usize, res
     const wstep = K <= 4 ? K << 2 : STRIP << 2;
     // The widest tile that keeps its KK·V accumulators, its V input vectors and KK weights in V8's 15 registers.
     const widest = KK == 1 ? 7 : KK == 2 ? 4 : 2;
-    // One channel summed in one block: two output rows per tile (conv2d-packed-pairs.ts), an odd last row alone.
-    // Not for K = 2-4: their single-row tiles already reuse each input vector for every channel.
-    const pairs = K == 1 && CRS <= KC;
     for (let n = 0; n < N; n++) {
       for (let oh = 0; oh < OH; oh++) {
         if (OW < 4 || stride != 1) {

@@ -21,8 +21,11 @@
 // instead, a tile of up to 4 channels x 4-28 consecutive pixels of one output row (a 1x1 convolution's rows are
 // whole planes), weights broadcast from packed[t][K] (K <= 4) or from the strips, so no lane computes a channel
 // that does not exist; one channel whose taps fit one block (conv_out to 1 channel) takes two output rows per
-// tile, so that the input rows between them feed both (conv2d-packed-pairs.ts). A 1x1 convolution with K > 4 keeps w as it is and goes through gemm per image, as
-// conv2dForward's, with the epilogue applied to each image's output while it is in cache.
+// tile, so that the input rows between them feed both (conv2d-packed-pairs.ts). Plane (3x3, stride 1, 1-3
+// input channels, K > 4: conv_in): per output and input channel, the 9 weights stay in registers while vectors
+// of 4 pixels stream along the rows (conv2d-packed-planes.ts). A 1x1 convolution with K > 4 keeps w as it is and
+// goes through gemm per image, as conv2dForward's, with the epilogue applied to each image's output while it is
+// in cache.
 
 import { convolve, OUT_H, OUT_W, PACKED_STRIP, scalarOutput, setSizes } from './conv2d-packed-tiles';
 import { copyRun, zeroRun } from './runs';

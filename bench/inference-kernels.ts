@@ -13,6 +13,7 @@
  *   - GroupNorm + AdaGN + SiLU: groupNorm then silu (and the padding a convolution then needs) against
  *     groupNormSilu writing the padded output,
  *   - the attention core at 7x7: attentionForward against attentionChannels.
+ * Convolutions under 1 MFLOP are timed in runs of calls per sample, so that reading the clock is not counted.
  * Skipped with --quick.
  */
 import { readFileSync } from 'node:fs';
@@ -53,7 +54,14 @@ const DIGIT_MODEL = 'models/mnist.safetensors';
  * stride 1) and whether an inference pass with `convolutions: 'winograd'` runs it so (16 or more channels in and
  * out: bindings/nn/conv2d.ts's `runsByWinograd`, which leaves conv_in and conv_out direct).
  */
-interface ConvRow { name: string; flops: number; calls: number | null; winograd: boolean; chosen: boolean }
+interface ConvRow { name: string; flops: number; calls: number | null; winograd: boolean; chosen: boolean; reps: number }
+
+/**
+ * Calls per timed sample for a convolution of `flops`: one, or under 1 MFLOP (conv_in and conv_out at batch 1,
+ * about 9 µs) a run of about 2 MFLOP of calls: each sample reads the CPU clock (getrusage, about 1 µs here),
+ * which would otherwise count as 10% of such a call.
+ */
+const repsFor = (flops: number) => Math.max(1, Math.floor(2e6 / flops));
 
 export async function benchInferenceKernels(ctx: Context): Promise<string> {
   if (ctx.quick) return '';
@@ -72,15 +80,17 @@ export async function benchInferenceKernels(ctx: Context): Promise<string> {
     const peak = gflops(t.cpu('probe'));
     const pct = (flops: number, ms: number) => `${((100 * flops) / ms / 1e6 / peak).toFixed(0)}%`;
     const conv = [
-      `Inference kernels at the digit U-Nets' shapes (ms per call, medians of ${ctx.rounds} interleaved rounds; % of the ` +
+      `Inference kernels at the digit U-Nets' shapes (ms per call, medians of ${ctx.rounds} interleaved rounds, the ` +
+        'convolutions under 1 MFLOP timed in runs of about 2 MFLOP of calls per clock read; % of the ' +
         `probe's ${peak.toFixed(1)} GFLOP/s in the same rounds, counting the direct convolution's FLOPs in every column; ` +
         `speed-ups are the other column's time / this one's; calls: per forward of ${DIGIT_MODEL}):`, '',
       '| convolution | batch | MFLOP | calls | conv2d ms | % of peak | conv2dPacked ms | % of peak | speed-up | ' +
         'conv2dWinograd ms | % of peak (direct FLOPs) | vs packed |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-      ...convRows.map(({ name, flops, calls, winograd }) => {
-        const old = t.cpu(`${name} conv2d`), ours = t.cpu(`${name} packed`);
-        const wino = winograd ? t.cpu(`${name} winograd`) : undefined;
+      ...convRows.map((row) => {
+        const { name, flops, calls, winograd } = row;
+        const old = perCall(t, row, 'conv2d'), ours = perCall(t, row, 'packed');
+        const wino = winograd ? perCall(t, row, 'winograd') : undefined;
         return `| ${name.replace(/ b\d+$/, '')} | ${name.match(/ b(\d+)$/)![1]} | ${(flops / 1e6).toFixed(1)} | ${calls ?? '-'} | ` +
           `${old.toFixed(3)} | ${pct(flops, old)} | ${ours.toFixed(3)} | ${pct(flops, ours)} | ${(old / ours).toFixed(2)}× | ` +
           (wino === undefined ? '- | - | - |' : `${wino.toFixed(3)} | ${pct(flops, wino)} | ${(ours / wino).toFixed(2)}× |`);
@@ -134,26 +144,33 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
   const y = keep(new Tensor([N, K, OH, OH]));
   const work = keep(new Tensor([Math.max(1, wasm().conv2dWorkspaceSize(C, HS, HS, K, R, R, stride, pad))]));
   const k = wasm(), name = `${what} b${N}`, flops = 2 * N * K * OH * OH * C * R * R;
-  const iterations = Math.max(2, Math.round(1e7 / flops));
+  const reps = repsFor(flops), iterations = Math.max(2, Math.round(1e7 / flops / reps));
+  const repeated = (fn: () => void) => (reps === 1 ? fn : () => { for (let i = 0; i < reps; i++) fn(); });
   const padInput = () => k.conv2dPadInput(xp.ptr, x.ptr, N, C, H, H, pad, upsample ? 1 : 0);
   padInput();
   // The input as each kernel gets it in the inference path: padded already (by groupNormSilu) or padded here.
   const withInput = (conv: () => void) => padded ? conv : () => { padInput(); conv(); };
   const conv = (input: Tensor, side: number) => k.conv2dPackedForward(y.ptr, input.ptr, packed.packed.ptr, b.ptr, 0, 0, N, C, side, side, K, R, R, stride);
   cases.push({ name: `${name} conv2d`, iterations,
-    fn: () => k.conv2dForward(y.ptr, xs.ptr, w.ptr, b.ptr, work.ptr, N, C, HS, HS, K, R, R, stride, pad) });
-  cases.push({ name: `${name} packed`, iterations, fn: pad === 0 && !upsample ? () => conv(x, H) : withInput(() => conv(xp, HP)) });
+    fn: repeated(() => k.conv2dForward(y.ptr, xs.ptr, w.ptr, b.ptr, work.ptr, N, C, HS, HS, K, R, R, stride, pad)) });
+  const packedCall = pad === 0 && !upsample ? () => conv(x, H) : withInput(() => conv(xp, HP));
+  cases.push({ name: `${name} packed`, iterations, fn: repeated(packedCall) });
   const winograd = R === 3 && stride === 1;
   if (winograd) {
     const u = ops.packConv2dWinogradWeights(w);
     keep(u.packed);
     const uWork = keep(new Tensor([k.conv2dWinogradWorkspaceSize(C, K)]));
-    cases.push({ name: `${name} winograd`, iterations,
-      fn: withInput(() => k.conv2dWinogradForward(y.ptr, xp.ptr, u.packed.ptr, b.ptr, 0, 0, uWork.ptr, N, C, HP, HP, K)) });
+    const winogradCall = () => k.conv2dWinogradForward(y.ptr, xp.ptr, u.packed.ptr, b.ptr, 0, 0, uWork.ptr, N, C, HP, HP, K);
+    cases.push({ name: `${name} winograd`, iterations, fn: repeated(withInput(winogradCall)) });
   }
   // The attention projections are counted as linears (bench/flops.ts): no calls to show.
   const calls = what.startsWith('attention') ? null : forward.filter((c) => matches(c, shape)).length;
-  return { name, flops, calls, winograd, chosen: runsByWinograd(R, stride, C, K) };
+  return { name, flops, calls, winograd, chosen: runsByWinograd(R, stride, C, K), reps };
+}
+
+/** ms per call of a row's kernel ('conv2d', 'packed' or 'winograd'). */
+function perCall(t: Timings, row: ConvRow, kernel: string): number {
+  return t.cpu(`${row.name} ${kernel}`) / row.reps;
 }
 
 /**
@@ -163,7 +180,7 @@ function convCases(cases: Case[], keep: <T extends Tensor>(t: T) => T, N: number
 function forwardSums(rows: ConvRow[], t: Timings): string[] {
   return BATCHES.map((N) => {
     const counted = rows.filter((r) => r.winograd && r.calls! > 0 && r.name.endsWith(` b${N}`));
-    const sum = (kernel: (r: ConvRow) => string) => counted.reduce((total, r) => total + r.calls! * t.cpu(`${r.name} ${kernel(r)}`), 0);
+    const sum = (kernel: (r: ConvRow) => string) => counted.reduce((total, r) => total + r.calls! * perCall(t, r, kernel(r)), 0);
     const packed = sum(() => 'packed'), wino = sum(() => 'winograd'), mode = sum((r) => (r.chosen ? 'winograd' : 'packed'));
     const calls = (rs: ConvRow[]) => rs.reduce((total, r) => total + r.calls!, 0);
     const flops = counted.reduce((total, r) => total + r.calls! * r.flops, 0), chosen = calls(counted.filter((r) => r.chosen));

@@ -15,6 +15,9 @@ await init();
 // with all its taps in one block, where two output rows share a tile (conv2d-packed-pairs.ts): odd output heights
 // (the last row alone), rows of 4-28 pixels (tiles of 1-4 vectors, the last overlapping), R = 1 and 5, 3x2, no
 // padding, batches 1 and 3; K = 1 past one block (270 taps: single rows) and K = 3 at odd heights beside them.
+// Last, 3x3 stride 1 from 1-3 input channels to K > 4, where the plane tile streams each channel's rows
+// (conv2d-packed-planes.ts): the digit conv_in, rows not a multiple of 4 wide (the overlapping last vector, also
+// between input channels), a padded strip (K = 9), and 4 input channels beside them (narrow tiles again).
 const SHAPES: number[][] = [
   [1, 3, 5, 7, 1, 3, 3, 1, 1],
   [2, 5, 9, 9, 7, 3, 3, 2, 1],
@@ -45,6 +48,11 @@ const SHAPES: number[][] = [
   [2, 30, 7, 9, 1, 3, 3, 1, 1],
   [1, 16, 9, 28, 3, 3, 3, 1, 1],
   [3, 16, 7, 28, 3, 3, 3, 1, 1],
+  [2, 1, 28, 28, 16, 3, 3, 1, 1],
+  [1, 2, 7, 10, 9, 3, 3, 1, 1],
+  [3, 3, 6, 13, 16, 3, 3, 1, 1],
+  [2, 3, 8, 6, 6, 3, 3, 1, 0],
+  [1, 4, 7, 9, 16, 3, 3, 1, 1],
 ];
 
 const dimsOf = ([N, C, H, W, K, R, S, stride, padding]: number[]): ConvDims => ({ N, C, H, W, K, R, S, stride, padding });
