@@ -5,8 +5,8 @@
 //
 // with 16 multiplies per tile and (k, c) instead of direct convolution's 36: 2.25x fewer. It does NOT round
 // like conv2d / conv2dPacked (the transforms add and subtract inputs before the products), so the inference path
-// runs it only when a pass asks for it (`convolutions: 'winograd'`, bindings/nn/conv2d.ts): by default that path
-// keeps the training layers' bits.
+// runs it only when a pass asks for it (`convolutions: 'winograd'`, bindings/nn/conv2d.ts; the sampling pipelines
+// do by default): a pass's own default keeps the training layers' bits.
 //
 // Legend: xp [N, C, HP, WP] is the input already padded (as groupNormSilu or conv2dPadInput write it), the
 // output y [N, K, OH, OW] with OH = HP - 2, OW = WP - 2; tiles of 2x2 outputs, TH = ceil(OH / 2) rows of
@@ -49,18 +49,81 @@ export function conv2dWinogradWorkspaceSize(C: i32, K: i32): i32 {
   return 16 * (C * T + SKEW) + 16 * (T * paddedK(K) + SKEW) + paddedK(K);
 }
 
-/** U = G g Gᵀ for each (k, c) of w [K, C, 3, 3], into [ξ][strip][c][8] (computed in f64, rounded once). */
+/**
+ * U = G g Gᵀ for each (k, c) of w [K, C, 3, 3], into [ξ][strip][c][8]: each of the 16 entries summed in f64 as
+ * Σ_r Σ_s (G[i][r]·G[j][s])·g[r][s] in that order, zero terms included, and rounded to f32 once. A sampling run
+ * transforms every weight before its first step, so this is part of a cold start: the 16 sums run as 8 f64x2
+ * chains side by side (each lane one entry, in the scalar twin's order), their coefficients from a table.
+ */
 export function conv2dWinogradPackWeights(u: usize, w: usize, K: i32, C: i32): void {
-  const KP = paddedK(K), strips = KP / STRIP;
+  const KP = paddedK(K), strips = KP / STRIP, table = weightTransform(), xiStride = strips * C * STRIP;
   for (let k = 0; k < KP; k++) for (let c = 0; c < C; c++) {
-    const g = at(w, (k * C + c) * 9);
-    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+    const g = at(w, (k * C + c) * 9), first = ((k / STRIP) * C + c) * STRIP + (k & (STRIP - 1));
+    const zero = f64x2.splat(0);
+    let v0 = zero, v1 = zero, v2 = zero, v3 = zero, v4 = zero, v5 = zero, v6 = zero, v7 = zero;
+    if (k < K) {
+      for (let t = 0; t < 9; t++) {
+        const gt = f64x2.splat(<f64>get(g, t)), row = table + (<usize>t << 4);
+        v0 = f64x2.add(v0, f64x2.mul(v128.load(row, 0 * PAIR_STRIDE), gt));
+        v1 = f64x2.add(v1, f64x2.mul(v128.load(row, 1 * PAIR_STRIDE), gt));
+        v2 = f64x2.add(v2, f64x2.mul(v128.load(row, 2 * PAIR_STRIDE), gt));
+        v3 = f64x2.add(v3, f64x2.mul(v128.load(row, 3 * PAIR_STRIDE), gt));
+        v4 = f64x2.add(v4, f64x2.mul(v128.load(row, 4 * PAIR_STRIDE), gt));
+        v5 = f64x2.add(v5, f64x2.mul(v128.load(row, 5 * PAIR_STRIDE), gt));
+        v6 = f64x2.add(v6, f64x2.mul(v128.load(row, 6 * PAIR_STRIDE), gt));
+        v7 = f64x2.add(v7, f64x2.mul(v128.load(row, 7 * PAIR_STRIDE), gt));
+      }
+    }
+    putEntries(u, first, xiStride, 0, v0);
+    putEntries(u, first, xiStride, 2, v1);
+    putEntries(u, first, xiStride, 4, v2);
+    putEntries(u, first, xiStride, 6, v3);
+    putEntries(u, first, xiStride, 8, v4);
+    putEntries(u, first, xiStride, 10, v5);
+    putEntries(u, first, xiStride, 12, v6);
+    putEntries(u, first, xiStride, 14, v7);
+  }
+}
+
+/** Scalar twin of conv2dWinogradPackWeights: the same sums one entry at a time. */
+export function conv2dWinogradPackWeightsScalar(u: usize, w: usize, K: i32, C: i32): void {
+  const KP = paddedK(K), strips = KP / STRIP, table = weightTransform(), xiStride = strips * C * STRIP;
+  for (let k = 0; k < KP; k++) for (let c = 0; c < C; c++) {
+    const g = at(w, (k * C + c) * 9), first = ((k / STRIP) * C + c) * STRIP + (k & (STRIP - 1));
+    for (let xi = 0; xi < 16; xi++) {
       let v: f64 = 0;
-      if (k < K) for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += gEntry(i, r) * gEntry(j, s) * <f64>get(g, r * 3 + s);
-      const xi = i * 4 + j, strip = k / STRIP;
-      put(u, ((xi * strips + strip) * C + c) * STRIP + (k & (STRIP - 1)), <f32>v);
+      if (k < K) for (let t = 0; t < 9; t++) v += load<f64>(table + weightTransformIndex(xi, t)) * <f64>get(g, t);
+      put(u, first + xi * xiStride, <f32>v);
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline function putEntries(u: usize, first: i32, xiStride: i32, xi: i32, v: v128): void {
+  put(u, first + xi * xiStride, <f32>f64x2.extract_lane(v, 0));
+  put(u, first + (xi + 1) * xiStride, <f32>f64x2.extract_lane(v, 1));
+}
+
+// The coefficients G[i][r]·G[j][s] of entry ξ = 4i + j and term t = 3r + s, in f64 (exact: products of 1, ±½):
+// entries ξ = 2p and 2p + 1 side by side for each t, pair p's 9 terms PAIR_STRIDE bytes after pair p - 1's.
+// @ts-ignore: decorator
+@inline const PAIR_STRIDE: u32 = 9 * 16;
+const WEIGHT_TRANSFORM: usize = memory.data(16 * 9 * 8, 16);
+let weightTransformFilled = false;
+
+// @ts-ignore: decorator
+@inline function weightTransformIndex(xi: i32, t: i32): usize {
+  return (<usize>xi >> 1) * PAIR_STRIDE + (<usize>t << 4) + (<usize>(xi & 1) << 3);
+}
+
+function weightTransform(): usize {
+  if (!weightTransformFilled) {
+    for (let xi = 0; xi < 16; xi++) for (let t = 0; t < 9; t++) {
+      store<f64>(WEIGHT_TRANSFORM + weightTransformIndex(xi, t), gEntry(xi >> 2, t / 3) * gEntry(xi & 3, t % 3));
+    }
+    weightTransformFilled = true;
+  }
+  return WEIGHT_TRANSFORM;
 }
 
 /** G[i][r]. */

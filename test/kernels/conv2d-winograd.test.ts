@@ -80,6 +80,38 @@ for (const [N, C, K, H, W] of SHAPES) {
   });
 }
 
+// G of F(2x2, 3x3); U = G g Gᵀ as conv2dWinogradPackWeights documents it: per entry Σ_r Σ_s (G[i][r]·G[j][s])·g[r][s]
+// in float64, in that order, rounded once (JavaScript numbers are float64, so this is that arithmetic exactly).
+const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+function packRef(w: Float32Array, K: number, C: number): Float32Array {
+  const KP = Math.ceil(K / 8) * 8, out = new Float32Array(16 * C * KP);
+  for (let k = 0; k < K; k++) for (let c = 0; c < C; c++) for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+    let v = 0;
+    for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += G[i][r] * G[j][s] * w[(k * C + c) * 9 + r * 3 + s];
+    out[(((i * 4 + j) * (KP / 8) + Math.floor(k / 8)) * C + c) * 8 + (k % 8)] = v;
+  }
+  return out;
+}
+
+test('packConv2dWinogradWeights: the SIMD pass, its scalar twin and the documented float64 sums give the same bits', () => {
+  tidy(() => {
+    // Magnitudes from 2^-30 to 2^10 side by side (float64 sums that are not exact), zeros, subnormals, huge values.
+    const special = [0, -0, 1e-38, -1e-45, 3e38, -3e38, 1e-7, 65504];
+    for (const [K, C] of [[16, 16], [13, 7], [64, 48], [3, 1], [9, 33]]) {
+      const data = randomTensor([K, C, 3, 3], 21).toFloat32Array().map((v, i) => (i % 13 === 0 ? special[i % 8] : v * 2 ** ((i * 7) % 41 - 30)));
+      const w = Tensor.from(data, [K, C, 3, 3]);
+      const packed = ops.packConv2dWinogradWeights(w);
+      const scalar = new Tensor(packed.packed.shape);
+      wasm().conv2dWinogradPackWeightsScalar(scalar.ptr, w.ptr, K, C);
+      assertSameBits(packed.packed, scalar, `[${K}, ${C}] scalar twin`);
+      const expected = packRef(data, K, C), actual = packed.packed.toFloat32Array();
+      const first = new Uint32Array(actual.buffer).findIndex((v, i) => v !== new Uint32Array(expected.buffer)[i]);
+      assert.is(first, -1, `[${K}, ${C}]: element ${first} is ${actual[first]}, the float64 sums give ${expected[first]}`);
+      packed.dispose();
+    }
+  });
+});
+
 test('conv2dWinograd with upsample: the convolution of the nearest-neighbour 2x upsampled input (the upsampler)', () => {
   tidy(() => {
     for (const [N, C, K, H, W] of [[2, 16, 16, 7, 7], [1, 5, 3, 4, 3]]) {
