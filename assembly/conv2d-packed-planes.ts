@@ -37,7 +37,7 @@ export function planeConv3x3(y: usize, xp: usize, packed: usize, b: usize, cb: u
       // The channel bias, then the residual, in a pass of their own: in the passes above they cost every output
       // vector a test or a select (the inference path's conv_in has neither).
       if (cb != 0 || res != 0) {
-        addAfter(out, cb != 0 ? at(cb, n * K + k) : 0, res != 0 ? at(res, (n * K + k) * P) : 0, P);
+        addChannelBiasAndResidual(out, cb != 0 ? at(cb, n * K + k) : 0, res != 0 ? at(res, (n * K + k) * P) : 0, P);
       }
     }
   }
@@ -87,8 +87,8 @@ export function planeConv3x3(y: usize, xp: usize, packed: usize, b: usize, cb: u
   return last ? f32x4.add(bias, a) : a;
 }
 
-/** out[i] = (out[i] + cb) + res[i], i < P (cb, res: a pointer or 0 for none). */
-function addAfter(out: usize, cb: usize, res: usize, P: i32): void {
+/** out[i] = (out[i] + cb[0]) + res[i], i < P (cb, res: a pointer or 0 for none); the 1x1 tiles' epilogue too. */
+export function addChannelBiasAndResidual(out: usize, cb: usize, res: usize, P: i32): void {
   const channel = cb != 0 ? v128.load32_splat(cb) : f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= P; i += 4) {

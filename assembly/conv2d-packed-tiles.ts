@@ -2,7 +2,7 @@
 // kernel), and the geometry of the current call they share. Not wasm exports: index.ts does not re-export this file.
 
 import { rowPairTile } from './conv2d-packed-pairs';
-import { planeConv3x3 } from './conv2d-packed-planes';
+import { addChannelBiasAndResidual, planeConv3x3 } from './conv2d-packed-planes';
 import { gemm } from './matmul';
 
 // @ts-ignore: decorator
@@ -138,21 +138,8 @@ function pointwiseConv(y: usize, xp: usize, w: usize, b: usize, cb: usize, res: 
     }
     if (cb == 0 && res == 0) continue;
     for (let k = 0; k < K; k++) {
-      const row = at(yn, k * P), r = res != 0 ? at(res, (n * K + k) * P) : 0;
-      const c = cb != 0 ? get(cb, n * K + k) : 0, vc = f32x4.splat(c);
-      let i = 0;
-      for (; i + 4 <= P; i += 4) {
-        let v = v128.load(at(row, i));
-        if (cb != 0) v = f32x4.add(v, vc);
-        if (r != 0) v = f32x4.add(v, v128.load(at(r, i)));
-        v128.store(at(row, i), v);
-      }
-      for (; i < P; i++) {
-        let v = get(row, i);
-        if (cb != 0) v += c;
-        if (r != 0) v += get(r, i);
-        put(row, i, v);
-      }
+      const channel = cb != 0 ? at(cb, n * K + k) : 0, residual = res != 0 ? at(res, (n * K + k) * P) : 0;
+      addChannelBiasAndResidual(at(yn, k * P), channel, residual, P);
     }
   }
 }
